@@ -1,0 +1,270 @@
+#include "app/cli_commands.h"
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+
+#include "io/colmap_model.h"
+#include "io/mesh_io.h"
+#include "io/ply.h"
+#include "pipeline/runner.h"
+#include "pipeline/schema.h"
+#include "pipeline/stage.h"
+#include "plugin/plugin_manager.h"
+#include "synthetic/sample_scene.h"
+#include "util/cancel.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace parallax::cli {
+namespace {
+
+std::shared_ptr<EventSink> makeSink(const Common& c) {
+  if (c.json) return std::make_shared<JsonLinesSink>(std::cout);
+  return std::make_shared<TerminalSink>(c.verbose);
+}
+
+// Loads built-in stages and plugins; plugin load problems are warnings, not fatal.
+void prepareEngine() {
+  registerBuiltinStages();
+  for (const auto& problem : PluginManager::instance().loadDefault()) std::cerr << "warning: " << problem << "\n";
+}
+
+void applyAssignments(Workspace& ws, const std::vector<std::string>& assignments) {
+  for (const auto& text : assignments) {
+    auto a = Schema::instance().parseAssignment(text);
+    ws.setParamOverride(a.stage, a.param, a.value);
+  }
+}
+
+void printRecovery(const Workspace& ws) {
+  for (const auto& note : ws.recoveryNotes()) std::cerr << "recovered: " << note << "\n";
+}
+
+void checkPhotoPath(const std::string& p) {
+  if (!fs::exists(p)) throw Error("photo path '" + p + "' does not exist");
+}
+
+int exitCode(RunResult r) {
+  switch (r) {
+    case RunResult::kSucceeded:
+    case RunResult::kSkipped: return kExitOk;
+    case RunResult::kCancelled: return kExitCancelled;
+    case RunResult::kFailed: return kExitFailed;
+  }
+  return kExitFailed;
+}
+
+}  // namespace
+
+int newProject(const std::string& project, const std::vector<std::string>& photos) {
+  for (const auto& p : photos) checkPhotoPath(p);
+  Workspace ws = Workspace::create(project);
+  for (const auto& p : photos) ws.addPhotoRoot(p);
+  ws.save();
+  std::cout << "created project " << ws.root().string() << "\n";
+  return kExitOk;
+}
+
+int addPhotos(const std::string& project, const std::vector<std::string>& photos) {
+  for (const auto& p : photos) checkPhotoPath(p);
+  Workspace ws = Workspace::open(project);
+  printRecovery(ws);
+  for (const auto& p : photos) ws.addPhotoRoot(p);
+  ws.save();
+  return kExitOk;
+}
+
+int setParams(const std::string& project, const std::vector<std::string>& assignments) {
+  prepareEngine();
+  Workspace ws = Workspace::open(project);
+  printRecovery(ws);
+  applyAssignments(ws, assignments);
+  ws.save();
+  return kExitOk;
+}
+
+int status(const std::string& project, const Common& common) {
+  prepareEngine();
+  Workspace ws = Workspace::open(project);
+  json out = {{"project", ws.root().string()}, {"recovered", ws.recoveryNotes()}, {"stages", json::array()}};
+  for (const auto& stage : pipelineStages()) {
+    StageState st = stageState(ws, stage);
+    json record = ws.stageRecord(stage);
+    out["stages"].push_back({{"stage", stage}, {"status", st.status}, {"stale", st.stale}, {"reason", st.reason},
+                             {"summary", record.value("summary", "")}, {"message", record.value("message", "")}});
+  }
+  if (common.json) {
+    std::cout << out.dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << "project " << ws.root().string() << "\n";
+  for (const auto& note : ws.recoveryNotes()) std::cout << "  recovered: " << note << "\n";
+  for (const auto& s : out["stages"]) {
+    std::cout << "  " << std::left << std::setw(14) << s["stage"].get<std::string>() << std::setw(12)
+              << s["status"].get<std::string>() << (s["stale"].get<bool>() ? "stale: " + s["reason"].get<std::string>() : "up to date");
+    if (!s["summary"].get<std::string>().empty()) std::cout << " — " << s["summary"].get<std::string>();
+    if (!s["message"].get<std::string>().empty()) std::cout << " (" << s["message"].get<std::string>() << ")";
+    std::cout << "\n";
+  }
+  return kExitOk;
+}
+
+int params(const std::string& stageFilter, const Common& common) {
+  prepareEngine();
+  const Schema& schema = Schema::instance();
+  if (!stageFilter.empty()) schema.requireStage(stageFilter);
+  json out = json::array();
+  for (const auto& s : schema.stages()) {
+    if (!stageFilter.empty() && s.name != stageFilter) continue;
+    json js = {{"stage", s.name}, {"label", s.label}, {"help", s.help}, {"after", s.after}, {"params", json::array()}};
+    for (const auto& p : s.params)
+      js["params"].push_back({{"name", p.name}, {"type", p.typeName()}, {"default", p.default_value},
+                              {"allowed", p.rangeText()}, {"help", p.help}});
+    out.push_back(js);
+  }
+  if (common.json) {
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  for (const auto& s : out) {
+    std::cout << s["stage"].get<std::string>() << " — " << s["label"].get<std::string>() << "\n  "
+              << s["help"].get<std::string>() << "\n";
+    for (const auto& p : s["params"])
+      std::cout << "    " << s["stage"].get<std::string>() << "." << p["name"].get<std::string>() << " ("
+                << p["type"].get<std::string>() << ", default " << p["default"].dump() << ", "
+                << p["allowed"].get<std::string>() << ")\n        " << p["help"].get<std::string>() << "\n";
+  }
+  return kExitOk;
+}
+
+int runStage(const std::string& project, const std::string& stage, const std::vector<std::string>& assignments,
+             const Common& common) {
+  installCancelSignalHandlers();
+  prepareEngine();
+  Schema::instance().requireStage(stage);
+  Workspace ws = Workspace::open(project);
+  printRecovery(ws);
+  if (!assignments.empty()) {
+    applyAssignments(ws, assignments);
+    ws.save();
+  }
+  return exitCode(parallax::runStage(ws, stage, makeSink(common)));
+}
+
+int reconstruct(const std::string& photos, const std::string& project, const std::string& until,
+                const std::vector<std::string>& assignments, const Common& common) {
+  installCancelSignalHandlers();
+  prepareEngine();
+  checkPhotoPath(photos);
+  Workspace ws = Workspace::isProject(project) ? Workspace::open(project) : Workspace::create(project);
+  printRecovery(ws);
+  ws.addPhotoRoot(photos);
+  applyAssignments(ws, assignments);
+  ws.save();
+  RunResult r = runPipeline(ws, until, makeSink(common));
+  if (r == RunResult::kSucceeded && !common.json) std::cerr << "project: " << ws.root().string() << "\n";
+  return exitCode(r);
+}
+
+int exportGeometry(const std::string& project, const std::string& what, const std::string& format,
+                   const std::string& outText) {
+  Workspace ws = Workspace::open(project);
+  printRecovery(ws);
+  fs::path out = outText;
+  const bool toFolder = fs::is_directory(out) || (!outText.empty() && outText.back() == '/');
+  if (format == "colmap") {
+    if (what != "sparse") throw Error("--format colmap exports the sparse model; use --what sparse");
+    if (!hasColmapModel(ws.sparseDir())) throw Error("the project has no sparse model yet (sparse/0); run reconstruct first");
+    Reconstruction model = readColmapModel(ws.sparseDir());
+    writeColmapModel(out, model, ModelFormat::kBinary);
+    writeColmapModel(out, model, ModelFormat::kText);
+    std::cout << "wrote COLMAP model (" << model.images.size() << " images, " << model.points3D.size() << " points) to "
+              << out.string() << "\n";
+    return kExitOk;
+  }
+  GeometryFormat gf = geometryFormatFromName(format);
+  TriangleMesh geometry;
+  if (what == "sparse") {
+    if (!hasColmapModel(ws.sparseDir())) throw Error("the project has no sparse model yet (sparse/0); run reconstruct first");
+    Reconstruction model = readColmapModel(ws.sparseDir());
+    for (const auto& [id, p] : model.points3D) {
+      geometry.points.push_back(p.xyz.cast<float>());
+      geometry.colors.push_back(p.color);
+    }
+    if (geometry.points.empty()) throw Error("the sparse model has no 3D points to export");
+  } else if (what == "dense") {
+    fs::path fused = ws.denseDir() / "fused.ply";
+    if (!fs::exists(fused)) throw Error("the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");
+    geometry = readPly(fused);
+    geometry.faces.clear();
+  } else {
+    fs::path mesh = ws.denseDir() / "meshed-poisson.ply";
+    if (!fs::exists(mesh)) mesh = ws.referenceDir() / "mesh.ply";
+    if (!fs::exists(mesh)) throw Error("the project has no mesh yet (dense/meshed-poisson.ply); run the mesh stage first");
+    geometry = readPly(mesh);
+  }
+  if (toFolder) out /= what + geometryFormatExtension(gf);
+  else if (out.extension().empty()) out += geometryFormatExtension(gf);
+  exportGeometry(out, geometry, gf);
+  std::cout << "wrote " << out.string() << " (" << geometry.points.size() << " vertices, " << geometry.faces.size()
+            << " faces)\n";
+  return kExitOk;
+}
+
+int sample(const std::string& name, const std::string& outDir, int views, int width, int height, int seed,
+           const Common& common) {
+  installCancelSignalHandlers();
+  SampleOptions o;
+  o.name = name;
+  o.views = views;
+  o.width = width;
+  o.height = height;
+  o.seed = uint32_t(seed);
+  Reporter report(makeSink(common), "sample");
+  generateSample(o, outDir, report);
+  if (!common.json)
+    std::cerr << "sample '" << name << "' written to " << fs::absolute(outDir).string() << " (photos in images/)\n";
+  return kExitOk;
+}
+
+int plugins(const Common& common) {
+  prepareEngine();
+  json out = json::array();
+  for (const auto& p : PluginManager::instance().plugins()) {
+    json jp = {{"name", p.name}, {"version", p.version}, {"library", p.library}, {"models", json::array()}};
+    for (const auto& m : p.models) {
+      json jm = {{"file", m.relative_path}, {"description", m.description}};
+      try {
+        jm["path"] = locateModel(m).string();
+      } catch (const Error& e) {
+        jm["missing"] = e.what();
+      }
+      jp["models"].push_back(jm);
+    }
+    out.push_back(jp);
+  }
+  if (common.json) {
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  std::cout << "plugin folders:";
+  for (const auto& d : PluginManager::pluginDirs()) std::cout << " " << d.string();
+  std::cout << "\nmodel folders:";
+  for (const auto& d : modelDirs()) std::cout << " " << d.string();
+  std::cout << "\n";
+  if (out.empty()) std::cout << "no plugins loaded\n";
+  for (const auto& p : out) {
+    std::cout << p["name"].get<std::string>() << " " << p["version"].get<std::string>() << " ("
+              << p["library"].get<std::string>() << ")\n";
+    for (const auto& m : p["models"])
+      std::cout << "  " << m["file"].get<std::string>() << ": "
+                << (m.contains("path") ? m["path"].get<std::string>() : "MISSING — " + m["missing"].get<std::string>())
+                << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace parallax::cli

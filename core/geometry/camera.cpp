@@ -1,0 +1,87 @@
+#include "geometry/camera.h"
+
+#include "util/error.h"
+
+namespace parallax {
+
+const std::vector<CameraModelInfo>& cameraModels() {
+  static const std::vector<CameraModelInfo> models = {
+      {0, "SIMPLE_PINHOLE", 3, "f, cx, cy"},
+      {1, "PINHOLE", 4, "fx, fy, cx, cy"},
+      {2, "SIMPLE_RADIAL", 4, "f, cx, cy, k"},
+      {3, "RADIAL", 5, "f, cx, cy, k1, k2"},
+      {4, "OPENCV", 8, "fx, fy, cx, cy, k1, k2, p1, p2"},
+      {5, "OPENCV_FISHEYE", 8, "fx, fy, cx, cy, k1, k2, k3, k4"},
+      {6, "FULL_OPENCV", 12, "fx, fy, cx, cy, k1, k2, p1, p2, k3, k4, k5, k6"},
+      {7, "FOV", 5, "fx, fy, cx, cy, omega"},
+      {8, "SIMPLE_RADIAL_FISHEYE", 4, "f, cx, cy, k"},
+      {9, "RADIAL_FISHEYE", 5, "f, cx, cy, k1, k2"},
+      {10, "THIN_PRISM_FISHEYE", 12, "fx, fy, cx, cy, k1, k2, p1, p2, k3, k4, sx1, sy1"},
+  };
+  return models;
+}
+
+const CameraModelInfo& cameraModelById(int id) {
+  for (const auto& m : cameraModels())
+    if (m.id == id) return m;
+  throw Error("unknown camera model id " + std::to_string(id) + " (COLMAP ids are 0 to 10)");
+}
+
+const CameraModelInfo& cameraModelByName(const std::string& name) {
+  for (const auto& m : cameraModels())
+    if (name == m.name) return m;
+  throw Error("unknown camera model '" + name + "' (expected a COLMAP model name such as PINHOLE)");
+}
+
+static bool singleFocal(int model) {
+  return model == 0 || model == 2 || model == 3 || model == 8 || model == 9;
+}
+
+double Camera::focalX() const { return params.at(0); }
+double Camera::focalY() const { return singleFocal(model_id) ? params.at(0) : params.at(1); }
+double Camera::principalX() const { return singleFocal(model_id) ? params.at(1) : params.at(2); }
+double Camera::principalY() const { return singleFocal(model_id) ? params.at(2) : params.at(3); }
+std::string Camera::modelName() const { return cameraModelById(model_id).name; }
+
+Eigen::Vector2d Camera::imgFromCam(const Eigen::Vector3d& x_cam) const {
+  double u = x_cam.x() / x_cam.z(), v = x_cam.y() / x_cam.z();
+  double du = 0, dv = 0;
+  if (model_id == kSimpleRadial || model_id == kRadial) {
+    double r2 = u * u + v * v;
+    double k1 = params.at(3), k2 = model_id == kRadial ? params.at(4) : 0.0;
+    double radial = k1 * r2 + k2 * r2 * r2;
+    du = u * radial;
+    dv = v * radial;
+  } else if (model_id == kOpenCV) {
+    double k1 = params[4], k2 = params[5], p1 = params[6], p2 = params[7];
+    double uu = u * u, vv = v * v, uv = u * v, r2 = uu + vv;
+    double radial = k1 * r2 + k2 * r2 * r2;
+    du = u * radial + 2 * p1 * uv + p2 * (r2 + 2 * uu);
+    dv = v * radial + 2 * p2 * uv + p1 * (r2 + 2 * vv);
+  }
+  return {focalX() * (u + du) + principalX(), focalY() * (v + dv) + principalY()};
+}
+
+Eigen::Vector3d Camera::camFromImg(const Eigen::Vector2d& p) const {
+  return {(p.x() - principalX()) / focalX(), (p.y() - principalY()) / focalY(), 1.0};
+}
+
+Camera Camera::pinhole(int width, int height, double fx, double fy, double cx, double cy) {
+  Camera c;
+  c.model_id = kPinhole;
+  c.width = width;
+  c.height = height;
+  c.params = {fx, fy, cx, cy};
+  return c;
+}
+
+Camera Camera::simpleRadial(int width, int height, double f, double cx, double cy, double k) {
+  Camera c;
+  c.model_id = kSimpleRadial;
+  c.width = width;
+  c.height = height;
+  c.params = {f, cx, cy, k};
+  return c;
+}
+
+}  // namespace parallax

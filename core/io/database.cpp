@@ -1,0 +1,125 @@
+#include "io/database.h"
+
+#include <sqlite3.h>
+
+#include "util/error.h"
+
+namespace parallax {
+namespace {
+
+const char* kSchema = R"SQL(
+CREATE TABLE IF NOT EXISTS cameras (camera_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, model INTEGER NOT NULL,
+  width INTEGER NOT NULL, height INTEGER NOT NULL, params BLOB, prior_focal_length INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS images (image_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, name TEXT NOT NULL UNIQUE,
+  camera_id INTEGER NOT NULL, prior_qw REAL, prior_qx REAL, prior_qy REAL, prior_qz REAL, prior_tx REAL,
+  prior_ty REAL, prior_tz REAL, CONSTRAINT image_id_check CHECK(image_id >= 0 and image_id < 2147483647),
+  FOREIGN KEY(camera_id) REFERENCES cameras(camera_id));
+CREATE UNIQUE INDEX IF NOT EXISTS index_name ON images(name);
+CREATE TABLE IF NOT EXISTS keypoints (image_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+  cols INTEGER NOT NULL, data BLOB, FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS descriptors (image_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+  cols INTEGER NOT NULL, data BLOB, FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS matches (pair_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+  cols INTEGER NOT NULL, data BLOB);
+CREATE TABLE IF NOT EXISTS two_view_geometries (pair_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+  cols INTEGER NOT NULL, data BLOB, config INTEGER NOT NULL, F BLOB, E BLOB, H BLOB, qvec BLOB, tvec BLOB);
+)SQL";
+
+struct Statement {
+  Statement(sqlite3* db, const char* sql) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK)
+      throw Error(std::string("database error: ") + sqlite3_errmsg(db));
+  }
+  ~Statement() { sqlite3_finalize(stmt); }
+  sqlite3_stmt* stmt = nullptr;
+};
+
+}  // namespace
+
+Database::Database(const std::filesystem::path& path) : path_(path) {
+  if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+    std::string msg = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw Error("cannot open database '" + path.string() + "': " + msg);
+  }
+  try {
+    exec(kSchema);
+  } catch (const Error& e) {
+    sqlite3_close(db_);
+    db_ = nullptr;
+    throw Error("'" + path.string() + "' is not a usable COLMAP database (" + e.what() +
+                "); remove it and run the import stage again");
+  }
+}
+
+Database::~Database() { sqlite3_close(db_); }
+
+void Database::exec(const std::string& sql) const {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    throw Error("database error: " + msg);
+  }
+}
+
+void Database::beginTransaction() { exec("BEGIN TRANSACTION;"); }
+void Database::commit() { exec("COMMIT;"); }
+
+uint32_t Database::addCamera(const Camera& camera) {
+  Statement s(db_, "INSERT INTO cameras(model, width, height, params, prior_focal_length) VALUES(?, ?, ?, ?, ?);");
+  sqlite3_bind_int(s.stmt, 1, camera.model_id);
+  sqlite3_bind_int64(s.stmt, 2, camera.width);
+  sqlite3_bind_int64(s.stmt, 3, camera.height);
+  sqlite3_bind_blob(s.stmt, 4, camera.params.data(), int(camera.params.size() * sizeof(double)), SQLITE_TRANSIENT);
+  sqlite3_bind_int(s.stmt, 5, camera.has_prior_focal_length ? 1 : 0);
+  if (sqlite3_step(s.stmt) != SQLITE_DONE) throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
+  return uint32_t(sqlite3_last_insert_rowid(db_));
+}
+
+uint32_t Database::addImage(const std::string& name, uint32_t camera_id) {
+  Statement s(db_, "INSERT INTO images(name, camera_id) VALUES(?, ?);");
+  sqlite3_bind_text(s.stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s.stmt, 2, camera_id);
+  if (sqlite3_step(s.stmt) != SQLITE_DONE) throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
+  return uint32_t(sqlite3_last_insert_rowid(db_));
+}
+
+std::vector<Camera> Database::readCameras() const {
+  Statement s(db_, "SELECT camera_id, model, width, height, params, prior_focal_length FROM cameras;");
+  std::vector<Camera> out;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) {
+    Camera c;
+    c.camera_id = uint32_t(sqlite3_column_int64(s.stmt, 0));
+    c.model_id = sqlite3_column_int(s.stmt, 1);
+    c.width = int(sqlite3_column_int64(s.stmt, 2));
+    c.height = int(sqlite3_column_int64(s.stmt, 3));
+    const auto* blob = static_cast<const double*>(sqlite3_column_blob(s.stmt, 4));
+    int n = sqlite3_column_bytes(s.stmt, 4) / int(sizeof(double));
+    c.params.assign(blob, blob + n);
+    c.has_prior_focal_length = sqlite3_column_int(s.stmt, 5) != 0;
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<DatabaseImage> Database::readImages() const {
+  Statement s(db_, "SELECT image_id, name, camera_id FROM images ORDER BY image_id;");
+  std::vector<DatabaseImage> out;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) {
+    DatabaseImage im;
+    im.image_id = uint32_t(sqlite3_column_int64(s.stmt, 0));
+    im.name = reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 1));
+    im.camera_id = uint32_t(sqlite3_column_int64(s.stmt, 2));
+    out.push_back(im);
+  }
+  return out;
+}
+
+size_t Database::numImages() const {
+  Statement s(db_, "SELECT COUNT(*) FROM images;");
+  sqlite3_step(s.stmt);
+  return size_t(sqlite3_column_int64(s.stmt, 0));
+}
+
+}  // namespace parallax

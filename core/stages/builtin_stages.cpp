@@ -1,0 +1,17 @@
+#include "stages/builtin_stages.h"
+
+#include <mutex>
+
+#include "pipeline/stage.h"
+
+namespace parallax {
+
+void registerBuiltinStages() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    registerImportStage();
+    registerGroundTruthStage();
+  });
+}
+
+}  // namespace parallax

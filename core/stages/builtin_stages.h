@@ -1,0 +1,9 @@
+// Registration of the stages that live in core.
+#pragma once
+
+namespace parallax {
+
+void registerImportStage();
+void registerGroundTruthStage();
+
+}  // namespace parallax
