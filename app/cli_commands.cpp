@@ -4,9 +4,7 @@
 #include <iomanip>
 #include <iostream>
 
-#include "io/colmap_model.h"
-#include "io/mesh_io.h"
-#include "io/ply.h"
+#include "io/project_export.h"
 #include "pipeline/runner.h"
 #include "pipeline/schema.h"
 #include "pipeline/stage.h"
@@ -170,47 +168,12 @@ int reconstruct(const std::string& photos, const std::string& project, const std
 }
 
 int exportGeometry(const std::string& project, const std::string& what, const std::string& format,
-                   const std::string& outText) {
+                   const std::string& out) {
   Workspace ws = Workspace::open(project);
   printRecovery(ws);
-  fs::path out = outText;
-  const bool toFolder = fs::is_directory(out) || (!outText.empty() && outText.back() == '/');
-  if (format == "colmap") {
-    if (what != "sparse") throw Error("--format colmap exports the sparse model; use --what sparse");
-    if (!hasColmapModel(ws.sparseDir())) throw Error("the project has no sparse model yet (sparse/0); run reconstruct first");
-    Reconstruction model = readColmapModel(ws.sparseDir());
-    writeColmapModel(out, model, ModelFormat::kBinary);
-    writeColmapModel(out, model, ModelFormat::kText);
-    std::cout << "wrote COLMAP model (" << model.images.size() << " images, " << model.points3D.size() << " points) to "
-              << out.string() << "\n";
-    return kExitOk;
-  }
-  GeometryFormat gf = geometryFormatFromName(format);
-  TriangleMesh geometry;
-  if (what == "sparse") {
-    if (!hasColmapModel(ws.sparseDir())) throw Error("the project has no sparse model yet (sparse/0); run reconstruct first");
-    Reconstruction model = readColmapModel(ws.sparseDir());
-    for (const auto& [id, p] : model.points3D) {
-      geometry.points.push_back(p.xyz.cast<float>());
-      geometry.colors.push_back(p.color);
-    }
-    if (geometry.points.empty()) throw Error("the sparse model has no 3D points to export");
-  } else if (what == "dense") {
-    fs::path fused = ws.denseDir() / "fused.ply";
-    if (!fs::exists(fused)) throw Error("the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");
-    geometry = readPly(fused);
-    geometry.faces.clear();
-  } else {
-    fs::path mesh = ws.denseDir() / "meshed-poisson.ply";
-    if (!fs::exists(mesh)) mesh = ws.referenceDir() / "mesh.ply";
-    if (!fs::exists(mesh)) throw Error("the project has no mesh yet (dense/meshed-poisson.ply); run the mesh stage first");
-    geometry = readPly(mesh);
-  }
-  if (toFolder) out /= what + geometryFormatExtension(gf);
-  else if (out.extension().empty()) out += geometryFormatExtension(gf);
-  exportGeometry(out, geometry, gf);
-  std::cout << "wrote " << out.string() << " (" << geometry.points.size() << " vertices, " << geometry.faces.size()
-            << " faces)\n";
+  std::string summary;
+  fs::path written = exportProject(ws, what, format, out, &summary);
+  std::cout << "wrote " << written.string() << " (" << summary << ")\n";
   return kExitOk;
 }
 

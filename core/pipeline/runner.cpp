@@ -90,7 +90,7 @@ std::vector<std::string> pipelineStages(const std::string& until) {
 
 RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_ptr<EventSink>& sink) {
   Reporter report(sink, stage);
-  report.emit({{"event", "started"}, {"pid", long(::getpid())}});
+  report.send({{"event", "started"}, {"pid", long(::getpid())}});
   std::string key, paramsHash;
   json params;
   try {
@@ -124,10 +124,10 @@ RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_pt
       r.erase("pid");
     });
     if (outcome.skipped) {
-      report.emit({{"event", "skipped"}, {"reason", outcome.summary}});
+      report.send({{"event", "skipped"}, {"reason", outcome.summary}});
       return RunResult::kSkipped;
     }
-    report.emit({{"event", "succeeded"}, {"elapsed_s", report.elapsedSeconds()}, {"summary", outcome.summary}});
+    report.send({{"event", "succeeded"}, {"elapsed_s", report.elapsedSeconds()}, {"summary", outcome.summary}});
     return RunResult::kSucceeded;
   } catch (const Cancelled& e) {
     ws.updateStageRecord(stage, [&](json& r) {
@@ -135,7 +135,7 @@ RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_pt
       r["message"] = e.what();
       r.erase("pid");
     });
-    report.emit({{"event", "cancelled"}, {"reason", e.what()}});
+    report.send({{"event", "cancelled"}, {"reason", e.what()}});
     return RunResult::kCancelled;
   } catch (const std::exception& e) {
     std::string reason = e.what();
@@ -149,7 +149,7 @@ RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_pt
     } catch (const std::exception&) {
       // The project file itself may be the problem; the event below still reports.
     }
-    report.emit({{"event", "failed"}, {"reason", reason}});
+    report.send({{"event", "failed"}, {"reason", reason}});
     return RunResult::kFailed;
   }
 }
@@ -159,7 +159,7 @@ RunResult runPipeline(Workspace& ws, const std::string& until, const std::shared
   for (const auto& stage : pipelineStages(until)) {
     StageState st = stageState(ws, stage);
     if (!st.stale) {
-      Reporter(sink, stage).emit({{"event", "up_to_date"}, {"reason", "up to date, not re-run"}});
+      Reporter(sink, stage).send({{"event", "up_to_date"}, {"reason", "up to date, not re-run"}});
       continue;
     }
     last = runStage(ws, stage, sink);

@@ -7,7 +7,7 @@
 
 namespace parallax {
 
-void JsonLinesSink::emit(const nlohmann::json& event) {
+void JsonLinesSink::send(const nlohmann::json& event) {
   std::lock_guard<std::mutex> lock(mutex_);
   out_ << event.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   out_.flush();
@@ -30,7 +30,7 @@ static std::string formatSeconds(double s) {
   return buf;
 }
 
-void TerminalSink::emit(const nlohmann::json& e) {
+void TerminalSink::send(const nlohmann::json& e) {
   std::lock_guard<std::mutex> lock(mutex_);
   const std::string type = e.value("event", "");
   const std::string stage = e.value("stage", "");
@@ -69,7 +69,7 @@ void TerminalSink::emit(const nlohmann::json& e) {
   std::fflush(stderr);
 }
 
-void CollectingSink::emit(const nlohmann::json& event) {
+void CollectingSink::send(const nlohmann::json& event) {
   std::lock_guard<std::mutex> lock(mutex_);
   events_.push_back(event);
 }
@@ -86,10 +86,10 @@ double Reporter::elapsedSeconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
 }
 
-void Reporter::emit(nlohmann::json event) {
+void Reporter::send(nlohmann::json event) {
   if (!sink_) return;
   if (!event.contains("stage")) event["stage"] = stage_;
-  sink_->emit(event);
+  sink_->send(event);
 }
 
 void Reporter::progress(size_t done, size_t total, const std::string& message) {
@@ -104,15 +104,15 @@ void Reporter::progress(size_t done, size_t total, const std::string& message) {
   double elapsed = elapsedSeconds();
   e["elapsed_s"] = elapsed;
   if (done > 0 && total >= done) e["eta_s"] = elapsed / double(done) * double(total - done);
-  emit(std::move(e));
+  send(std::move(e));
 }
 
 void Reporter::log(const std::string& level, const std::string& message) {
-  emit({{"event", "log"}, {"level", level}, {"message", message}});
+  send({{"event", "log"}, {"level", level}, {"message", message}});
 }
 
 void Reporter::preview(const std::string& what, const std::string& path) {
-  emit({{"event", "preview"}, {"what", what}, {"path", path}});
+  send({{"event", "preview"}, {"what", what}, {"path", path}});
 }
 
 }  // namespace parallax

@@ -15,14 +15,14 @@ namespace parallax {
 class EventSink {
  public:
   virtual ~EventSink() = default;
-  virtual void emit(const nlohmann::json& event) = 0;
+  virtual void send(const nlohmann::json& event) = 0;
 };
 
 // Newline-delimited JSON, flushed per event (for `--json` and GUI workers).
 class JsonLinesSink : public EventSink {
  public:
   explicit JsonLinesSink(std::ostream& out) : out_(out) {}
-  void emit(const nlohmann::json& event) override;
+  void send(const nlohmann::json& event) override;
 
  private:
   std::ostream& out_;
@@ -33,7 +33,7 @@ class JsonLinesSink : public EventSink {
 class TerminalSink : public EventSink {
  public:
   explicit TerminalSink(bool verbose = false);
-  void emit(const nlohmann::json& event) override;
+  void send(const nlohmann::json& event) override;
 
  private:
   void clearBar();
@@ -46,7 +46,7 @@ class TerminalSink : public EventSink {
 // Keeps every event (tests, and the in-process runner's summary).
 class CollectingSink : public EventSink {
  public:
-  void emit(const nlohmann::json& event) override;
+  void send(const nlohmann::json& event) override;
   std::vector<nlohmann::json> events() const;
 
  private:
@@ -66,7 +66,7 @@ class Reporter {
   void log(const std::string& level, const std::string& message);
   // Tells a viewer that `what` (e.g. "sparse", "mesh", "images") changed on disk.
   void preview(const std::string& what, const std::string& path = "");
-  void emit(nlohmann::json event);
+  void send(nlohmann::json event);
 
   const std::string& stage() const { return stage_; }
   double elapsedSeconds() const;

@@ -1,0 +1,413 @@
+#include "ui/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDockWidget>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QKeySequence>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStatusBar>
+#include <QtConcurrent/QtConcurrent>
+
+#include "io/project_export.h"
+#include "pipeline/runner.h"
+#include "ui/jobs_panel.h"
+#include "ui/parameter_editor.h"
+#include "ui/photo_browser.h"
+#include "ui/stage_job.h"
+#include "ui/viewport.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+
+namespace parallax::ui {
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  setWindowTitle("Parallax");
+  resize(1400, 900);
+  viewport_ = new Viewport(this);
+  viewport_->setObjectName("viewport");
+  setCentralWidget(viewport_);
+
+  photos_ = new PhotoBrowser(this);
+  auto* photoDock = new QDockWidget("Photos", this);
+  photoDock->setObjectName("photosDock");
+  photoDock->setWidget(photos_);
+  addDockWidget(Qt::LeftDockWidgetArea, photoDock);
+
+  params_ = new ParameterEditor(this);
+  auto* paramDock = new QDockWidget("Parameters", this);
+  paramDock->setObjectName("parametersDock");
+  paramDock->setWidget(params_);
+  addDockWidget(Qt::RightDockWidgetArea, paramDock);
+
+  jobs_ = new JobsPanel(this);
+  auto* jobDock = new QDockWidget("Jobs and log", this);
+  jobDock->setObjectName("jobsDock");
+  jobDock->setWidget(jobs_);
+  addDockWidget(Qt::BottomDockWidgetArea, jobDock);
+
+  statusLabel_ = new QLabel("No project open — File ▸ New Project or Open Project", this);
+  statusBar()->addWidget(statusLabel_, 1);
+
+  reloadTimer_.setSingleShot(true);
+  reloadTimer_.setInterval(250);  // coalesce bursts of preview events
+  connect(&reloadTimer_, &QTimer::timeout, this, &MainWindow::reloadScene);
+  connect(photos_, &PhotoBrowser::photosDropped, this, &MainWindow::addPhotos);
+  connect(params_, &ParameterEditor::parameterChanged, this, [this] {
+    if (!ws_) return;
+    try {
+      ws_->save();  // workers read parameters from disk
+    } catch (const Error& e) {
+      message(e.what());
+    }
+  });
+  connect(params_, &ParameterEditor::runStageRequested, this, &MainWindow::runStage);
+  buildMenus();
+  updateActions();
+}
+
+MainWindow::~MainWindow() {
+  for (StageJob* job : allJobs_) job->disconnect(this);
+}
+
+void MainWindow::buildMenus() {
+  QMenu* file = menuBar()->addMenu("&File");
+  file->addAction("&New Project…", QKeySequence::New, this, [this] {
+    QString dir = QFileDialog::getExistingDirectory(this, "New project folder (empty)");
+    if (!dir.isEmpty()) newProject(dir);
+  });
+  file->addAction("&Open Project…", QKeySequence::Open, this, [this] {
+    QString dir = QFileDialog::getExistingDirectory(this, "Open project folder");
+    if (!dir.isEmpty()) openProject(dir);
+  });
+  recentMenu_ = file->addMenu("Open &Recent");
+  updateRecentMenu();
+  QAction* save = file->addAction("&Save", QKeySequence::Save, this, [this] {
+    if (!ws_) return;
+    nlohmann::json app = ws_->appState();
+    app["window"] = {{"width", width()}, {"height", height()}};
+    app["selected_stage"] = params_->currentStage().toStdString();
+    ws_->setAppState(app);
+    try {
+      ws_->save();
+      statusBar()->showMessage("Saved", 2000);
+    } catch (const Error& e) {
+      message(e.what());
+    }
+  });
+  QAction* add = file->addAction("&Add Photos…", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A), this, [this] {
+    QStringList files = QFileDialog::getOpenFileNames(this, "Add photos", {}, "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.JPG *.JPEG *.PNG *.TIF *.TIFF)");
+    if (!files.isEmpty()) addPhotos(files);
+  });
+  QAction* addFolder = file->addAction("Add Photo &Folder…", this, [this] {
+    QString dir = QFileDialog::getExistingDirectory(this, "Add a folder of photos");
+    if (!dir.isEmpty()) addPhotos({dir});
+  });
+  QAction* exportAction = file->addAction("&Export…", QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::showExportDialog);
+  file->addSeparator();
+  file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
+
+  QMenu* view = menuBar()->addMenu("&View");
+  QAction* fit = view->addAction("&Fit View", QKeySequence(Qt::Key_F), viewport_, &Viewport::fitView);
+  fit->setShortcutContext(Qt::WindowShortcut);
+  view->addSeparator();
+  const std::pair<const char*, Layer> layers[] = {
+      {"&Cameras", Layer::kCameras}, {"&Sparse Points", Layer::kSparse}, {"&Dense Cloud", Layer::kDense}, {"&Mesh", Layer::kMesh}};
+  for (const auto& [label, layer] : layers) {
+    QAction* a = view->addAction(label);
+    a->setCheckable(true);
+    a->setChecked(true);
+    a->setObjectName(QString("layer-") + QString(label).remove('&'));
+    Layer l = layer;
+    connect(a, &QAction::toggled, this, [this, l](bool on) { viewport_->setLayerVisible(l, on); });
+  }
+  QMenu* size = view->addMenu("Point &Size");
+  for (int px : {1, 2, 3, 5, 8}) size->addAction(QString::number(px) + " px", this, [this, px] { viewport_->setPointSize(px); });
+
+  QMenu* run = menuBar()->addMenu("&Run");
+  QAction* rec = run->addAction("&Reconstruct", QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::reconstruct);
+  QAction* runSel = run->addAction("Run &Selected Stage", this, [this] { runStage(params_->currentStage()); });
+  cancelAction_ = run->addAction("&Cancel All Jobs", QKeySequence(Qt::Key_Escape), this, &MainWindow::cancelAll);
+
+  QMenu* help = menuBar()->addMenu("&Help");
+  help->addAction("&About Parallax", this, [this] {
+    QMessageBox::about(this, "About Parallax",
+                       "Parallax 0.1 — 3D reconstruction from photos.\nStages run as separate worker processes "
+                       "(parallax-cli run-stage), so a failing stage never takes the window down.");
+  });
+  projectActions_ = {save, add, addFolder, exportAction, rec, runSel};
+}
+
+void MainWindow::updateActions() {
+  for (QAction* a : projectActions_) a->setEnabled(ws_.has_value());
+  if (cancelAction_) cancelAction_->setEnabled(busy());
+  if (ws_) {
+    QString text = QString::fromStdString(ws_->root().string());
+    QStringList states;
+    for (const auto& stage : pipelineStages()) {
+      StageState st = stageState(*ws_, stage);
+      states << QString::fromStdString(stage) + ": " + (st.stale ? QString::fromStdString(st.status == "never_run" ? "not run" : "stale") : "ok");
+    }
+    statusLabel_->setText(text + "   |   " + states.join("   "));
+  }
+  params_->refreshState();
+}
+
+void MainWindow::updateRecentMenu() {
+  recentMenu_->clear();
+  QStringList recent = QSettings("Parallax", "Parallax").value("recentProjects").toStringList();
+  for (const QString& path : recent) recentMenu_->addAction(path, this, [this, path] { openProject(path); });
+  recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::rememberRecent(const QString& path) {
+  QSettings settings("Parallax", "Parallax");
+  QStringList recent = settings.value("recentProjects").toStringList();
+  recent.removeAll(path);
+  recent.prepend(path);
+  while (recent.size() > 10) recent.removeLast();
+  settings.setValue("recentProjects", recent);
+  updateRecentMenu();
+}
+
+void MainWindow::message(const QString& text) {
+  jobs_->appendLog("parallax", "error", text);
+  if (isVisible()) QMessageBox::warning(this, "Parallax", text);
+}
+
+bool MainWindow::openProject(const QString& path) {
+  if (busy()) {
+    message("Wait for the running jobs to finish (or cancel them) before opening another project.");
+    return false;
+  }
+  try {
+    ws_ = Workspace::open(path.toStdString());
+  } catch (const Error& e) {
+    message(QString::fromStdString(e.what()));
+    return false;
+  }
+  for (const auto& note : ws_->recoveryNotes()) jobs_->appendLog("project", "warning", "recovered: " + QString::fromStdString(note));
+  if (!ws_->recoveryNotes().empty() && isVisible()) {
+    QStringList notes;
+    for (const auto& n : ws_->recoveryNotes()) notes << "• " + QString::fromStdString(n);
+    QMessageBox::information(this, "Project recovered", "The project was left incomplete by an earlier run:\n" + notes.join("\n"));
+  }
+  setWindowTitle("Parallax — " + QString::fromStdString(ws_->root().filename().string()));
+  params_->setWorkspace(&*ws_);
+  QString stage = QString::fromStdString(ws_->appState().value("selected_stage", ""));
+  if (!stage.isEmpty()) params_->selectStage(stage);
+  rememberRecent(QString::fromStdString(ws_->root().string()));
+  photos_->loadProject(ws_->root());
+  viewport_->clearScene();
+  sceneLoaded_ = false;
+  reloadScene();
+  updateActions();
+  return true;
+}
+
+bool MainWindow::newProject(const QString& path) {
+  try {
+    Workspace::create(path.toStdString());
+  } catch (const Error& e) {
+    message(QString::fromStdString(e.what()));
+    return false;
+  }
+  return openProject(path);
+}
+
+void MainWindow::addPhotos(const QStringList& paths) {
+  if (!ws_) {
+    message("Create or open a project first (File ▸ New Project), then add photos.");
+    return;
+  }
+  for (const QString& p : paths) ws_->addPhotoRoot(p.toStdString());
+  try {
+    ws_->save();
+  } catch (const Error& e) {
+    message(QString::fromStdString(e.what()));
+    return;
+  }
+  jobs_->appendLog("project", "info", QString("added %1 photo path(s); importing").arg(paths.size()));
+  runStage("import");
+}
+
+void MainWindow::reloadScene() {
+  if (!ws_) return;
+  if (sceneWatcher_ && sceneWatcher_->isRunning()) {
+    reloadTimer_.start();  // try again once the current load is done
+    return;
+  }
+  delete sceneWatcher_;
+  sceneWatcher_ = new QFutureWatcher<SceneData>(this);
+  connect(sceneWatcher_, &QFutureWatcher<SceneData>::finished, this, [this] {
+    SceneData data = sceneWatcher_->result();
+    for (const auto& p : data.problems) jobs_->appendLog("viewport", "warning", "could not show " + QString::fromStdString(p));
+    viewport_->setScene(data);
+    sceneLoaded_ = true;
+    emit sceneReloaded();
+  });
+  sceneWatcher_->setFuture(QtConcurrent::run(loadSceneData, ws_->root()));
+}
+
+bool MainWindow::busy() const { return running_ != nullptr || !queue_.isEmpty(); }
+
+void MainWindow::enqueue(const QString& stage) {
+  auto* job = new StageJob(QString::fromStdString(ws_->root().string()), stage, this);
+  connect(job, &StageJob::done, this, &MainWindow::onJobDone);
+  connect(job, &StageJob::preview, this, [this](const QString& what) {
+    if (what == "images") photos_->loadProject(ws_->root());
+    else reloadTimer_.start();
+  });
+  jobs_->addJob(job);
+  queue_.append(job);
+  allJobs_.append(job);
+}
+
+void MainWindow::startNext() {
+  if (running_ || queue_.isEmpty()) {
+    updateActions();
+    return;
+  }
+  running_ = queue_.takeFirst();
+  running_->start();
+  updateActions();
+}
+
+void MainWindow::reconstruct() {
+  if (!ws_) return;
+  if (busy()) {
+    message("Jobs are already running; cancel them or wait.");
+    return;
+  }
+  try {
+    ws_->save();
+    bool any = false;
+    bool upstreamQueued = false;
+    for (const auto& stage : pipelineStages()) {
+      if (upstreamQueued || stageState(*ws_, stage).stale) {
+        enqueue(QString::fromStdString(stage));
+        any = upstreamQueued = true;
+      }
+    }
+    if (!any) jobs_->appendLog("reconstruct", "info", "everything is up to date");
+  } catch (const Error& e) {
+    message(QString::fromStdString(e.what()));
+  }
+  startNext();
+}
+
+void MainWindow::runStage(const QString& stage) {
+  if (!ws_) return;
+  if (busy()) {
+    message("Jobs are already running; cancel them or wait.");
+    return;
+  }
+  ws_->save();
+  enqueue(stage);
+  startNext();
+}
+
+void MainWindow::cancelAll() {
+  for (StageJob* job : queue_) job->cancel();
+  queue_.clear();
+  if (running_) running_->cancel();
+  updateActions();
+}
+
+void MainWindow::onJobDone(StageJob* job) {
+  if (job != running_) return;  // a queued job cancelled before it started
+  running_ = nullptr;
+  try {
+    ws_->reload();
+  } catch (const Error& e) {
+    jobs_->appendLog("project", "error", QString::fromStdString(e.what()));
+  }
+  photos_->loadProject(ws_->root());
+  reloadScene();
+  const bool ok = job->state() == StageJob::State::kSucceeded || job->state() == StageJob::State::kSkipped;
+  if (!ok) {
+    // A failed or cancelled stage stops the chain; what ran before stays valid.
+    for (StageJob* queued : queue_) queued->cancel();
+    queue_.clear();
+  }
+  startNext();
+  if (!busy()) emit queueFinished();
+}
+
+void MainWindow::closeEvent(QCloseEvent* e) {
+  if (busy()) {
+    auto answer = QMessageBox::question(this, "Parallax", "Jobs are running. Cancel them and quit?");
+    if (answer != QMessageBox::Yes) {
+      e->ignore();
+      return;
+    }
+    cancelAll();
+  }
+  e->accept();
+}
+
+void MainWindow::showExportDialog() {
+  if (!ws_) return;
+  std::vector<std::string> available = exportableData(*ws_);
+  if (available.empty()) {
+    message("Nothing to export yet: run Reconstruct first.");
+    return;
+  }
+  QDialog dialog(this);
+  dialog.setWindowTitle("Export");
+  auto* form = new QFormLayout(&dialog);
+  auto* what = new QComboBox(&dialog);
+  for (const auto& w : available) what->addItem(QString::fromStdString(w));
+  auto* format = new QComboBox(&dialog);
+  format->addItems({"glb", "obj", "ply", "gltf", "colmap"});
+  auto* path = new QLineEdit(QString::fromStdString(ws_->exportsDir().string()) + "/", &dialog);
+  auto* browse = new QPushButton("Browse…", &dialog);
+  auto* row = new QHBoxLayout;
+  row->addWidget(path);
+  row->addWidget(browse);
+  connect(browse, &QPushButton::clicked, &dialog, [&] {
+    QString f = QFileDialog::getSaveFileName(&dialog, "Export to", path->text());
+    if (!f.isEmpty()) path->setText(f);
+  });
+  form->addRow("Content", what);
+  form->addRow("Format", format);
+  form->addRow("File or folder", row);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+  form->addRow(buttons);
+  connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+  if (dialog.exec() != QDialog::Accepted) return;
+  const std::string w = what->currentText().toStdString(), f = format->currentText().toStdString();
+  const fs::path out = path->text().toStdString();
+  fs::create_directories(ws_->exportsDir());
+  Workspace snapshot = *ws_;
+  auto* watcher = new QFutureWatcher<QString>(this);
+  connect(watcher, &QFutureWatcher<QString>::finished, this, [this, watcher] {
+    jobs_->appendLog("export", "info", watcher->result());
+    statusBar()->showMessage(watcher->result(), 5000);
+    watcher->deleteLater();
+  });
+  watcher->setFuture(QtConcurrent::run([snapshot, w, f, out]() -> QString {
+    try {
+      std::string summary;
+      fs::path written = exportProject(snapshot, w, f, out, &summary);
+      return QString::fromStdString("wrote " + written.string() + " (" + summary + ")");
+    } catch (const std::exception& e) {
+      return QString::fromStdString(std::string("export failed: ") + e.what());
+    }
+  }));
+}
+
+}  // namespace parallax::ui

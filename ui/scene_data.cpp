@@ -1,0 +1,36 @@
+#include "ui/scene_data.h"
+
+#include "io/colmap_model.h"
+#include "io/ply.h"
+
+namespace fs = std::filesystem;
+
+namespace parallax::ui {
+
+SceneData loadSceneData(const fs::path& root) {
+  SceneData data;
+  auto attempt = [&](const fs::path& path, auto&& read) {
+    try {
+      read();
+    } catch (const std::exception& e) {
+      data.problems.push_back(path.string() + ": " + e.what());
+    }
+  };
+  const fs::path sparse = root / "sparse" / "0";
+  if (hasColmapModel(sparse)) attempt(sparse, [&] { data.sparse = readColmapModel(sparse); });
+  const fs::path fused = root / "dense" / "fused.ply";
+  if (fs::exists(fused)) attempt(fused, [&] { data.dense = readPly(fused); });
+  for (const fs::path& mesh : {root / "dense" / "meshed-poisson.ply", root / "reference" / "mesh.ply"}) {
+    if (!fs::exists(mesh)) continue;
+    attempt(mesh, [&] {
+      TriangleMesh m = readPly(mesh);
+      if (!m.hasNormals()) m.computeVertexNormals();
+      data.mesh = std::move(m);
+      data.meshSource = mesh.string();
+    });
+    break;
+  }
+  return data;
+}
+
+}  // namespace parallax::ui

@@ -1,0 +1,26 @@
+// What the viewport shows, loaded from a project off the GUI thread: the sparse
+// model (cameras, points), the dense cloud and meshes. Plain data, no VTK.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scene/geometry_data.h"
+#include "scene/reconstruction.h"
+#include "scene/workspace.h"
+
+namespace parallax::ui {
+
+struct SceneData {
+  std::optional<Reconstruction> sparse;
+  std::optional<PointCloud> dense;
+  std::optional<TriangleMesh> mesh;
+  std::string meshSource;  // which file the mesh came from
+  std::vector<std::string> problems;  // files that exist but could not be read
+};
+
+// Reads whatever the project has; unreadable files become `problems`, never exceptions.
+SceneData loadSceneData(const std::filesystem::path& projectRoot);
+
+}  // namespace parallax::ui

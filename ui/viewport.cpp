@@ -1,0 +1,301 @@
+#include "ui/viewport.h"
+
+#include <QMouseEvent>
+#include <QPainter>
+#include <QWheelEvent>
+#include <vtkActor.h>
+#include <vtkCamera.h>
+#include <vtkCellArray.h>
+#include <vtkFloatArray.h>
+#include <vtkRenderWindow.h>
+#include <vtkGenericRenderWindowInteractor.h>
+#include <vtkInteractorStyleTrackballCamera.h>
+#include <vtkNew.h>
+#include <vtkPointData.h>
+#include <vtkPoints.h>
+#include <vtkPolyData.h>
+#include <vtkPolyDataMapper.h>
+#include <vtkProperty.h>
+#include <vtkRenderer.h>
+#include <vtkSmartPointer.h>
+#include <vtkUnsignedCharArray.h>
+
+#include <map>
+
+namespace parallax::ui {
+namespace {
+
+vtkSmartPointer<vtkPolyData> pointsPolyData(const std::vector<Eigen::Vector3f>& pts, const std::vector<Color3>& colors) {
+  auto points = vtkSmartPointer<vtkPoints>::New();
+  points->SetDataTypeToFloat();
+  points->SetNumberOfPoints(vtkIdType(pts.size()));
+  for (size_t i = 0; i < pts.size(); ++i) points->SetPoint(vtkIdType(i), pts[i].x(), pts[i].y(), pts[i].z());
+  auto verts = vtkSmartPointer<vtkCellArray>::New();
+  verts->AllocateExact(vtkIdType(pts.size()), vtkIdType(pts.size()));
+  for (size_t i = 0; i < pts.size(); ++i) {
+    vtkIdType id = vtkIdType(i);
+    verts->InsertNextCell(1, &id);
+  }
+  auto poly = vtkSmartPointer<vtkPolyData>::New();
+  poly->SetPoints(points);
+  poly->SetVerts(verts);
+  if (colors.size() == pts.size()) {
+    auto rgb = vtkSmartPointer<vtkUnsignedCharArray>::New();
+    rgb->SetName("Colors");
+    rgb->SetNumberOfComponents(3);
+    rgb->SetNumberOfTuples(vtkIdType(colors.size()));
+    for (size_t i = 0; i < colors.size(); ++i) rgb->SetTypedTuple(vtkIdType(i), colors[i].data());
+    poly->GetPointData()->SetScalars(rgb);
+  }
+  return poly;
+}
+
+vtkSmartPointer<vtkPolyData> meshPolyData(const TriangleMesh& mesh) {
+  auto poly = pointsPolyData(mesh.points, mesh.colors);
+  poly->SetVerts(nullptr);
+  auto polys = vtkSmartPointer<vtkCellArray>::New();
+  polys->AllocateExact(vtkIdType(mesh.faces.size()), vtkIdType(mesh.faces.size() * 3));
+  for (const auto& f : mesh.faces) {
+    vtkIdType ids[3] = {f[0], f[1], f[2]};
+    polys->InsertNextCell(3, ids);
+  }
+  poly->SetPolys(polys);
+  if (mesh.normals.size() == mesh.points.size()) {
+    auto normals = vtkSmartPointer<vtkFloatArray>::New();
+    normals->SetNumberOfComponents(3);
+    normals->SetNumberOfTuples(vtkIdType(mesh.normals.size()));
+    for (size_t i = 0; i < mesh.normals.size(); ++i) normals->SetTypedTuple(vtkIdType(i), mesh.normals[i].data());
+    poly->GetPointData()->SetNormals(normals);
+  }
+  return poly;
+}
+
+// Each registered image as a pyramid (centre to the four image corners) sized
+// relative to the scene, so frusta stay visible at any scale.
+vtkSmartPointer<vtkPolyData> frustaPolyData(const Reconstruction& model, double size) {
+  auto points = vtkSmartPointer<vtkPoints>::New();
+  auto lines = vtkSmartPointer<vtkCellArray>::New();
+  for (const auto& [id, image] : model.images) {
+    auto cam = model.cameras.find(image.camera_id);
+    if (cam == model.cameras.end()) continue;
+    const Camera& c = cam->second;
+    Rigid3d world_from_cam = image.cam_from_world.inverse();
+    Eigen::Vector3d centre = world_from_cam.translation;
+    vtkIdType base = points->InsertNextPoint(centre.data());
+    const double corners[4][2] = {{0, 0}, {double(c.width), 0}, {double(c.width), double(c.height)}, {0, double(c.height)}};
+    for (const auto& px : corners) {
+      Eigen::Vector3d ray = c.camFromImg({px[0], px[1]});
+      Eigen::Vector3d p = world_from_cam * (ray * size);
+      points->InsertNextPoint(p.data());
+    }
+    for (int k = 0; k < 4; ++k) {
+      vtkIdType side[2] = {base, base + 1 + k};
+      lines->InsertNextCell(2, side);
+      vtkIdType rim[2] = {base + 1 + k, base + 1 + (k + 1) % 4};
+      lines->InsertNextCell(2, rim);
+    }
+  }
+  auto poly = vtkSmartPointer<vtkPolyData>::New();
+  poly->SetPoints(points);
+  poly->SetLines(lines);
+  return poly;
+}
+
+vtkSmartPointer<vtkActor> makeActor(vtkPolyData* poly) {
+  vtkNew<vtkPolyDataMapper> mapper;
+  mapper->SetInputData(poly);
+  mapper->SetColorModeToDirectScalars();
+  mapper->SetScalarVisibility(poly->GetPointData()->GetScalars() != nullptr);
+  auto actor = vtkSmartPointer<vtkActor>::New();
+  actor->SetMapper(mapper);
+  return actor;
+}
+
+}  // namespace
+
+struct Viewport::Impl {
+  vtkNew<vtkRenderWindow> window;
+  QImage frame;
+  vtkNew<vtkRenderer> renderer;
+  vtkNew<vtkGenericRenderWindowInteractor> interactor;
+  vtkNew<vtkInteractorStyleTrackballCamera> style;
+  std::map<Layer, vtkSmartPointer<vtkActor>> actors;
+  std::map<Layer, bool> visible{{Layer::kCameras, true}, {Layer::kSparse, true}, {Layer::kDense, true}, {Layer::kMesh, true}};
+  int pointSize = 3;
+  bool initialized = false;
+  bool fitPending = false;
+};
+
+Viewport::Viewport(QWidget* parent) : QOpenGLWidget(parent), d_(std::make_unique<Impl>()) {
+  setMinimumSize(320, 240);
+  setFocusPolicy(Qt::StrongFocus);
+  // VTK renders with its own off-screen OpenGL context and the frame is painted
+  // into this widget. Sharing Qt 6's widget context with Debian's VTK 9.1 left
+  // VTK's framebuffers without attachments and broke Qt's (see README, Known issues).
+  d_->window->SetOffScreenRendering(1);
+  // VTK defaults to 8x multisampling, which Mesa's software renderer rejects.
+  d_->window->SetMultiSamples(0);
+  d_->window->AddRenderer(d_->renderer);
+  d_->renderer->GradientBackgroundOn();
+  d_->renderer->SetBackground(0.10, 0.11, 0.13);
+  d_->renderer->SetBackground2(0.30, 0.33, 0.37);
+  d_->interactor->SetRenderWindow(d_->window);
+  d_->interactor->SetInteractorStyle(d_->style);
+  d_->interactor->EnableRenderOff();  // renders happen in paintGL only
+}
+
+Viewport::~Viewport() { d_->window->Finalize(); }
+
+void Viewport::initializeGL() {}
+
+void Viewport::resizeGL(int w, int h) {
+  const int pw = int(w * devicePixelRatio()), ph = int(h * devicePixelRatio());
+  d_->window->SetSize(pw, ph);
+  d_->interactor->SetSize(pw, ph);
+}
+
+void Viewport::paintGL() {
+  if (d_->fitPending) {
+    d_->renderer->ResetCamera();
+    d_->fitPending = false;
+  }
+  const int w = int(width() * devicePixelRatio()), h = int(height() * devicePixelRatio());
+  d_->window->SetSize(w, h);
+  d_->window->Render();
+  unsigned char* rgba = d_->window->GetRGBACharPixelData(0, 0, w - 1, h - 1, 0);
+  // VTK's rows start at the bottom; QImage's at the top.
+  d_->frame = QImage(rgba, w, h, QImage::Format_RGBA8888).mirrored(false, true).convertToFormat(QImage::Format_RGB32);
+  delete[] rgba;
+  makeCurrent();  // VTK's render switched to its own context
+  QPainter painter(this);
+  painter.drawImage(rect(), d_->frame);
+  painter.end();
+  emit frameRendered();
+}
+
+QImage Viewport::lastFrame() const { return d_->frame; }
+
+void Viewport::clearScene() {
+  for (auto& [layer, actor] : d_->actors) d_->renderer->RemoveActor(actor);
+  d_->actors.clear();
+  update();
+}
+
+void Viewport::setScene(const SceneData& data) {
+  const bool hadScene = !d_->actors.empty();
+  clearScene();
+  auto add = [&](Layer layer, vtkSmartPointer<vtkActor> actor) {
+    actor->SetVisibility(d_->visible[layer]);
+    d_->renderer->AddActor(actor);
+    d_->actors[layer] = actor;
+  };
+  BoundingBox box;
+  if (data.mesh) for (const auto& p : data.mesh->points) box.extend(p);
+  if (data.dense) for (const auto& p : data.dense->points) box.extend(p);
+  if (data.sparse) for (const auto& [id, p] : data.sparse->points3D) box.extend(p.xyz.cast<float>());
+  const double diagonal = box.min.x() <= box.max.x() ? box.diagonal() : 1.0;
+  if (data.mesh && !data.mesh->faces.empty()) {
+    auto actor = makeActor(meshPolyData(*data.mesh));
+    actor->GetProperty()->SetInterpolationToGouraud();
+    add(Layer::kMesh, actor);
+  }
+  if (data.dense && data.dense->size()) {
+    auto actor = makeActor(pointsPolyData(data.dense->points, data.dense->colors));
+    actor->GetProperty()->SetPointSize(float(d_->pointSize));
+    add(Layer::kDense, actor);
+  }
+  if (data.sparse) {
+    std::vector<Eigen::Vector3f> pts;
+    std::vector<Color3> colors;
+    for (const auto& [id, p] : data.sparse->points3D) {
+      pts.push_back(p.xyz.cast<float>());
+      colors.push_back(p.color);
+    }
+    if (!pts.empty()) {
+      auto actor = makeActor(pointsPolyData(pts, colors));
+      actor->GetProperty()->SetPointSize(float(d_->pointSize));
+      add(Layer::kSparse, actor);
+    }
+    if (!data.sparse->images.empty()) {
+      auto actor = makeActor(frustaPolyData(*data.sparse, 0.04 * diagonal));
+      actor->GetProperty()->SetColor(1.0, 0.45, 0.1);
+      actor->GetProperty()->SetLineWidth(1.5f);
+      actor->GetProperty()->LightingOff();
+      add(Layer::kCameras, actor);
+    }
+  }
+  if (!hadScene) fitView();
+  update();
+}
+
+void Viewport::setLayerVisible(Layer layer, bool visible) {
+  d_->visible[layer] = visible;
+  if (auto it = d_->actors.find(layer); it != d_->actors.end()) it->second->SetVisibility(visible);
+  update();
+}
+
+bool Viewport::layerVisible(Layer layer) const { return d_->visible.at(layer); }
+bool Viewport::hasLayer(Layer layer) const { return d_->actors.count(layer) > 0; }
+
+void Viewport::setPointSize(int pixels) {
+  d_->pointSize = pixels;
+  for (Layer l : {Layer::kSparse, Layer::kDense})
+    if (auto it = d_->actors.find(l); it != d_->actors.end()) it->second->GetProperty()->SetPointSize(float(pixels));
+  update();
+}
+
+void Viewport::fitView() {
+  // A slightly elevated view from the scene's -y side, then frame everything.
+  vtkCamera* cam = d_->renderer->GetActiveCamera();
+  cam->SetFocalPoint(0, 0, 0);
+  cam->SetPosition(0, -1, 0.6);
+  cam->SetViewUp(0, 0, 1);
+  d_->fitPending = true;
+  update();
+}
+
+QColor Viewport::backgroundTopColor() const {
+  double* c = d_->renderer->GetBackground2();
+  return QColor::fromRgbF(float(c[0]), float(c[1]), float(c[2]));
+}
+
+static int vtkButtonEvent(Qt::MouseButton b, bool press) {
+  switch (b) {
+    case Qt::LeftButton: return press ? vtkCommand::LeftButtonPressEvent : vtkCommand::LeftButtonReleaseEvent;
+    case Qt::RightButton: return press ? vtkCommand::RightButtonPressEvent : vtkCommand::RightButtonReleaseEvent;
+    case Qt::MiddleButton: return press ? vtkCommand::MiddleButtonPressEvent : vtkCommand::MiddleButtonReleaseEvent;
+    default: return -1;
+  }
+}
+
+static void setEventInfo(vtkGenericRenderWindowInteractor* i, const QPointF& pos, Qt::KeyboardModifiers m, qreal dpr) {
+  i->SetEventInformationFlipY(int(pos.x() * dpr), int(pos.y() * dpr), (m & Qt::ControlModifier) ? 1 : 0,
+                              (m & Qt::ShiftModifier) ? 1 : 0);
+}
+
+void Viewport::mousePressEvent(QMouseEvent* e) {
+  setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
+  if (int ev = vtkButtonEvent(e->button(), true); ev >= 0) d_->interactor->InvokeEvent(ev);
+  update();
+}
+
+void Viewport::mouseReleaseEvent(QMouseEvent* e) {
+  setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
+  if (int ev = vtkButtonEvent(e->button(), false); ev >= 0) d_->interactor->InvokeEvent(ev);
+  update();
+}
+
+void Viewport::mouseMoveEvent(QMouseEvent* e) {
+  setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
+  d_->interactor->InvokeEvent(vtkCommand::MouseMoveEvent);
+  update();
+}
+
+void Viewport::wheelEvent(QWheelEvent* e) {
+  setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
+  d_->interactor->InvokeEvent(e->angleDelta().y() > 0 ? vtkCommand::MouseWheelForwardEvent
+                                                       : vtkCommand::MouseWheelBackwardEvent);
+  update();
+}
+
+}  // namespace parallax::ui
