@@ -184,7 +184,12 @@ void MainWindow::rememberRecent(const QString& path) {
 
 void MainWindow::message(const QString& text) {
   jobs_->appendLog("parallax", "error", text);
-  if (isVisible()) QMessageBox::warning(this, "Parallax", text);
+  statusBar()->showMessage(text.section('\n', 0, 0), 10000);
+  if (isVisible()) {  // non-modal: a message never blocks running jobs or the event loop
+    auto* box = new QMessageBox(QMessageBox::Warning, "Parallax", text, QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
+  }
 }
 
 bool MainWindow::openProject(const QString& path) {
@@ -202,7 +207,10 @@ bool MainWindow::openProject(const QString& path) {
   if (!ws_->recoveryNotes().empty() && isVisible()) {
     QStringList notes;
     for (const auto& n : ws_->recoveryNotes()) notes << "• " + QString::fromStdString(n);
-    QMessageBox::information(this, "Project recovered", "The project was left incomplete by an earlier run:\n" + notes.join("\n"));
+    auto* box = new QMessageBox(QMessageBox::Information, "Project recovered",
+                                "The project was left incomplete by an earlier run:\n" + notes.join("\n"), QMessageBox::Ok, this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->open();
   }
   setWindowTitle("Parallax — " + QString::fromStdString(ws_->root().filename().string()));
   params_->setWorkspace(&*ws_);

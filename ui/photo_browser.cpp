@@ -43,10 +43,23 @@ PhotoBrowser::PhotoBrowser(QWidget* parent) : QListWidget(parent) {
   setAcceptDrops(true);
   setDragDropMode(QAbstractItemView::DropOnly);
   setWordWrap(true);
+  // Thumbnails decode on their own low-priority thread, never on the global pool
+  // that QtConcurrent callers on the GUI thread may wait on.
+  thumbnailPool_.setMaxThreadCount(1);
+  thumbnailPool_.setThreadPriority(QThread::LowestPriority);
+}
+
+PhotoBrowser::~PhotoBrowser() {
+  if (thumbnails_) thumbnails_->cancel();
+  thumbnailPool_.waitForDone();
 }
 
 void PhotoBrowser::clearPhotos() {
-  if (thumbnails_) thumbnails_->cancel();
+  if (thumbnails_) {
+    thumbnails_->cancel();
+    thumbnails_->deleteLater();
+    thumbnails_ = nullptr;
+  }
   clear();
   paths_.clear();
 }
@@ -97,7 +110,7 @@ void PhotoBrowser::loadProject(const fs::path& root) {
     QImage img = watcher->resultAt(i);
     if (!img.isNull()) item(i)->setIcon(QIcon(QPixmap::fromImage(img)));
   });
-  thumbnails_->setFuture(QtConcurrent::mapped(paths_, loadThumbnail));
+  thumbnails_->setFuture(QtConcurrent::mapped(&thumbnailPool_, paths_, loadThumbnail));
 }
 
 void PhotoBrowser::dragEnterEvent(QDragEnterEvent* e) {

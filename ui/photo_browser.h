@@ -5,6 +5,7 @@
 #include <QFutureWatcher>
 #include <QImage>
 #include <QListWidget>
+#include <QThreadPool>
 #include <filesystem>
 
 namespace parallax::ui {
@@ -13,6 +14,7 @@ class PhotoBrowser : public QListWidget {
   Q_OBJECT
  public:
   explicit PhotoBrowser(QWidget* parent = nullptr);
+  ~PhotoBrowser() override;
   // Reloads from the project's photos.json and sparse model.
   void loadProject(const std::filesystem::path& projectRoot);
   void clearPhotos();
@@ -28,6 +30,7 @@ class PhotoBrowser : public QListWidget {
  private:
   QFutureWatcher<QImage>* thumbnails_ = nullptr;
   QStringList paths_;
+  QThreadPool thumbnailPool_;
 };
 
 }  // namespace parallax::ui

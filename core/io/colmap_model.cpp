@@ -142,8 +142,12 @@ void readText(const fs::path& dir, Reconstruction& model) {
       std::istringstream ls(line);
       Image im;
       double q[4], t[3];
-      if (!(ls >> im.image_id >> q[0] >> q[1] >> q[2] >> q[3] >> t[0] >> t[1] >> t[2] >> im.camera_id >> im.name))
+      if (!(ls >> im.image_id >> q[0] >> q[1] >> q[2] >> q[3] >> t[0] >> t[1] >> t[2] >> im.camera_id))
         badLine(dir / "images.txt", line);
+      // The name is the rest of the line, so photo names with spaces survive.
+      std::getline(ls >> std::ws, im.name);
+      while (!im.name.empty() && std::isspace(static_cast<unsigned char>(im.name.back()))) im.name.pop_back();
+      if (im.name.empty()) badLine(dir / "images.txt", line);
       im.cam_from_world = Rigid3d(Eigen::Quaterniond(q[0], q[1], q[2], q[3]), {t[0], t[1], t[2]});
       std::string points;
       std::getline(in, points);  // may be empty

@@ -28,7 +28,8 @@ std::string nowIso() {
 json effectiveParams(const Workspace& ws, const std::string& stage) {
   const Schema& schema = Schema::instance();
   json params = schema.requireStage(stage).defaults();
-  for (const auto& [name, value] : ws.paramOverrides(stage).items())
+  const json overrides = ws.paramOverrides(stage);  // keep alive: items() does not own it
+  for (const auto& [name, value] : overrides.items())
     params[name] = schema.validate(stage, name, value);
   return params;
 }

@@ -122,7 +122,9 @@ nlohmann::json Schema::validate(const std::string& stageName, const std::string&
                 " has: " + (known.empty() ? "no parameters" : known) + ")");
   }
   const std::string full = stageName + "." + paramName;
-  const std::string shown = value.is_string() ? value.get<std::string>() : value.dump();
+  const std::string shown = value.is_string()   ? value.get<std::string>()
+                            : value.is_number() ? number(value.get<double>())
+                                                : value.dump();
   auto bad = [&](const std::string& why) {
     return Error(full + " = " + shown + " is " + why + "; allowed: " + p->rangeText());
   };

@@ -1,0 +1,246 @@
+// The real main window under Xvfb: the viewport shows the sample's mesh and
+// cameras, jobs run as workers that can be cancelled or crash without taking
+// the window down, and the event loop stays responsive while they run.
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QtTest>
+#include <csignal>
+
+#include "pipeline/runner.h"
+#include "pipeline/stage.h"
+#include "test_support.h"
+#include "util/hash.h"
+#include "ui/jobs_panel.h"
+#include "ui/main_window.h"
+#include "ui/parameter_editor.h"
+#include "ui/photo_browser.h"
+#include "ui/stage_job.h"
+#include "ui/viewport.h"
+
+namespace fs = std::filesystem;
+using namespace parallax;
+using namespace parallax::ui;
+
+namespace {
+
+QImage renderNow(Viewport* v) {
+  QSignalSpy spy(v, &Viewport::frameRendered);
+  v->update();
+  if (!spy.wait(10000)) return {};
+  return v->lastFrame();
+}
+
+// Share of pixels that differ, and their centroid (as a fraction of the image size).
+double changedFraction(const QImage& a, const QImage& b, QPointF* centroid = nullptr) {
+  if (a.size() != b.size() || a.isNull()) return 0;
+  long changed = 0;
+  double sx = 0, sy = 0;
+  for (int y = 0; y < a.height(); ++y)
+    for (int x = 0; x < a.width(); ++x) {
+      QColor p = a.pixelColor(x, y), q = b.pixelColor(x, y);
+      if (std::abs(p.red() - q.red()) + std::abs(p.green() - q.green()) + std::abs(p.blue() - q.blue()) > 30) {
+        ++changed;
+        sx += x;
+        sy += y;
+      }
+    }
+  if (centroid && changed) *centroid = QPointF(sx / changed / a.width(), sy / changed / a.height());
+  return double(changed) / (double(a.width()) * a.height());
+}
+
+void save(const QImage& img, const std::string& name) {
+  QVERIFY(img.save(QString::fromStdString((test::outputDir() / name).string())));
+}
+
+bool waitUntil(const std::function<bool()>& done, int ms) {
+  QElapsedTimer t;
+  t.start();
+  while (!done() && t.elapsed() < ms) QTest::qWait(20);
+  return done();
+}
+
+}  // namespace
+
+class TestGui : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase() {
+    QSurfaceFormat format;
+    format.setDepthBufferSize(24);
+    format.setStencilBufferSize(8);
+    QSurfaceFormat::setDefaultFormat(format);
+    registerBuiltinStages();
+  }
+
+  void viewportShowsTheSampleMeshAndCameras() {
+    QTemporaryDir tmp;
+    fs::path project = test::sampleProject(tmp);
+    MainWindow w;
+    w.resize(1400, 900);
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QSignalSpy loaded(&w, &MainWindow::sceneReloaded);
+    QVERIFY(w.openProject(QString::fromStdString(project.string())));
+    QVERIFY(loaded.wait(20000));
+    Viewport* v = w.viewport();
+    QVERIFY(v->hasLayer(Layer::kMesh));
+    QVERIFY(v->hasLayer(Layer::kCameras));
+    QVERIFY(v->hasLayer(Layer::kSparse));
+    QImage all = renderNow(v);
+    QVERIFY(!all.isNull());
+    save(w.grab().toImage(), "gui_sample_project.png");
+
+    v->setLayerVisible(Layer::kMesh, false);
+    v->setLayerVisible(Layer::kSparse, false);
+    QImage noMesh = renderNow(v);
+    save(noMesh, "gui_viewport_mesh_hidden.png");
+    QPointF centre;
+    const double meshShare = changedFraction(all, noMesh, &centre);
+    qInfo("mesh covers %.1f%% of the viewport, centred at (%.2f, %.2f)", 100 * meshShare, centre.x(), centre.y());
+    QVERIFY2(meshShare > 0.05, qPrintable(QString("mesh changed only %1 of the pixels").arg(meshShare)));
+    // Fit view frames the scene: the mesh is drawn around the middle of the viewport.
+    QVERIFY(std::abs(centre.x() - 0.5) < 0.2 && std::abs(centre.y() - 0.5) < 0.25);
+
+    v->setLayerVisible(Layer::kCameras, false);
+    QImage empty = renderNow(v);
+    const double cameraShare = changedFraction(noMesh, empty);
+    QVERIFY2(cameraShare > 0.002, qPrintable(QString("cameras changed only %1 of the pixels").arg(cameraShare)));
+    // With every layer hidden only the background gradient is left: its rows are uniform.
+    QCOMPARE(empty.pixelColor(10, empty.height() / 2), empty.pixelColor(empty.width() - 10, empty.height() / 2));
+
+    // The photo browser lists the imported photos.
+    QCOMPARE(w.photoBrowser()->count(), 8);
+  }
+
+  void fitViewAndTrackballChangeTheView() {
+    QTemporaryDir tmp;
+    fs::path project = test::sampleProject(tmp);
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QSignalSpy loaded(&w, &MainWindow::sceneReloaded);
+    QVERIFY(w.openProject(QString::fromStdString(project.string())));
+    QVERIFY(loaded.wait(20000));
+    Viewport* v = w.viewport();
+    QImage before = renderNow(v);
+    QPoint c = v->rect().center();
+    QTest::mousePress(v, Qt::LeftButton, {}, c);
+    for (int i = 1; i <= 10; ++i) QTest::mouseMove(v, c + QPoint(15 * i, 0));
+    QTest::mouseRelease(v, Qt::LeftButton, {}, c + QPoint(150, 0));
+    QImage rotated = renderNow(v);
+    QVERIFY(changedFraction(before, rotated) > 0.05);
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    QTest::keyClick(&w, Qt::Key_F);  // View > Fit View
+    QImage fitted = renderNow(v);
+    qInfo("rotation changed %.1f%% of the pixels; after F, %.1f%% differ from the first view",
+          100 * changedFraction(before, rotated), 100 * changedFraction(before, fitted));
+    QVERIFY(changedFraction(before, fitted) < 0.01);
+  }
+
+  void eventLoopStaysResponsiveWhileAWorkerRuns() {
+    test::SlowImportProject f;
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QSignalSpy loaded(&w, &MainWindow::sceneReloaded);
+    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
+    QVERIFY(loaded.wait(20000));
+    renderNow(w.viewport());  // the first frame compiles shaders; that is not what is measured
+    // Tick every 10 ms and record how late each tick is.
+    QElapsedTimer clock;
+    qint64 last = 0, worst = 0, worstAt = 0;
+    QTimer ticker;
+    ticker.setTimerType(Qt::PreciseTimer);
+    QObject::connect(&ticker, &QTimer::timeout, [&] {
+      qint64 now = clock.elapsed();
+      if (now - last - 10 > worst) worst = now - last - 10, worstAt = now;
+      last = now;
+    });
+    clock.start();
+    w.runStage("import");
+    QVERIFY(w.busy());
+    ticker.start(10);
+    QVERIFY(waitUntil([&] { return !w.busy(); }, 120000));
+    ticker.stop();
+    const qint64 ran = clock.elapsed();
+    qInfo("worker ran %lld ms; worst event-loop latency %lld ms (at %lld ms)", ran, worst, worstAt);
+    QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
+    QVERIFY2(ran > 500, "the worker finished too fast to measure anything");
+    QVERIFY2(worst < 100, qPrintable(QString("event loop blocked for %1 ms").arg(worst)));
+  }
+
+  void cancelButtonStopsTheWorkerAndKeepsOutputs() {
+    test::SlowImportProject f;
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
+    w.runStage("import");
+    StageJob* job = w.jobs().last();
+    QVERIFY(waitUntil([&] { return job->fraction() > 0; }, 30000));
+    auto* button = w.jobsPanel()->findChild<QPushButton*>("cancel-import");
+    QVERIFY(button);
+    QTest::mouseClick(button, Qt::LeftButton);
+    QVERIFY(waitUntil([&] { return job->finished(); }, 20000));
+    QCOMPARE(job->state(), StageJob::State::kCancelled);
+    QCOMPARE(hashFile(f.project / "database.db"), f.databaseHash);
+    save(w.grab().toImage(), "gui_job_cancelled.png");
+  }
+
+  void crashedWorkerBecomesAFailedJobAndTheWindowStaysUp() {
+    test::SlowImportProject f;
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
+    w.runStage("import");
+    StageJob* job = w.jobs().last();
+    QVERIFY(waitUntil([&] { return job->fraction() > 0; }, 30000));
+    ::kill(pid_t(job->pid()), SIGKILL);
+    QVERIFY(waitUntil([&] { return job->finished(); }, 20000));
+    QCOMPARE(job->state(), StageJob::State::kFailed);
+    QVERIFY2(job->message().contains("crashed or was killed"), qPrintable(job->message()));
+    QVERIFY(w.jobsPanel()->log()->toPlainText().contains("crashed or was killed"));
+    save(w.grab().toImage(), "gui_job_crashed.png");
+    // Still fully usable: the interrupted stage runs again to completion.
+    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
+    w.runStage("import");
+    QVERIFY(waitUntil([&] { return !w.busy(); }, 120000));
+    QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
+  }
+
+  void parameterEditorValidatesAndMarksStale() {
+    QTemporaryDir tmp;
+    fs::path project = test::sampleProject(tmp);
+    MainWindow w;
+    w.show();
+    QVERIFY(w.openProject(QString::fromStdString(project.string())));
+    w.parameterEditor()->selectStage("import");
+    auto* spin = w.parameterEditor()->findChild<QDoubleSpinBox*>("import.default_focal_factor");
+    QVERIFY(spin);
+    QCOMPARE(spin->maximum(), 5.0);  // range from the schema
+    spin->setValue(0.9);
+    Workspace reopened = Workspace::open(project);  // saved for workers to read
+    QCOMPARE(reopened.paramOverrides("import")["default_focal_factor"].get<double>(), 0.9);
+    QVERIFY(stageState(reopened, "ground_truth").stale);
+    auto* state = w.parameterEditor()->findChild<QLabel*>("stageState");
+    QVERIFY2(state->text().contains("its parameters changed"), qPrintable(state->text()));
+    // Reconstruct reruns exactly the stale stages.
+    w.reconstruct();
+    QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
+    QCOMPARE(w.jobs().size(), 2);
+    for (StageJob* j : w.jobs()) QCOMPARE(j->state(), StageJob::State::kSucceeded);
+  }
+
+  void openingANonProjectSaysWhy() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(!w.openProject(tmp.path()));
+    QVERIFY(w.jobsPanel()->log()->toPlainText().contains("not a Parallax project"));
+  }
+};
+
+QTEST_MAIN(TestGui)
+#include "test_gui.moc"

@@ -1,0 +1,150 @@
+// parallax-cli as a user runs it: help, the headless pipeline, exports, and a
+// one-line error with a non-zero exit (never a crash) for every bad input.
+#include <QtTest>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/mesh_io.h"
+#include "io/ply.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace parallax;
+using test::runCli;
+
+namespace {
+QString path(const fs::path& p) { return QString::fromStdString(p.string()); }
+
+void expectOneLineError(const test::ProcessResult& r, const QString& needle) {
+  QVERIFY2(r.exitCode > 0 && r.exitCode < 128, qPrintable(QString("exit %1: %2").arg(r.exitCode).arg(r.err)));
+  QString err = r.err.trimmed();
+  QVERIFY2(err.contains(needle), qPrintable("expected '" + needle + "' in: " + err));
+  QVERIFY2(!err.contains('\n') || err.count('\n') <= 2, qPrintable("error should be short: " + err));
+}
+}  // namespace
+
+class TestCli : public QObject {
+  Q_OBJECT
+ private:
+  QTemporaryDir tmp_;
+  fs::path project_;
+
+ private slots:
+  void initTestCase() {
+    project_ = test::tempPath(tmp_, "project");
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project_)});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+  }
+
+  void helpListsTheCommands() {
+    auto r = runCli({"--help"});
+    QCOMPARE(r.exitCode, 0);
+    for (const char* cmd : {"new", "add-photos", "set", "status", "params", "run-stage", "reconstruct", "export", "sample", "plugins"})
+      QVERIFY2(r.out.contains(cmd), cmd);
+  }
+
+  void paramsAreListedFromTheSchema() {
+    auto r = runCli({"params", "import"});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("import.default_focal_factor (float, default 1.2, [0.2, 5] x longest side)"));
+  }
+
+  void reconstructProducesModelAndMesh() {
+    QVERIFY(fs::exists(project_ / "sparse" / "0" / "images.bin"));
+    QVERIFY(fs::exists(project_ / "reference" / "mesh.ply"));
+    auto r = runCli({"status", path(project_)});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY2(r.out.contains("ground_truth  succeeded   up to date"), qPrintable(r.out));
+  }
+
+  void reconstructAgainRunsNothing() {
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project_), "--json"});
+    QCOMPARE(r.exitCode, 0);
+    QVERIFY(r.out.contains("\"up_to_date\""));
+    QVERIFY(!r.out.contains("\"started\""));
+  }
+
+  void jsonEventsAreOnePerLine() {
+    QTemporaryDir tmp;
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(test::tempPath(tmp, "p")), "--json"});
+    QCOMPARE(r.exitCode, 0);
+    int progress = 0, succeeded = 0;
+    for (const QString& line : r.out.split('\n', Qt::SkipEmptyParts)) {
+      auto e = nlohmann::json::parse(line.toStdString());
+      QVERIFY(e.contains("event") && e.contains("stage"));
+      if (e["event"] == "progress") {
+        ++progress;
+        QVERIFY(e.contains("done") && e.contains("total") && e.contains("message"));
+      }
+      if (e["event"] == "succeeded") ++succeeded;
+    }
+    QVERIFY(progress >= 2);
+    QCOMPARE(succeeded, 2);
+  }
+
+  void exportsEveryFormat_data() {
+    QTest::addColumn<QString>("what");
+    QTest::addColumn<QString>("format");
+    for (const char* f : {"ply", "obj", "glb"}) {
+      QTest::newRow((std::string("mesh ") + f).c_str()) << "mesh" << f;
+      QTest::newRow((std::string("sparse ") + f).c_str()) << "sparse" << f;
+    }
+  }
+  void exportsEveryFormat() {
+    QFETCH(QString, what);
+    QFETCH(QString, format);
+    QTemporaryDir tmp;
+    fs::path out = test::tempPath(tmp, "out." + format.toStdString());
+    auto r = runCli({"export", path(project_), "--what", what, "--format", format, path(out)});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    TriangleMesh written = format == "ply" ? readPly(out) : readGeometry(out);
+    if (what == "mesh") {
+      TriangleMesh source = readPly(project_ / "reference" / "mesh.ply");
+      QCOMPARE(written.faces.size(), source.faces.size());
+      QCOMPARE(written.points.size(), source.points.size());
+      QCOMPARE(written.colors.size(), source.points.size());
+    } else if (format != "obj") {
+      QVERIFY(written.points.size() > 500);
+      QCOMPARE(written.colors.size(), written.points.size());
+    }
+  }
+
+  void exportColmapModel() {
+    QTemporaryDir tmp;
+    auto r = runCli({"export", path(project_), "--what", "sparse", "--format", "colmap", path(test::tempPath(tmp, "colmap"))});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    for (const char* f : {"cameras.bin", "images.bin", "points3D.bin", "cameras.txt", "images.txt", "points3D.txt"})
+      QVERIFY(fs::exists(test::tempPath(tmp, std::string("colmap/") + f)));
+  }
+
+  void badInputsGiveOneLineErrors() {
+    QTemporaryDir tmp;
+    const QString p = path(project_);
+    expectOneLineError(runCli({"run-stage", p, "featurs"}), "unknown stage 'featurs'");
+    expectOneLineError(runCli({"run-stage", p, "import", "--set", "import.recursiv=true"}), "unknown parameter 'import.recursiv'");
+    expectOneLineError(runCli({"set", p, "import.default_focal_factor=99"}), "import.default_focal_factor = 99 is out of range");
+    expectOneLineError(runCli({"set", p, "import.single_camera=perhaps"}), "not a boolean");
+    expectOneLineError(runCli({"status", path(test::tempPath(tmp, "nowhere"))}), "not a Parallax project");
+    expectOneLineError(runCli({"reconstruct", path(test::tempPath(tmp, "no-photos-here")), path(test::tempPath(tmp, "p"))}),
+                       "does not exist");
+    fs::create_directories(test::tempPath(tmp, "emptyphotos"));
+    expectOneLineError(runCli({"reconstruct", path(test::tempPath(tmp, "emptyphotos")), path(test::tempPath(tmp, "p2"))}),
+                       "found no JPEG, PNG or TIFF photos");
+    auto fresh = test::tempPath(tmp, "fresh");
+    QCOMPARE(runCli({"new", path(fresh)}).exitCode, 0);
+    expectOneLineError(runCli({"export", path(fresh), "--what", "mesh", "--format", "glb", path(test::tempPath(tmp, "x.glb"))}),
+                       "no mesh yet");
+    expectOneLineError(runCli({"sample", "dragon", path(test::tempPath(tmp, "s"))}), "unknown sample 'dragon'");
+    // The project the errors were aimed at is unharmed.
+    QVERIFY(runCli({"status", p}).out.contains("up to date"));
+  }
+
+  void unknownCommandLineOptionsAreRejected() {
+    auto r = runCli({"export", path(project_), "--what", "everything", "--format", "glb", "x"});
+    QVERIFY(r.exitCode != 0);
+    QVERIFY(r.err.contains("everything") || r.out.contains("everything"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"

@@ -1,0 +1,109 @@
+#include "test_support.h"
+
+#include <QProcessEnvironment>
+#include <mutex>
+
+#include "pipeline/runner.h"
+#include "pipeline/stage.h"
+#include "synthetic/sample_scene.h"
+#include "util/atomic_file.h"
+#include "util/hash.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+namespace fs = std::filesystem;
+
+namespace parallax::test {
+
+fs::path tempPath(const QTemporaryDir& dir, const std::string& name) {
+  fs::path p = dir.path().toStdString();
+  return name.empty() ? p : p / name;
+}
+
+QString cliPath() { return qEnvironmentVariable("PARALLAX_CLI", "parallax-cli"); }
+
+ProcessResult runCli(const QStringList& args, int timeoutMs) {
+  QProcess p;
+  p.start(cliPath(), args);
+  ProcessResult r;
+  if (!p.waitForFinished(timeoutMs)) {
+    p.kill();
+    p.waitForFinished();
+    r.err = "timed out";
+    return r;
+  }
+  r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+  r.out = QString::fromUtf8(p.readAllStandardOutput());
+  r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
+}
+
+fs::path outputDir() {
+  fs::path dir = qEnvironmentVariable("PARALLAX_TEST_OUTPUT", QDir::tempPath()).toStdString();
+  fs::create_directories(dir);
+  return dir;
+}
+
+fs::path sampleDir() {
+  static std::once_flag once;
+  static QTemporaryDir holder;
+  static fs::path dir;
+  std::call_once(once, [] {
+    dir = tempPath(holder, "sample");
+    SampleOptions o;
+    o.views = 8;
+    o.width = 320;
+    o.height = 240;
+    o.points = 3000;
+    Reporter quiet(nullptr, "sample");
+    generateSample(o, dir, quiet);
+  });
+  return dir;
+}
+
+fs::path sampleProject(const QTemporaryDir& tmp) {
+  registerBuiltinStages();
+  fs::path root = tempPath(tmp, "project");
+  Workspace ws = Workspace::create(root);
+  ws.addPhotoRoot(sampleDir() / "images");
+  ws.save();
+  if (runPipeline(ws, "", nullptr) != RunResult::kSucceeded) throw std::runtime_error("sample project failed");
+  return root;
+}
+
+SlowImportProject::SlowImportProject() {
+  registerBuiltinStages();
+  project = tempPath(tmp, "project");
+  Workspace ws = Workspace::create(project);
+  ws.addPhotoRoot(sampleDir() / "images");
+  ws.save();
+  if (runStage(ws, "import", nullptr) != RunResult::kSucceeded) throw std::runtime_error("first import failed");
+  fs::path big = tempPath(tmp, "big");
+  fs::create_directories(big);
+  cv::Mat img(2000, 3000, CV_8UC3);
+  cv::randu(img, 0, 255);
+  cv::GaussianBlur(img, img, cv::Size(3, 3), 1.0);
+  std::vector<uchar> jpeg;
+  cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
+  for (int i = 0; i < 40; ++i)  // distinct bytes (a comment after the image), same decoding cost
+    writeFileAtomic(big / ("big_" + std::to_string(i) + ".jpg"), std::string(jpeg.begin(), jpeg.end()) + "#" + std::to_string(i));
+  ws.addPhotoRoot(big);
+  ws.save();
+  databaseHash = hashFile(ws.databasePath());
+  photosHash = hashFile(project / "photos.json");
+}
+
+bool underCI() { return qEnvironmentVariable("CI") == "true"; }
+
+std::optional<fs::path> dataFolder(const std::string& name, QString* why) {
+  QString root = qEnvironmentVariable("PARALLAX_DATA");
+  if (root.isEmpty()) root = qEnvironmentVariable("PARALLAX_DATA_DEFAULT");
+  fs::path p = fs::path(root.toStdString()) / name;
+  if (!root.isEmpty() && fs::is_directory(p)) return p;
+  *why = QString("real data '%1' not found (set PARALLAX_DATA to the shared data folder; looked in '%2')")
+             .arg(QString::fromStdString(name), root);
+  return std::nullopt;
+}
+
+}  // namespace parallax::test

@@ -1,0 +1,54 @@
+// Shared helpers for the Qt Test suites: temporary folders, the worker
+// executable, the synthetic sample, and real data that must exist under CI.
+#pragma once
+
+#include <QProcess>
+#include <QString>
+#include <QStringList>
+#include <QTemporaryDir>
+#include <filesystem>
+#include <optional>
+
+namespace parallax::test {
+
+std::filesystem::path tempPath(const QTemporaryDir& dir, const std::string& name = "");
+QString cliPath();
+
+struct ProcessResult {
+  int exitCode = -1;
+  QString out, err;
+};
+ProcessResult runCli(const QStringList& args, int timeoutMs = 120000);
+
+// A small synthetic sample (8 views, 320x240), generated once per test process.
+std::filesystem::path sampleDir();
+// A project reconstructed from sampleDir() (import + ground truth), fresh copy each call.
+std::filesystem::path sampleProject(const QTemporaryDir& dir);
+
+// A project whose import succeeded on the sample, then got a folder of 40 large
+// JPEGs added: importing again takes seconds, long enough to interrupt or to
+// measure the GUI while a worker runs. Hashes of the previous outputs are kept.
+struct SlowImportProject {
+  SlowImportProject();
+  QTemporaryDir tmp;
+  std::filesystem::path project;
+  std::string databaseHash, photosHash;
+};
+
+// Real data folder, or nullopt after QSKIP-worthy reason; under CI=true a missing
+// folder is a failure (the caller uses requireData()).
+std::optional<std::filesystem::path> dataFolder(const std::string& name, QString* why);
+std::filesystem::path outputDir();  // where tests write screenshots and artefacts
+bool underCI();
+
+}  // namespace parallax::test
+
+// Skips (locally) or fails (CI=true) when shared data is absent.
+#define PARALLAX_REQUIRE_DATA(var, name)                                         \
+  QString var##_why;                                                             \
+  auto var##_opt = parallax::test::dataFolder(name, &var##_why);                 \
+  if (!var##_opt) {                                                              \
+    if (parallax::test::underCI()) QFAIL(qPrintable(var##_why));                 \
+    QSKIP(qPrintable(var##_why));                                                \
+  }                                                                              \
+  const std::filesystem::path var = *var##_opt;
