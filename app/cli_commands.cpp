@@ -27,7 +27,8 @@ std::shared_ptr<EventSink> makeSink(const Common& c) {
 // Loads built-in stages and plugins; plugin load problems are warnings, not fatal.
 void prepareEngine() {
   registerBuiltinStages();
-  for (const auto& problem : PluginManager::instance().loadDefault()) std::cerr << "warning: " << problem << "\n";
+  for (const auto& problem : PluginManager::instance().loadDefault())
+    std::cerr << "warning: " << problem << "\n";
 }
 
 void applyAssignments(Workspace& ws, const std::vector<std::string>& assignments) {
@@ -48,9 +49,12 @@ void checkPhotoPath(const std::string& p) {
 int exitCode(RunResult r) {
   switch (r) {
     case RunResult::kSucceeded:
-    case RunResult::kSkipped: return kExitOk;
-    case RunResult::kCancelled: return kExitCancelled;
-    case RunResult::kFailed: return kExitFailed;
+    case RunResult::kSkipped:
+      return kExitOk;
+    case RunResult::kCancelled:
+      return kExitCancelled;
+    case RunResult::kFailed:
+      return kExitFailed;
   }
   return kExitFailed;
 }
@@ -87,12 +91,18 @@ int setParams(const std::string& project, const std::vector<std::string>& assign
 int status(const std::string& project, const Common& common) {
   prepareEngine();
   Workspace ws = Workspace::open(project);
-  json out = {{"project", ws.root().string()}, {"recovered", ws.recoveryNotes()}, {"stages", json::array()}};
+  json out = {{"project", ws.root().string()},
+              {"recovered", ws.recoveryNotes()},
+              {"stages", json::array()}};
   for (const auto& stage : pipelineStages()) {
     StageState st = stageState(ws, stage);
     json record = ws.stageRecord(stage);
-    out["stages"].push_back({{"stage", stage}, {"status", st.status}, {"stale", st.stale}, {"reason", st.reason},
-                             {"summary", record.value("summary", "")}, {"message", record.value("message", "")}});
+    out["stages"].push_back({{"stage", stage},
+                             {"status", st.status},
+                             {"stale", st.stale},
+                             {"reason", st.reason},
+                             {"summary", record.value("summary", "")},
+                             {"message", record.value("message", "")}});
   }
   if (common.json) {
     std::cout << out.dump() << "\n";
@@ -101,10 +111,14 @@ int status(const std::string& project, const Common& common) {
   std::cout << "project " << ws.root().string() << "\n";
   for (const auto& note : ws.recoveryNotes()) std::cout << "  recovered: " << note << "\n";
   for (const auto& s : out["stages"]) {
-    std::cout << "  " << std::left << std::setw(14) << s["stage"].get<std::string>() << std::setw(12)
-              << s["status"].get<std::string>() << (s["stale"].get<bool>() ? "stale: " + s["reason"].get<std::string>() : "up to date");
-    if (!s["summary"].get<std::string>().empty()) std::cout << " — " << s["summary"].get<std::string>();
-    if (!s["message"].get<std::string>().empty()) std::cout << " (" << s["message"].get<std::string>() << ")";
+    std::cout << "  " << std::left << std::setw(14) << s["stage"].get<std::string>()
+              << std::setw(12) << s["status"].get<std::string>()
+              << (s["stale"].get<bool>() ? "stale: " + s["reason"].get<std::string>()
+                                         : "up to date");
+    if (!s["summary"].get<std::string>().empty())
+      std::cout << " — " << s["summary"].get<std::string>();
+    if (!s["message"].get<std::string>().empty())
+      std::cout << " (" << s["message"].get<std::string>() << ")";
     std::cout << "\n";
   }
   return kExitOk;
@@ -117,10 +131,17 @@ int params(const std::string& stageFilter, const Common& common) {
   json out = json::array();
   for (const auto& s : schema.stages()) {
     if (!stageFilter.empty() && s.name != stageFilter) continue;
-    json js = {{"stage", s.name}, {"label", s.label}, {"help", s.help}, {"after", s.after}, {"params", json::array()}};
+    json js = {{"stage", s.name},
+               {"label", s.label},
+               {"help", s.help},
+               {"after", s.after},
+               {"params", json::array()}};
     for (const auto& p : s.params)
-      js["params"].push_back({{"name", p.name}, {"type", p.typeName()}, {"default", p.default_value},
-                              {"allowed", p.rangeText()}, {"help", p.help}});
+      js["params"].push_back({{"name", p.name},
+                              {"type", p.typeName()},
+                              {"default", p.default_value},
+                              {"allowed", p.rangeText()},
+                              {"help", p.help}});
     out.push_back(js);
   }
   if (common.json) {
@@ -131,15 +152,16 @@ int params(const std::string& stageFilter, const Common& common) {
     std::cout << s["stage"].get<std::string>() << " — " << s["label"].get<std::string>() << "\n  "
               << s["help"].get<std::string>() << "\n";
     for (const auto& p : s["params"])
-      std::cout << "    " << s["stage"].get<std::string>() << "." << p["name"].get<std::string>() << " ("
-                << p["type"].get<std::string>() << ", default " << p["default"].dump() << ", "
-                << p["allowed"].get<std::string>() << ")\n        " << p["help"].get<std::string>() << "\n";
+      std::cout << "    " << s["stage"].get<std::string>() << "." << p["name"].get<std::string>()
+                << " (" << p["type"].get<std::string>() << ", default " << p["default"].dump()
+                << ", " << p["allowed"].get<std::string>() << ")\n        "
+                << p["help"].get<std::string>() << "\n";
   }
   return kExitOk;
 }
 
-int runStage(const std::string& project, const std::string& stage, const std::vector<std::string>& assignments,
-             const Common& common) {
+int runStage(const std::string& project, const std::string& stage,
+             const std::vector<std::string>& assignments, const Common& common) {
   installCancelSignalHandlers();
   prepareEngine();
   Schema::instance().requireStage(stage);
@@ -157,13 +179,15 @@ int reconstruct(const std::string& photos, const std::string& project, const std
   installCancelSignalHandlers();
   prepareEngine();
   checkPhotoPath(photos);
-  Workspace ws = Workspace::isProject(project) ? Workspace::open(project) : Workspace::create(project);
+  Workspace ws =
+      Workspace::isProject(project) ? Workspace::open(project) : Workspace::create(project);
   printRecovery(ws);
   ws.addPhotoRoot(photos);
   applyAssignments(ws, assignments);
   ws.save();
   RunResult r = runPipeline(ws, until, makeSink(common));
-  if (r == RunResult::kSucceeded && !common.json) std::cerr << "project: " << ws.root().string() << "\n";
+  if (r == RunResult::kSucceeded && !common.json)
+    std::cerr << "project: " << ws.root().string() << "\n";
   return exitCode(r);
 }
 
@@ -177,8 +201,8 @@ int exportGeometry(const std::string& project, const std::string& what, const st
   return kExitOk;
 }
 
-int sample(const std::string& name, const std::string& outDir, int views, int width, int height, int seed,
-           const Common& common) {
+int sample(const std::string& name, const std::string& outDir, int views, int width, int height,
+           int seed, const Common& common) {
   installCancelSignalHandlers();
   SampleOptions o;
   o.name = name;
@@ -189,7 +213,8 @@ int sample(const std::string& name, const std::string& outDir, int views, int wi
   Reporter report(makeSink(common), "sample");
   generateSample(o, outDir, report);
   if (!common.json)
-    std::cerr << "sample '" << name << "' written to " << fs::absolute(outDir).string() << " (photos in images/)\n";
+    std::cerr << "sample '" << name << "' written to " << fs::absolute(outDir).string()
+              << " (photos in images/)\n";
   return kExitOk;
 }
 
@@ -197,7 +222,10 @@ int plugins(const Common& common) {
   prepareEngine();
   json out = json::array();
   for (const auto& p : PluginManager::instance().plugins()) {
-    json jp = {{"name", p.name}, {"version", p.version}, {"library", p.library}, {"models", json::array()}};
+    json jp = {{"name", p.name},
+               {"version", p.version},
+               {"library", p.library},
+               {"models", json::array()}};
     for (const auto& m : p.models) {
       json jm = {{"file", m.relative_path}, {"description", m.description}};
       try {
@@ -224,7 +252,8 @@ int plugins(const Common& common) {
               << p["library"].get<std::string>() << ")\n";
     for (const auto& m : p["models"])
       std::cout << "  " << m["file"].get<std::string>() << ": "
-                << (m.contains("path") ? m["path"].get<std::string>() : "MISSING — " + m["missing"].get<std::string>())
+                << (m.contains("path") ? m["path"].get<std::string>()
+                                       : "MISSING — " + m["missing"].get<std::string>())
                 << "\n";
   }
   return kExitOk;

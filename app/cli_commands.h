@@ -20,14 +20,14 @@ int addPhotos(const std::string& project, const std::vector<std::string>& photos
 int setParams(const std::string& project, const std::vector<std::string>& assignments);
 int status(const std::string& project, const Common& common);
 int params(const std::string& stage, const Common& common);
-int runStage(const std::string& project, const std::string& stage, const std::vector<std::string>& assignments,
-             const Common& common);
+int runStage(const std::string& project, const std::string& stage,
+             const std::vector<std::string>& assignments, const Common& common);
 int reconstruct(const std::string& photos, const std::string& project, const std::string& until,
                 const std::vector<std::string>& assignments, const Common& common);
 int exportGeometry(const std::string& project, const std::string& what, const std::string& format,
                    const std::string& out);
-int sample(const std::string& name, const std::string& outDir, int views, int width, int height, int seed,
-           const Common& common);
+int sample(const std::string& name, const std::string& outDir, int views, int width, int height,
+           int seed, const Common& common);
 int plugins(const Common& common);
 
 }  // namespace parallax::cli

@@ -9,20 +9,27 @@
 using namespace parallax;
 
 int main(int argc, char** argv) {
-  CLI::App app{"Parallax: 3D reconstruction from photos.\n"
-               "Quick start: parallax-cli sample statue /tmp/statue && parallax-cli reconstruct /tmp/statue/images /tmp/statue-project"};
+  CLI::App app{
+      "Parallax: 3D reconstruction from photos.\n"
+      "Quick start: parallax-cli sample statue /tmp/statue && parallax-cli reconstruct "
+      "/tmp/statue/images /tmp/statue-project"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "parallax-cli 0.1.0");
   cli::Common common;
   std::string project, stage, photos, until, what, format, out, name;
   std::vector<std::string> files, assignments;
   int views = 16, width = 640, height = 480, seed = 7;
-  auto addJson = [&](CLI::App* c) { c->add_flag("--json", common.json, "Print newline-delimited JSON events instead of a progress bar"); };
+  auto addJson = [&](CLI::App* c) {
+    c->add_flag("--json", common.json,
+                "Print newline-delimited JSON events instead of a progress bar");
+  };
   auto addSet = [&](CLI::App* c) {
-    c->add_option("--set", assignments, "Set a parameter: stage.param=value (repeatable; see `parallax-cli params`)");
+    c->add_option("--set", assignments,
+                  "Set a parameter: stage.param=value (repeatable; see `parallax-cli params`)");
   };
 
-  auto* cNew = app.add_subcommand("new", "Create a project folder, optionally with photo folders/files");
+  auto* cNew =
+      app.add_subcommand("new", "Create a project folder, optionally with photo folders/files");
   cNew->add_option("project", project, "Project folder to create")->required();
   cNew->add_option("photos", files, "Photo folders or files");
 
@@ -30,38 +37,51 @@ int main(int argc, char** argv) {
   cAdd->add_option("project", project, "Project folder")->required();
   cAdd->add_option("photos", files, "Photo folders or files")->required();
 
-  auto* cSet = app.add_subcommand("set", "Store parameter values in a project (stage.param=value ...)");
+  auto* cSet =
+      app.add_subcommand("set", "Store parameter values in a project (stage.param=value ...)");
   cSet->add_option("project", project, "Project folder")->required();
   cSet->add_option("assignments", assignments, "stage.param=value")->required();
 
-  auto* cStatus = app.add_subcommand("status", "Show each stage's state, what is stale and why, and any recovery notes");
+  auto* cStatus = app.add_subcommand(
+      "status", "Show each stage's state, what is stale and why, and any recovery notes");
   cStatus->add_option("project", project, "Project folder")->required();
   addJson(cStatus);
 
-  auto* cParams = app.add_subcommand("params", "List stages and their parameters (type, default, range, help)");
+  auto* cParams =
+      app.add_subcommand("params", "List stages and their parameters (type, default, range, help)");
   cParams->add_option("stage", stage, "Only this stage");
   addJson(cParams);
 
-  auto* cRun = app.add_subcommand("run-stage", "Run one stage of a project (the GUI's worker process)");
+  auto* cRun =
+      app.add_subcommand("run-stage", "Run one stage of a project (the GUI's worker process)");
   cRun->add_option("project", project, "Project folder")->required();
   cRun->add_option("stage", stage, "Stage name (see `parallax-cli params`)")->required();
   addJson(cRun);
   addSet(cRun);
 
-  auto* cRec = app.add_subcommand("reconstruct", "Run the whole pipeline headless: photos -> project (only stale stages run)");
+  auto* cRec = app.add_subcommand(
+      "reconstruct", "Run the whole pipeline headless: photos -> project (only stale stages run)");
   cRec->add_option("photos", photos, "Photo folder or file")->required();
   cRec->add_option("project", project, "Project folder (created if absent)")->required();
   cRec->add_option("--until", until, "Stop after this stage");
   addJson(cRec);
   addSet(cRec);
 
-  auto* cExport = app.add_subcommand("export", "Export geometry: sparse points, dense cloud or mesh as PLY/OBJ/GLB, or the COLMAP model");
+  auto* cExport = app.add_subcommand(
+      "export",
+      "Export geometry: sparse points, dense cloud or mesh as PLY/OBJ/GLB, or the COLMAP model");
   cExport->add_option("project", project, "Project folder")->required();
-  cExport->add_option("--what", what, "sparse, dense or mesh")->required()->check(CLI::IsMember({"sparse", "dense", "mesh"}));
-  cExport->add_option("--format", format, "ply, obj, glb, gltf or colmap")->required()->check(CLI::IsMember({"ply", "obj", "glb", "gltf", "colmap"}));
+  cExport->add_option("--what", what, "sparse, dense or mesh")
+      ->required()
+      ->check(CLI::IsMember({"sparse", "dense", "mesh"}));
+  cExport->add_option("--format", format, "ply, obj, glb, gltf or colmap")
+      ->required()
+      ->check(CLI::IsMember({"ply", "obj", "glb", "gltf", "colmap"}));
   cExport->add_option("out", out, "Output file, or folder (then named after --what)")->required();
 
-  auto* cSample = app.add_subcommand("sample", "Generate a synthetic scene with exact ground truth (photos, cameras, depth, mesh)");
+  auto* cSample = app.add_subcommand(
+      "sample",
+      "Generate a synthetic scene with exact ground truth (photos, cameras, depth, mesh)");
   cSample->add_option("name", name, "Scene name (statue)")->required();
   cSample->add_option("outdir", out, "Output folder (new or empty)")->required();
   cSample->add_option("--views", views, "Number of photos")->capture_default_str();
@@ -70,7 +90,8 @@ int main(int argc, char** argv) {
   cSample->add_option("--seed", seed, "Texture seed")->capture_default_str();
   addJson(cSample);
 
-  auto* cPlugins = app.add_subcommand("plugins", "List plugins, their model files and whether each is found");
+  auto* cPlugins =
+      app.add_subcommand("plugins", "List plugins, their model files and whether each is found");
   addJson(cPlugins);
 
   try {
@@ -93,7 +114,8 @@ int main(int argc, char** argv) {
     std::cerr << "parallax-cli: error: " << e.what() << std::endl;
     return cli::kExitFailed;
   } catch (const std::exception& e) {
-    std::cerr << "parallax-cli: internal error: " << e.what() << " (please report this)" << std::endl;
+    std::cerr << "parallax-cli: internal error: " << e.what() << " (please report this)"
+              << std::endl;
     return 3;
   }
   return cli::kExitFailed;

@@ -30,7 +30,9 @@ int main(int argc, char** argv) {
   parser.setApplicationDescription("Parallax: 3D reconstruction from photos");
   parser.addHelpOption();
   parser.addPositionalArgument("project", "Project folder to open");
-  QCommandLineOption screenshot("screenshot", "Save a screenshot of the window to FILE once the scene is shown, then quit.", "FILE");
+  QCommandLineOption screenshot(
+      "screenshot", "Save a screenshot of the window to FILE once the scene is shown, then quit.",
+      "FILE");
   parser.addOption(screenshot);
   parser.process(app);
 
@@ -48,13 +50,17 @@ int main(int argc, char** argv) {
         window.viewport()->update();
         QTimer::singleShot(500, &window, [&window, file] {
           bool ok = window.grab().save(file);
-          std::cout << (ok ? "screenshot saved to " : "could not save screenshot to ") << file.toStdString() << std::endl;
+          std::cout << (ok ? "screenshot saved to " : "could not save screenshot to ")
+                    << file.toStdString() << std::endl;
           QApplication::exit(ok ? 0 : 1);
         });
       });
     };
-    if (window.sceneLoaded() || args.isEmpty()) save();
-    else QObject::connect(&window, &parallax::ui::MainWindow::sceneReloaded, &window, save, Qt::SingleShotConnection);
+    if (window.sceneLoaded() || args.isEmpty())
+      save();
+    else
+      QObject::connect(&window, &parallax::ui::MainWindow::sceneReloaded, &window, save,
+                       Qt::SingleShotConnection);
   }
   return app.exec();
 }

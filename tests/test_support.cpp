@@ -2,15 +2,15 @@
 
 #include <QProcessEnvironment>
 #include <mutex>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "synthetic/sample_scene.h"
 #include "util/atomic_file.h"
+#include "util/error.h"
 #include "util/hash.h"
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 namespace fs = std::filesystem;
 
@@ -19,6 +19,15 @@ namespace parallax::test {
 fs::path tempPath(const QTemporaryDir& dir, const std::string& name) {
   fs::path p = dir.path().toStdString();
   return name.empty() ? p : p / name;
+}
+
+QString errorOf(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return {};
 }
 
 QString cliPath() { return qEnvironmentVariable("PARALLAX_CLI", "parallax-cli"); }
@@ -68,7 +77,8 @@ fs::path sampleProject(const QTemporaryDir& tmp) {
   Workspace ws = Workspace::create(root);
   ws.addPhotoRoot(sampleDir() / "images");
   ws.save();
-  if (runPipeline(ws, "", nullptr) != RunResult::kSucceeded) throw std::runtime_error("sample project failed");
+  if (runPipeline(ws, "", nullptr) != RunResult::kSucceeded)
+    throw std::runtime_error("sample project failed");
   return root;
 }
 
@@ -78,7 +88,8 @@ SlowImportProject::SlowImportProject() {
   Workspace ws = Workspace::create(project);
   ws.addPhotoRoot(sampleDir() / "images");
   ws.save();
-  if (runStage(ws, "import", nullptr) != RunResult::kSucceeded) throw std::runtime_error("first import failed");
+  if (runStage(ws, "import", nullptr) != RunResult::kSucceeded)
+    throw std::runtime_error("first import failed");
   fs::path big = tempPath(tmp, "big");
   fs::create_directories(big);
   cv::Mat img(2000, 3000, CV_8UC3);
@@ -87,7 +98,8 @@ SlowImportProject::SlowImportProject() {
   std::vector<uchar> jpeg;
   cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 90});
   for (int i = 0; i < 40; ++i)  // distinct bytes (a comment after the image), same decoding cost
-    writeFileAtomic(big / ("big_" + std::to_string(i) + ".jpg"), std::string(jpeg.begin(), jpeg.end()) + "#" + std::to_string(i));
+    writeFileAtomic(big / ("big_" + std::to_string(i) + ".jpg"),
+                    std::string(jpeg.begin(), jpeg.end()) + "#" + std::to_string(i));
   ws.addPhotoRoot(big);
   ws.save();
   databaseHash = hashFile(ws.databasePath());
@@ -101,8 +113,10 @@ std::optional<fs::path> dataFolder(const std::string& name, QString* why) {
   if (root.isEmpty()) root = qEnvironmentVariable("PARALLAX_DATA_DEFAULT");
   fs::path p = fs::path(root.toStdString()) / name;
   if (!root.isEmpty() && fs::is_directory(p)) return p;
-  *why = QString("real data '%1' not found (set PARALLAX_DATA to the shared data folder; looked in '%2')")
-             .arg(QString::fromStdString(name), root);
+  *why =
+      QString(
+          "real data '%1' not found (set PARALLAX_DATA to the shared data folder; looked in '%2')")
+          .arg(QString::fromStdString(name), root);
   return std::nullopt;
 }
 

@@ -7,11 +7,14 @@
 #include <QStringList>
 #include <QTemporaryDir>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 namespace parallax::test {
 
 std::filesystem::path tempPath(const QTemporaryDir& dir, const std::string& name = "");
+// The message of the parallax::Error that `f` throws, or "" when it throws none.
+QString errorOf(const std::function<void()>& f);
 QString cliPath();
 
 struct ProcessResult {
@@ -44,11 +47,11 @@ bool underCI();
 }  // namespace parallax::test
 
 // Skips (locally) or fails (CI=true) when shared data is absent.
-#define PARALLAX_REQUIRE_DATA(var, name)                                         \
-  QString var##_why;                                                             \
-  auto var##_opt = parallax::test::dataFolder(name, &var##_why);                 \
-  if (!var##_opt) {                                                              \
-    if (parallax::test::underCI()) QFAIL(qPrintable(var##_why));                 \
-    QSKIP(qPrintable(var##_why));                                                \
-  }                                                                              \
+#define PARALLAX_REQUIRE_DATA(var, name)                         \
+  QString var##_why;                                             \
+  auto var##_opt = parallax::test::dataFolder(name, &var##_why); \
+  if (!var##_opt) {                                              \
+    if (parallax::test::underCI()) QFAIL(qPrintable(var##_why)); \
+    QSKIP(qPrintable(var##_why));                                \
+  }                                                              \
   const std::filesystem::path var = *var##_opt;

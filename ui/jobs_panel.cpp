@@ -62,14 +62,18 @@ void JobsPanel::refresh(StageJob* job) {
   table_->item(row, 1)->setText(StageJob::stateName(job->state()));
   table_->item(row, 1)->setToolTip(job->message());
   auto* bar = static_cast<QProgressBar*>(table_->cellWidget(row, 2));
-  bar->setValue(job->finished() && job->state() == StageJob::State::kSucceeded ? 1000 : int(job->fraction() * 1000));
+  bar->setValue(job->finished() && job->state() == StageJob::State::kSucceeded
+                    ? 1000
+                    : int(job->fraction() * 1000));
   bar->setFormat(job->message().section('\n', 0, 0).left(80));
   bar->setTextVisible(true);
   table_->item(row, 3)->setText(job->finished() ? "" : formatEta(job->etaSeconds()));
   table_->cellWidget(row, 4)->setEnabled(!job->finished());
   if (job->finished()) {
     QString level = job->state() == StageJob::State::kFailed ? "error" : "info";
-    appendLog(job->stage(), level, StageJob::stateName(job->state()) + (job->message().isEmpty() ? "" : ": " + job->message()));
+    appendLog(job->stage(), level,
+              StageJob::stateName(job->state()) +
+                  (job->message().isEmpty() ? "" : ": " + job->message()));
   }
 }
 

@@ -107,24 +107,31 @@ void MainWindow::buildMenus() {
       message(e.what());
     }
   });
-  QAction* add = file->addAction("&Add Photos…", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A), this, [this] {
-    QStringList files = QFileDialog::getOpenFileNames(this, "Add photos", {}, "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.JPG *.JPEG *.PNG *.TIF *.TIFF)");
-    if (!files.isEmpty()) addPhotos(files);
-  });
+  QAction* add =
+      file->addAction("&Add Photos…", QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_A), this, [this] {
+        QStringList files = QFileDialog::getOpenFileNames(
+            this, "Add photos", {},
+            "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.JPG *.JPEG *.PNG *.TIF *.TIFF)");
+        if (!files.isEmpty()) addPhotos(files);
+      });
   QAction* addFolder = file->addAction("Add Photo &Folder…", this, [this] {
     QString dir = QFileDialog::getExistingDirectory(this, "Add a folder of photos");
     if (!dir.isEmpty()) addPhotos({dir});
   });
-  QAction* exportAction = file->addAction("&Export…", QKeySequence(Qt::CTRL | Qt::Key_E), this, &MainWindow::showExportDialog);
+  QAction* exportAction = file->addAction("&Export…", QKeySequence(Qt::CTRL | Qt::Key_E), this,
+                                          &MainWindow::showExportDialog);
   file->addSeparator();
   file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
 
   QMenu* view = menuBar()->addMenu("&View");
-  QAction* fit = view->addAction("&Fit View", QKeySequence(Qt::Key_F), viewport_, &Viewport::fitView);
+  QAction* fit =
+      view->addAction("&Fit View", QKeySequence(Qt::Key_F), viewport_, &Viewport::fitView);
   fit->setShortcutContext(Qt::WindowShortcut);
   view->addSeparator();
-  const std::pair<const char*, Layer> layers[] = {
-      {"&Cameras", Layer::kCameras}, {"&Sparse Points", Layer::kSparse}, {"&Dense Cloud", Layer::kDense}, {"&Mesh", Layer::kMesh}};
+  const std::pair<const char*, Layer> layers[] = {{"&Cameras", Layer::kCameras},
+                                                  {"&Sparse Points", Layer::kSparse},
+                                                  {"&Dense Cloud", Layer::kDense},
+                                                  {"&Mesh", Layer::kMesh}};
   for (const auto& [label, layer] : layers) {
     QAction* a = view->addAction(label);
     a->setCheckable(true);
@@ -134,18 +141,23 @@ void MainWindow::buildMenus() {
     connect(a, &QAction::toggled, this, [this, l](bool on) { viewport_->setLayerVisible(l, on); });
   }
   QMenu* size = view->addMenu("Point &Size");
-  for (int px : {1, 2, 3, 5, 8}) size->addAction(QString::number(px) + " px", this, [this, px] { viewport_->setPointSize(px); });
+  for (int px : {1, 2, 3, 5, 8})
+    size->addAction(QString::number(px) + " px", this, [this, px] { viewport_->setPointSize(px); });
 
   QMenu* run = menuBar()->addMenu("&Run");
-  QAction* rec = run->addAction("&Reconstruct", QKeySequence(Qt::CTRL | Qt::Key_R), this, &MainWindow::reconstruct);
-  QAction* runSel = run->addAction("Run &Selected Stage", this, [this] { runStage(params_->currentStage()); });
-  cancelAction_ = run->addAction("&Cancel All Jobs", QKeySequence(Qt::Key_Escape), this, &MainWindow::cancelAll);
+  QAction* rec = run->addAction("&Reconstruct", QKeySequence(Qt::CTRL | Qt::Key_R), this,
+                                &MainWindow::reconstruct);
+  QAction* runSel =
+      run->addAction("Run &Selected Stage", this, [this] { runStage(params_->currentStage()); });
+  cancelAction_ = run->addAction("&Cancel All Jobs", QKeySequence(Qt::Key_Escape), this,
+                                 &MainWindow::cancelAll);
 
   QMenu* help = menuBar()->addMenu("&Help");
   help->addAction("&About Parallax", this, [this] {
-    QMessageBox::about(this, "About Parallax",
-                       "Parallax 0.1 — 3D reconstruction from photos.\nStages run as separate worker processes "
-                       "(parallax-cli run-stage), so a failing stage never takes the window down.");
+    QMessageBox::about(
+        this, "About Parallax",
+        "Parallax 0.1 — 3D reconstruction from photos.\nStages run as separate worker processes "
+        "(parallax-cli run-stage), so a failing stage never takes the window down.");
   });
   projectActions_ = {save, add, addFolder, exportAction, rec, runSel};
 }
@@ -158,7 +170,10 @@ void MainWindow::updateActions() {
     QStringList states;
     for (const auto& stage : pipelineStages()) {
       StageState st = stageState(*ws_, stage);
-      states << QString::fromStdString(stage) + ": " + (st.stale ? QString::fromStdString(st.status == "never_run" ? "not run" : "stale") : "ok");
+      states << QString::fromStdString(stage) + ": " +
+                    (st.stale
+                         ? QString::fromStdString(st.status == "never_run" ? "not run" : "stale")
+                         : "ok");
     }
     statusLabel_->setText(text + "   |   " + states.join("   "));
   }
@@ -168,7 +183,8 @@ void MainWindow::updateActions() {
 void MainWindow::updateRecentMenu() {
   recentMenu_->clear();
   QStringList recent = QSettings("Parallax", "Parallax").value("recentProjects").toStringList();
-  for (const QString& path : recent) recentMenu_->addAction(path, this, [this, path] { openProject(path); });
+  for (const QString& path : recent)
+    recentMenu_->addAction(path, this, [this, path] { openProject(path); });
   recentMenu_->setEnabled(!recent.isEmpty());
 }
 
@@ -203,12 +219,15 @@ bool MainWindow::openProject(const QString& path) {
     message(QString::fromStdString(e.what()));
     return false;
   }
-  for (const auto& note : ws_->recoveryNotes()) jobs_->appendLog("project", "warning", "recovered: " + QString::fromStdString(note));
+  for (const auto& note : ws_->recoveryNotes())
+    jobs_->appendLog("project", "warning", "recovered: " + QString::fromStdString(note));
   if (!ws_->recoveryNotes().empty() && isVisible()) {
     QStringList notes;
     for (const auto& n : ws_->recoveryNotes()) notes << "• " + QString::fromStdString(n);
-    auto* box = new QMessageBox(QMessageBox::Information, "Project recovered",
-                                "The project was left incomplete by an earlier run:\n" + notes.join("\n"), QMessageBox::Ok, this);
+    auto* box =
+        new QMessageBox(QMessageBox::Information, "Project recovered",
+                        "The project was left incomplete by an earlier run:\n" + notes.join("\n"),
+                        QMessageBox::Ok, this);
     box->setAttribute(Qt::WA_DeleteOnClose);
     box->open();
   }
@@ -247,7 +266,8 @@ void MainWindow::addPhotos(const QStringList& paths) {
     message(QString::fromStdString(e.what()));
     return;
   }
-  jobs_->appendLog("project", "info", QString("added %1 photo path(s); importing").arg(paths.size()));
+  jobs_->appendLog("project", "info",
+                   QString("added %1 photo path(s); importing").arg(paths.size()));
   runStage("import");
 }
 
@@ -261,7 +281,8 @@ void MainWindow::reloadScene() {
   sceneWatcher_ = new QFutureWatcher<SceneData>(this);
   connect(sceneWatcher_, &QFutureWatcher<SceneData>::finished, this, [this] {
     SceneData data = sceneWatcher_->result();
-    for (const auto& p : data.problems) jobs_->appendLog("viewport", "warning", "could not show " + QString::fromStdString(p));
+    for (const auto& p : data.problems)
+      jobs_->appendLog("viewport", "warning", "could not show " + QString::fromStdString(p));
     viewport_->setScene(data);
     sceneLoaded_ = true;
     emit sceneReloaded();
@@ -275,8 +296,10 @@ void MainWindow::enqueue(const QString& stage) {
   auto* job = new StageJob(QString::fromStdString(ws_->root().string()), stage, this);
   connect(job, &StageJob::done, this, &MainWindow::onJobDone);
   connect(job, &StageJob::preview, this, [this](const QString& what) {
-    if (what == "images") photos_->loadProject(ws_->root());
-    else reloadTimer_.start();
+    if (what == "images")
+      photos_->loadProject(ws_->root());
+    else
+      reloadTimer_.start();
   });
   jobs_->addJob(job);
   queue_.append(job);
@@ -344,7 +367,8 @@ void MainWindow::onJobDone(StageJob* job) {
   }
   photos_->loadProject(ws_->root());
   reloadScene();
-  const bool ok = job->state() == StageJob::State::kSucceeded || job->state() == StageJob::State::kSkipped;
+  const bool ok =
+      job->state() == StageJob::State::kSucceeded || job->state() == StageJob::State::kSkipped;
   if (!ok) {
     // A failed or cancelled stage stops the chain; what ran before stays valid.
     for (StageJob* queued : queue_) queued->cancel();
@@ -356,7 +380,8 @@ void MainWindow::onJobDone(StageJob* job) {
 
 void MainWindow::closeEvent(QCloseEvent* e) {
   if (busy()) {
-    auto answer = QMessageBox::question(this, "Parallax", "Jobs are running. Cancel them and quit?");
+    auto answer =
+        QMessageBox::question(this, "Parallax", "Jobs are running. Cancel them and quit?");
     if (answer != QMessageBox::Yes) {
       e->ignore();
       return;

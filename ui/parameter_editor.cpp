@@ -46,7 +46,8 @@ ParameterEditor::ParameterEditor(QWidget* parent) : QWidget(parent) {
   connect(reset, &QPushButton::clicked, this, [this] {
     if (!ws_) return;
     const std::string stage = currentStage().toStdString();
-    for (const auto& p : Schema::instance().requireStage(stage).params) ws_->clearParamOverride(stage, p.name);
+    for (const auto& p : Schema::instance().requireStage(stage).params)
+      ws_->clearParamOverride(stage, p.name);
     rebuildForm();
     emit parameterChanged(currentStage(), {});
   });
@@ -73,8 +74,9 @@ void ParameterEditor::refreshState() {
     return;
   }
   StageState st = stageState(*ws_, currentStage().toStdString());
-  state_->setText("State: " + QString::fromStdString(st.status) +
-                  (st.stale ? " — will run (" + QString::fromStdString(st.reason) + ")" : " — up to date"));
+  state_->setText(
+      "State: " + QString::fromStdString(st.status) +
+      (st.stale ? " — will run (" + QString::fromStdString(st.reason) + ")" : " — up to date"));
 }
 
 void ParameterEditor::setValue(const std::string& param, const json& value) {
@@ -82,8 +84,10 @@ void ParameterEditor::setValue(const std::string& param, const json& value) {
   try {
     json valid = Schema::instance().validate(stage, param, value);
     const auto* schema = Schema::instance().requireStage(stage).param(param);
-    if (valid == schema->default_value) ws_->clearParamOverride(stage, param);
-    else ws_->setParamOverride(stage, param, valid);
+    if (valid == schema->default_value)
+      ws_->clearParamOverride(stage, param);
+    else
+      ws_->setParamOverride(stage, param, valid);
     error_->clear();
     emit parameterChanged(currentStage(), QString::fromStdString(param));
   } catch (const Error& e) {
@@ -94,7 +98,8 @@ void ParameterEditor::setValue(const std::string& param, const json& value) {
 
 void ParameterEditor::rebuildForm() {
   delete formHost_->layout();
-  for (QWidget* w : formHost_->findChildren<QWidget*>(QString(), Qt::FindDirectChildrenOnly)) w->deleteLater();
+  for (QWidget* w : formHost_->findChildren<QWidget*>(QString(), Qt::FindDirectChildrenOnly))
+    w->deleteLater();
   form_ = new QFormLayout(formHost_);
   const StageSchema* stage = Schema::instance().stage(currentStage().toStdString());
   if (!stage) return;
@@ -121,7 +126,8 @@ void ParameterEditor::rebuildForm() {
       }
       case ParamType::kInt: {
         auto* spin = new QSpinBox(formHost_);
-        spin->setRange(p.min ? int(std::max(*p.min, -2e9)) : -2000000000, p.max ? int(std::min(*p.max, 2e9)) : 2000000000);
+        spin->setRange(p.min ? int(std::max(*p.min, -2e9)) : -2000000000,
+                       p.max ? int(std::min(*p.max, 2e9)) : 2000000000);
         spin->setValue(int(value.get<long long>()));
         spin->setSuffix(p.unit.empty() ? "" : " " + QString::fromStdString(p.unit));
         connect(spin, &QSpinBox::valueChanged, this, [this, name](int v) { setValue(name, v); });
@@ -134,7 +140,8 @@ void ParameterEditor::rebuildForm() {
         spin->setRange(p.min ? *p.min : -1e12, p.max ? *p.max : 1e12);
         spin->setValue(value.get<double>());
         spin->setSuffix(p.unit.empty() ? "" : " " + QString::fromStdString(p.unit));
-        connect(spin, &QDoubleSpinBox::valueChanged, this, [this, name](double v) { setValue(name, v); });
+        connect(spin, &QDoubleSpinBox::valueChanged, this,
+                [this, name](double v) { setValue(name, v); });
         editor = spin;
         break;
       }
@@ -142,20 +149,23 @@ void ParameterEditor::rebuildForm() {
         auto* combo = new QComboBox(formHost_);
         for (const auto& c : p.choices) combo->addItem(QString::fromStdString(c));
         combo->setCurrentText(QString::fromStdString(value.get<std::string>()));
-        connect(combo, &QComboBox::currentTextChanged, this, [this, name](const QString& v) { setValue(name, v.toStdString()); });
+        connect(combo, &QComboBox::currentTextChanged, this,
+                [this, name](const QString& v) { setValue(name, v.toStdString()); });
         editor = combo;
         break;
       }
       case ParamType::kString:
       case ParamType::kPath: {
         auto* line = new QLineEdit(QString::fromStdString(value.get<std::string>()), formHost_);
-        connect(line, &QLineEdit::editingFinished, this, [this, name, line] { setValue(name, line->text().toStdString()); });
+        connect(line, &QLineEdit::editingFinished, this,
+                [this, name, line] { setValue(name, line->text().toStdString()); });
         editor = line;
         break;
       }
     }
     editor->setObjectName(QString::fromStdString(stage->name + "." + name));
-    editor->setToolTip(QString::fromStdString(p.help + "\nAllowed: " + p.rangeText() + "\nDefault: " + p.default_value.dump()));
+    editor->setToolTip(QString::fromStdString(p.help + "\nAllowed: " + p.rangeText() +
+                                              "\nDefault: " + p.default_value.dump()));
     form_->addRow(QString::fromStdString(name), editor);
   }
   refreshState();

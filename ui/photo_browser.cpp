@@ -75,16 +75,19 @@ void PhotoBrowser::loadProject(const fs::path& root) {
   std::set<std::string> registered;
   try {
     if (hasColmapModel(root / "sparse" / "0"))
-      for (const auto& [id, im] : readColmapModel(root / "sparse" / "0").images) registered.insert(im.name);
+      for (const auto& [id, im] : readColmapModel(root / "sparse" / "0").images)
+        registered.insert(im.name);
   } catch (const std::exception&) {
   }
   for (const auto& p : photos.value("photos", nlohmann::json::array())) {
     const std::string name = p.value("name", "");
     const bool isRegistered = registered.count(name) > 0;
-    auto* item = new QListWidgetItem(placeholder(QColor(60, 60, 60)), QString::fromStdString(name), this);
+    auto* item =
+        new QListWidgetItem(placeholder(QColor(60, 60, 60)), QString::fromStdString(name), this);
     QString tip = QString("%1\n%2 x %3 %4\nfocal prior %5 px (%6)")
                       .arg(QString::fromStdString(p.value("path", "")))
-                      .arg(p.value("width", 0)).arg(p.value("height", 0))
+                      .arg(p.value("width", 0))
+                      .arg(p.value("height", 0))
                       .arg(QString::fromStdString(p.value("format", "")))
                       .arg(p.value("focal_length_px", 0.0), 0, 'f', 1)
                       .arg(QString::fromStdString(p.value("focal_source", "")));
@@ -98,18 +101,20 @@ void PhotoBrowser::loadProject(const fs::path& root) {
   }
   for (const auto& s : photos.value("skipped", nlohmann::json::array())) {
     QString file = QString::fromStdString(s.value("file", ""));
-    auto* item = new QListWidgetItem(placeholder(QColor(120, 30, 30)), QFileInfo(file).fileName() + " (skipped)", this);
+    auto* item = new QListWidgetItem(placeholder(QColor(120, 30, 30)),
+                                     QFileInfo(file).fileName() + " (skipped)", this);
     item->setToolTip(file + "\nskipped: " + QString::fromStdString(s.value("reason", "")));
     item->setData(Qt::UserRole, "skipped");
     item->setForeground(QColor(200, 60, 60));
   }
   // Thumbnails load on worker threads and fill in as they arrive.
   thumbnails_ = new QFutureWatcher<QImage>(this);
-  connect(thumbnails_, &QFutureWatcher<QImage>::resultReadyAt, this, [this, watcher = thumbnails_](int i) {
-    if (watcher != thumbnails_ || i >= count()) return;
-    QImage img = watcher->resultAt(i);
-    if (!img.isNull()) item(i)->setIcon(QIcon(QPixmap::fromImage(img)));
-  });
+  connect(thumbnails_, &QFutureWatcher<QImage>::resultReadyAt, this,
+          [this, watcher = thumbnails_](int i) {
+            if (watcher != thumbnails_ || i >= count()) return;
+            QImage img = watcher->resultAt(i);
+            if (!img.isNull()) item(i)->setIcon(QIcon(QPixmap::fromImage(img)));
+          });
   thumbnails_->setFuture(QtConcurrent::mapped(&thumbnailPool_, paths_, loadThumbnail));
 }
 

@@ -20,7 +20,8 @@ SceneData loadSceneData(const fs::path& root) {
   if (hasColmapModel(sparse)) attempt(sparse, [&] { data.sparse = readColmapModel(sparse); });
   const fs::path fused = root / "dense" / "fused.ply";
   if (fs::exists(fused)) attempt(fused, [&] { data.dense = readPly(fused); });
-  for (const fs::path& mesh : {root / "dense" / "meshed-poisson.ply", root / "reference" / "mesh.ply"}) {
+  for (const fs::path& mesh :
+       {root / "dense" / "meshed-poisson.ply", root / "reference" / "mesh.ply"}) {
     if (!fs::exists(mesh)) continue;
     attempt(mesh, [&] {
       TriangleMesh m = readPly(mesh);

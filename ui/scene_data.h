@@ -16,7 +16,7 @@ struct SceneData {
   std::optional<Reconstruction> sparse;
   std::optional<PointCloud> dense;
   std::optional<TriangleMesh> mesh;
-  std::string meshSource;  // which file the mesh came from
+  std::string meshSource;             // which file the mesh came from
   std::vector<std::string> problems;  // files that exist but could not be read
 };
 

@@ -35,12 +35,18 @@ QString StageJob::workerPath() {
 
 QString StageJob::stateName(State s) {
   switch (s) {
-    case State::kQueued: return "queued";
-    case State::kRunning: return "running";
-    case State::kSucceeded: return "succeeded";
-    case State::kSkipped: return "skipped";
-    case State::kFailed: return "failed";
-    case State::kCancelled: return "cancelled";
+    case State::kQueued:
+      return "queued";
+    case State::kRunning:
+      return "running";
+    case State::kSucceeded:
+      return "succeeded";
+    case State::kSkipped:
+      return "skipped";
+    case State::kFailed:
+      return "failed";
+    case State::kCancelled:
+      return "cancelled";
   }
   return {};
 }
@@ -82,7 +88,8 @@ void StageJob::onStderr() {
 }
 
 void StageJob::handleEvent(const QByteArray& line) {
-  nlohmann::json e = nlohmann::json::parse(line.constData(), line.constData() + line.size(), nullptr, false);
+  nlohmann::json e =
+      nlohmann::json::parse(line.constData(), line.constData() + line.size(), nullptr, false);
   if (e.is_discarded() || !e.is_object()) {
     emit logLine(stage_, "info", QString::fromUtf8(line));  // plain output from a library
     return;
@@ -95,12 +102,15 @@ void StageJob::handleEvent(const QByteArray& line) {
     message_ = QString::fromStdString(e.value("message", ""));
     emit changed();
   } else if (type == "log") {
-    emit logLine(stage_, QString::fromStdString(e.value("level", "info")), QString::fromStdString(e.value("message", "")));
+    emit logLine(stage_, QString::fromStdString(e.value("level", "info")),
+                 QString::fromStdString(e.value("message", "")));
   } else if (type == "preview") {
-    emit preview(QString::fromStdString(e.value("what", "")), QString::fromStdString(e.value("path", "")));
+    emit preview(QString::fromStdString(e.value("what", "")),
+                 QString::fromStdString(e.value("path", "")));
   } else if (type == "succeeded" || type == "skipped" || type == "failed" || type == "cancelled") {
     sawOutcome_ = true;
-    finalReason_ = QString::fromStdString(type == "succeeded" ? e.value("summary", "") : e.value("reason", ""));
+    finalReason_ = QString::fromStdString(type == "succeeded" ? e.value("summary", "")
+                                                              : e.value("reason", ""));
     skipped_ = type == "skipped";
   }
 }
@@ -114,9 +124,10 @@ void StageJob::onFinished(int exitCode, QProcess::ExitStatus status) {
       return;
     }
     QString tail = stderrTail_.trimmed();
-    finish(State::kFailed, "the worker process crashed or was killed (e.g. out of memory); nothing it was writing "
-                           "replaced earlier outputs." +
-                               (tail.isEmpty() ? QString() : "\nLast output:\n" + tail.right(1500)));
+    finish(State::kFailed,
+           "the worker process crashed or was killed (e.g. out of memory); nothing it was writing "
+           "replaced earlier outputs." +
+               (tail.isEmpty() ? QString() : "\nLast output:\n" + tail.right(1500)));
     return;
   }
   if (exitCode == 0) {
@@ -134,8 +145,8 @@ void StageJob::onFinished(int exitCode, QProcess::ExitStatus status) {
 
 void StageJob::onError(QProcess::ProcessError error) {
   if (error == QProcess::FailedToStart)
-    finish(State::kFailed, "could not start the worker '" + workerPath() + "': " + process_.errorString() +
-                               " (is Parallax installed completely?)");
+    finish(State::kFailed, "could not start the worker '" + workerPath() + "': " +
+                               process_.errorString() + " (is Parallax installed completely?)");
 }
 
 void StageJob::finish(State state, const QString& message) {

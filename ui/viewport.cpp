@@ -1,13 +1,9 @@
 #include "ui/viewport.h"
 
-#include <QMouseEvent>
-#include <QPainter>
-#include <QWheelEvent>
 #include <vtkActor.h>
 #include <vtkCamera.h>
 #include <vtkCellArray.h>
 #include <vtkFloatArray.h>
-#include <vtkRenderWindow.h>
 #include <vtkGenericRenderWindowInteractor.h>
 #include <vtkInteractorStyleTrackballCamera.h>
 #include <vtkNew.h>
@@ -16,20 +12,26 @@
 #include <vtkPolyData.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
+#include <vtkRenderWindow.h>
 #include <vtkRenderer.h>
 #include <vtkSmartPointer.h>
 #include <vtkUnsignedCharArray.h>
 
+#include <QMouseEvent>
+#include <QPainter>
+#include <QWheelEvent>
 #include <map>
 
 namespace parallax::ui {
 namespace {
 
-vtkSmartPointer<vtkPolyData> pointsPolyData(const std::vector<Eigen::Vector3f>& pts, const std::vector<Color3>& colors) {
+vtkSmartPointer<vtkPolyData> pointsPolyData(const std::vector<Eigen::Vector3f>& pts,
+                                            const std::vector<Color3>& colors) {
   auto points = vtkSmartPointer<vtkPoints>::New();
   points->SetDataTypeToFloat();
   points->SetNumberOfPoints(vtkIdType(pts.size()));
-  for (size_t i = 0; i < pts.size(); ++i) points->SetPoint(vtkIdType(i), pts[i].x(), pts[i].y(), pts[i].z());
+  for (size_t i = 0; i < pts.size(); ++i)
+    points->SetPoint(vtkIdType(i), pts[i].x(), pts[i].y(), pts[i].z());
   auto verts = vtkSmartPointer<vtkCellArray>::New();
   verts->AllocateExact(vtkIdType(pts.size()), vtkIdType(pts.size()));
   for (size_t i = 0; i < pts.size(); ++i) {
@@ -64,7 +66,8 @@ vtkSmartPointer<vtkPolyData> meshPolyData(const TriangleMesh& mesh) {
     auto normals = vtkSmartPointer<vtkFloatArray>::New();
     normals->SetNumberOfComponents(3);
     normals->SetNumberOfTuples(vtkIdType(mesh.normals.size()));
-    for (size_t i = 0; i < mesh.normals.size(); ++i) normals->SetTypedTuple(vtkIdType(i), mesh.normals[i].data());
+    for (size_t i = 0; i < mesh.normals.size(); ++i)
+      normals->SetTypedTuple(vtkIdType(i), mesh.normals[i].data());
     poly->GetPointData()->SetNormals(normals);
   }
   return poly;
@@ -82,7 +85,8 @@ vtkSmartPointer<vtkPolyData> frustaPolyData(const Reconstruction& model, double 
     Rigid3d world_from_cam = image.cam_from_world.inverse();
     Eigen::Vector3d centre = world_from_cam.translation;
     vtkIdType base = points->InsertNextPoint(centre.data());
-    const double corners[4][2] = {{0, 0}, {double(c.width), 0}, {double(c.width), double(c.height)}, {0, double(c.height)}};
+    const double corners[4][2] = {
+        {0, 0}, {double(c.width), 0}, {double(c.width), double(c.height)}, {0, double(c.height)}};
     for (const auto& px : corners) {
       Eigen::Vector3d ray = c.camFromImg({px[0], px[1]});
       Eigen::Vector3d p = world_from_cam * (ray * size);
@@ -120,7 +124,8 @@ struct Viewport::Impl {
   vtkNew<vtkGenericRenderWindowInteractor> interactor;
   vtkNew<vtkInteractorStyleTrackballCamera> style;
   std::map<Layer, vtkSmartPointer<vtkActor>> actors;
-  std::map<Layer, bool> visible{{Layer::kCameras, true}, {Layer::kSparse, true}, {Layer::kDense, true}, {Layer::kMesh, true}};
+  std::map<Layer, bool> visible{
+      {Layer::kCameras, true}, {Layer::kSparse, true}, {Layer::kDense, true}, {Layer::kMesh, true}};
   int pointSize = 3;
   bool initialized = false;
   bool fitPending = false;
@@ -164,7 +169,9 @@ void Viewport::paintGL() {
   d_->window->Render();
   unsigned char* rgba = d_->window->GetRGBACharPixelData(0, 0, w - 1, h - 1, 0);
   // VTK's rows start at the bottom; QImage's at the top.
-  d_->frame = QImage(rgba, w, h, QImage::Format_RGBA8888).mirrored(false, true).convertToFormat(QImage::Format_RGB32);
+  d_->frame = QImage(rgba, w, h, QImage::Format_RGBA8888)
+                  .mirrored(false, true)
+                  .convertToFormat(QImage::Format_RGB32);
   delete[] rgba;
   makeCurrent();  // VTK's render switched to its own context
   QPainter painter(this);
@@ -190,9 +197,12 @@ void Viewport::setScene(const SceneData& data) {
     d_->actors[layer] = actor;
   };
   BoundingBox box;
-  if (data.mesh) for (const auto& p : data.mesh->points) box.extend(p);
-  if (data.dense) for (const auto& p : data.dense->points) box.extend(p);
-  if (data.sparse) for (const auto& [id, p] : data.sparse->points3D) box.extend(p.xyz.cast<float>());
+  if (data.mesh)
+    for (const auto& p : data.mesh->points) box.extend(p);
+  if (data.dense)
+    for (const auto& p : data.dense->points) box.extend(p);
+  if (data.sparse)
+    for (const auto& [id, p] : data.sparse->points3D) box.extend(p.xyz.cast<float>());
   const double diagonal = box.min.x() <= box.max.x() ? box.diagonal() : 1.0;
   if (data.mesh && !data.mesh->faces.empty()) {
     auto actor = makeActor(meshPolyData(*data.mesh));
@@ -240,7 +250,8 @@ bool Viewport::hasLayer(Layer layer) const { return d_->actors.count(layer) > 0;
 void Viewport::setPointSize(int pixels) {
   d_->pointSize = pixels;
   for (Layer l : {Layer::kSparse, Layer::kDense})
-    if (auto it = d_->actors.find(l); it != d_->actors.end()) it->second->GetProperty()->SetPointSize(float(pixels));
+    if (auto it = d_->actors.find(l); it != d_->actors.end())
+      it->second->GetProperty()->SetPointSize(float(pixels));
   update();
 }
 
@@ -261,16 +272,21 @@ QColor Viewport::backgroundTopColor() const {
 
 static int vtkButtonEvent(Qt::MouseButton b, bool press) {
   switch (b) {
-    case Qt::LeftButton: return press ? vtkCommand::LeftButtonPressEvent : vtkCommand::LeftButtonReleaseEvent;
-    case Qt::RightButton: return press ? vtkCommand::RightButtonPressEvent : vtkCommand::RightButtonReleaseEvent;
-    case Qt::MiddleButton: return press ? vtkCommand::MiddleButtonPressEvent : vtkCommand::MiddleButtonReleaseEvent;
-    default: return -1;
+    case Qt::LeftButton:
+      return press ? vtkCommand::LeftButtonPressEvent : vtkCommand::LeftButtonReleaseEvent;
+    case Qt::RightButton:
+      return press ? vtkCommand::RightButtonPressEvent : vtkCommand::RightButtonReleaseEvent;
+    case Qt::MiddleButton:
+      return press ? vtkCommand::MiddleButtonPressEvent : vtkCommand::MiddleButtonReleaseEvent;
+    default:
+      return -1;
   }
 }
 
-static void setEventInfo(vtkGenericRenderWindowInteractor* i, const QPointF& pos, Qt::KeyboardModifiers m, qreal dpr) {
-  i->SetEventInformationFlipY(int(pos.x() * dpr), int(pos.y() * dpr), (m & Qt::ControlModifier) ? 1 : 0,
-                              (m & Qt::ShiftModifier) ? 1 : 0);
+static void setEventInfo(vtkGenericRenderWindowInteractor* i, const QPointF& pos,
+                         Qt::KeyboardModifiers m, qreal dpr) {
+  i->SetEventInformationFlipY(int(pos.x() * dpr), int(pos.y() * dpr),
+                              (m & Qt::ControlModifier) ? 1 : 0, (m & Qt::ShiftModifier) ? 1 : 0);
 }
 
 void Viewport::mousePressEvent(QMouseEvent* e) {
@@ -294,7 +310,7 @@ void Viewport::mouseMoveEvent(QMouseEvent* e) {
 void Viewport::wheelEvent(QWheelEvent* e) {
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
   d_->interactor->InvokeEvent(e->angleDelta().y() > 0 ? vtkCommand::MouseWheelForwardEvent
-                                                       : vtkCommand::MouseWheelBackwardEvent);
+                                                      : vtkCommand::MouseWheelBackwardEvent);
   update();
 }
 

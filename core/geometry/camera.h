@@ -17,7 +17,7 @@ struct CameraModelInfo {
 
 // COLMAP's models 0..10 (SIMPLE_PINHOLE .. THIN_PRISM_FISHEYE).
 const std::vector<CameraModelInfo>& cameraModels();
-const CameraModelInfo& cameraModelById(int id);    // throws Error for an unknown id
+const CameraModelInfo& cameraModelById(int id);  // throws Error for an unknown id
 const CameraModelInfo& cameraModelByName(const std::string& name);
 
 enum CameraModelId : int {
@@ -41,7 +41,8 @@ struct Camera {
   double principalX() const;
   double principalY() const;
   // Projects a point in camera coordinates (z forward) to pixels, with distortion
-  // for SIMPLE_RADIAL, RADIAL and OPENCV. Pixel centre convention: COLMAP's (0.5 = centre of first pixel).
+  // for SIMPLE_RADIAL, RADIAL and OPENCV. Pixel centre convention: COLMAP's (0.5 = centre of first
+  // pixel).
   Eigen::Vector2d imgFromCam(const Eigen::Vector3d& x_cam) const;
   // Inverse for the undistorted models; ray direction with z = 1.
   Eigen::Vector3d camFromImg(const Eigen::Vector2d& pixel) const;

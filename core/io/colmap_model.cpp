@@ -127,7 +127,8 @@ void readText(const fs::path& dir, Reconstruction& model) {
       std::istringstream ls(line);
       Camera c;
       std::string modelName;
-      if (!(ls >> c.camera_id >> modelName >> c.width >> c.height)) badLine(dir / "cameras.txt", line);
+      if (!(ls >> c.camera_id >> modelName >> c.width >> c.height))
+        badLine(dir / "cameras.txt", line);
       c.model_id = cameraModelByName(modelName).id;
       c.params.resize(cameraModelByName(modelName).num_params);
       for (double& p : c.params)
@@ -142,11 +143,13 @@ void readText(const fs::path& dir, Reconstruction& model) {
       std::istringstream ls(line);
       Image im;
       double q[4], t[3];
-      if (!(ls >> im.image_id >> q[0] >> q[1] >> q[2] >> q[3] >> t[0] >> t[1] >> t[2] >> im.camera_id))
+      if (!(ls >> im.image_id >> q[0] >> q[1] >> q[2] >> q[3] >> t[0] >> t[1] >> t[2] >>
+            im.camera_id))
         badLine(dir / "images.txt", line);
       // The name is the rest of the line, so photo names with spaces survive.
       std::getline(ls >> std::ws, im.name);
-      while (!im.name.empty() && std::isspace(static_cast<unsigned char>(im.name.back()))) im.name.pop_back();
+      while (!im.name.empty() && std::isspace(static_cast<unsigned char>(im.name.back())))
+        im.name.pop_back();
       if (im.name.empty()) badLine(dir / "images.txt", line);
       im.cam_from_world = Rigid3d(Eigen::Quaterniond(q[0], q[1], q[2], q[3]), {t[0], t[1], t[2]});
       std::string points;
@@ -183,7 +186,8 @@ void readText(const fs::path& dir, Reconstruction& model) {
 
 bool hasColmapModel(const fs::path& dir) {
   for (const char* ext : {".bin", ".txt"})
-    if (fs::exists(dir / (std::string("cameras") + ext)) && fs::exists(dir / (std::string("images") + ext)) &&
+    if (fs::exists(dir / (std::string("cameras") + ext)) &&
+        fs::exists(dir / (std::string("images") + ext)) &&
         fs::exists(dir / (std::string("points3D") + ext)))
       return true;
   return false;
@@ -191,11 +195,17 @@ bool hasColmapModel(const fs::path& dir) {
 
 Reconstruction readColmapModel(const fs::path& dir) {
   Reconstruction model;
-  bool bin = fs::exists(dir / "cameras.bin") && fs::exists(dir / "images.bin") && fs::exists(dir / "points3D.bin");
-  bool txt = fs::exists(dir / "cameras.txt") && fs::exists(dir / "images.txt") && fs::exists(dir / "points3D.txt");
+  bool bin = fs::exists(dir / "cameras.bin") && fs::exists(dir / "images.bin") &&
+             fs::exists(dir / "points3D.bin");
+  bool txt = fs::exists(dir / "cameras.txt") && fs::exists(dir / "images.txt") &&
+             fs::exists(dir / "points3D.txt");
   if (!bin && !txt)
-    throw Error("'" + dir.string() + "' holds no COLMAP model (expected cameras, images and points3D as .bin or .txt)");
-  if (bin) readBinary(dir, model); else readText(dir, model);
+    throw Error("'" + dir.string() +
+                "' holds no COLMAP model (expected cameras, images and points3D as .bin or .txt)");
+  if (bin)
+    readBinary(dir, model);
+  else
+    readText(dir, model);
   model.checkConsistency();
   return model;
 }
@@ -250,7 +260,8 @@ void writeColmapModel(const fs::path& dir, const Reconstruction& model, ModelFor
   ims.precision(17);
   pts.precision(17);
   cams << "# Camera list with one line of data per camera:\n"
-       << "#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]\n# Number of cameras: " << model.cameras.size() << "\n";
+       << "#   CAMERA_ID, MODEL, WIDTH, HEIGHT, PARAMS[]\n# Number of cameras: "
+       << model.cameras.size() << "\n";
   for (const auto& [id, c] : model.cameras) {
     cams << id << ' ' << c.modelName() << ' ' << c.width << ' ' << c.height;
     for (double p : c.params) cams << ' ' << p;
@@ -258,12 +269,13 @@ void writeColmapModel(const fs::path& dir, const Reconstruction& model, ModelFor
   }
   ims << "# Image list with two lines of data per image:\n"
       << "#   IMAGE_ID, QW, QX, QY, QZ, TX, TY, TZ, CAMERA_ID, NAME\n"
-      << "#   POINTS2D[] as (X, Y, POINT3D_ID)\n# Number of images: " << model.images.size() << "\n";
+      << "#   POINTS2D[] as (X, Y, POINT3D_ID)\n# Number of images: " << model.images.size()
+      << "\n";
   for (const auto& [id, im] : model.images) {
     const auto& q = im.cam_from_world.rotation;
     const auto& t = im.cam_from_world.translation;
-    ims << id << ' ' << q.w() << ' ' << q.x() << ' ' << q.y() << ' ' << q.z() << ' ' << t.x() << ' ' << t.y()
-        << ' ' << t.z() << ' ' << im.camera_id << ' ' << im.name << '\n';
+    ims << id << ' ' << q.w() << ' ' << q.x() << ' ' << q.y() << ' ' << q.z() << ' ' << t.x() << ' '
+        << t.y() << ' ' << t.z() << ' ' << im.camera_id << ' ' << im.name << '\n';
     for (size_t i = 0; i < im.points2D.size(); ++i) {
       const auto& p = im.points2D[i];
       ims << (i ? " " : "") << p.xy.x() << ' ' << p.xy.y() << ' '
@@ -275,8 +287,8 @@ void writeColmapModel(const fs::path& dir, const Reconstruction& model, ModelFor
       << "#   POINT3D_ID, X, Y, Z, R, G, B, ERROR, TRACK[] as (IMAGE_ID, POINT2D_IDX)\n"
       << "# Number of points: " << model.points3D.size() << "\n";
   for (const auto& [id, p] : model.points3D) {
-    pts << id << ' ' << p.xyz.x() << ' ' << p.xyz.y() << ' ' << p.xyz.z() << ' ' << int(p.color[0]) << ' '
-        << int(p.color[1]) << ' ' << int(p.color[2]) << ' ' << p.error;
+    pts << id << ' ' << p.xyz.x() << ' ' << p.xyz.y() << ' ' << p.xyz.z() << ' ' << int(p.color[0])
+        << ' ' << int(p.color[1]) << ' ' << int(p.color[2]) << ' ' << p.error;
     for (const auto& el : p.track) pts << ' ' << el.image_id << ' ' << el.point2D_idx;
     pts << '\n';
   }

@@ -67,13 +67,17 @@ void Database::beginTransaction() { exec("BEGIN TRANSACTION;"); }
 void Database::commit() { exec("COMMIT;"); }
 
 uint32_t Database::addCamera(const Camera& camera) {
-  Statement s(db_, "INSERT INTO cameras(model, width, height, params, prior_focal_length) VALUES(?, ?, ?, ?, ?);");
+  Statement s(db_,
+              "INSERT INTO cameras(model, width, height, params, prior_focal_length) VALUES(?, ?, "
+              "?, ?, ?);");
   sqlite3_bind_int(s.stmt, 1, camera.model_id);
   sqlite3_bind_int64(s.stmt, 2, camera.width);
   sqlite3_bind_int64(s.stmt, 3, camera.height);
-  sqlite3_bind_blob(s.stmt, 4, camera.params.data(), int(camera.params.size() * sizeof(double)), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s.stmt, 4, camera.params.data(), int(camera.params.size() * sizeof(double)),
+                    SQLITE_TRANSIENT);
   sqlite3_bind_int(s.stmt, 5, camera.has_prior_focal_length ? 1 : 0);
-  if (sqlite3_step(s.stmt) != SQLITE_DONE) throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
+  if (sqlite3_step(s.stmt) != SQLITE_DONE)
+    throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
   return uint32_t(sqlite3_last_insert_rowid(db_));
 }
 
@@ -81,12 +85,14 @@ uint32_t Database::addImage(const std::string& name, uint32_t camera_id) {
   Statement s(db_, "INSERT INTO images(name, camera_id) VALUES(?, ?);");
   sqlite3_bind_text(s.stmt, 1, name.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(s.stmt, 2, camera_id);
-  if (sqlite3_step(s.stmt) != SQLITE_DONE) throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
+  if (sqlite3_step(s.stmt) != SQLITE_DONE)
+    throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
   return uint32_t(sqlite3_last_insert_rowid(db_));
 }
 
 std::vector<Camera> Database::readCameras() const {
-  Statement s(db_, "SELECT camera_id, model, width, height, params, prior_focal_length FROM cameras;");
+  Statement s(db_,
+              "SELECT camera_id, model, width, height, params, prior_focal_length FROM cameras;");
   std::vector<Camera> out;
   while (sqlite3_step(s.stmt) == SQLITE_ROW) {
     Camera c;

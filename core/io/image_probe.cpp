@@ -13,7 +13,9 @@ namespace parallax {
 namespace {
 
 std::string sniffFormat(const std::string& bytes) {
-  auto starts = [&](const char* magic, size_t n) { return bytes.size() >= n && bytes.compare(0, n, magic, n) == 0; };
+  auto starts = [&](const char* magic, size_t n) {
+    return bytes.size() >= n && bytes.compare(0, n, magic, n) == 0;
+  };
   if (starts("\xFF\xD8\xFF", 3)) return "JPEG";
   if (starts("\x89PNG\r\n\x1a\n", 8)) return "PNG";
   if (starts("II*\0", 4) || starts("MM\0*", 4)) return "TIFF";
@@ -33,10 +35,13 @@ std::string printableStart(const std::string& bytes) {
 // silently pad it with grey, so we check for the marker ourselves.
 bool jpegHasEnd(const std::string& bytes) {
   size_t end = bytes.size();
-  while (end > 2 && (bytes[end - 1] == '\0' || bytes[end - 1] == '\n' || bytes[end - 1] == '\r' || bytes[end - 1] == ' '))
+  while (end > 2 && (bytes[end - 1] == '\0' || bytes[end - 1] == '\n' || bytes[end - 1] == '\r' ||
+                     bytes[end - 1] == ' '))
     --end;
   for (size_t i = end; i >= 2 && i + 64 >= end; --i)
-    if (static_cast<unsigned char>(bytes[i - 2]) == 0xFF && static_cast<unsigned char>(bytes[i - 1]) == 0xD9) return true;
+    if (static_cast<unsigned char>(bytes[i - 2]) == 0xFF &&
+        static_cast<unsigned char>(bytes[i - 1]) == 0xD9)
+      return true;
   return false;
 }
 
@@ -57,7 +62,8 @@ std::string stringValue(const Exiv2::ExifData& exif, const char* key) {
 
 void readExif(const std::string& bytes, ImageInfo& info, int pixelWidth, int pixelHeight) {
   try {
-    auto image = Exiv2::ImageFactory::open(reinterpret_cast<const Exiv2::byte*>(bytes.data()), long(bytes.size()));
+    auto image = Exiv2::ImageFactory::open(reinterpret_cast<const Exiv2::byte*>(bytes.data()),
+                                           long(bytes.size()));
     image->readMetadata();
     const Exiv2::ExifData& exif = image->exifData();
     if (exif.empty()) return;
@@ -115,14 +121,14 @@ ImageInfo probeImage(const fs::path& path) {
   ImageInfo info;
   info.format = sniffFormat(bytes);
   if (info.format.empty())
-    throw Error("is not a JPEG, PNG or TIFF image (its first bytes are '" + printableStart(bytes) + "')");
+    throw Error("is not a JPEG, PNG or TIFF image (its first bytes are '" + printableStart(bytes) +
+                "')");
   if (info.format == "JPEG" && !jpegHasEnd(bytes))
     throw Error("is a truncated JPEG (its end-of-image marker is missing; re-copy the file)");
   // Full decode: the only reliable check for corrupt pixel data. EXIF orientation is applied.
   cv::Mat buffer(1, int(bytes.size()), CV_8U, bytes.data());
   cv::Mat pixels = cv::imdecode(buffer, cv::IMREAD_COLOR);
-  if (pixels.empty())
-    throw Error("is a corrupt " + info.format + " image (it cannot be decoded)");
+  if (pixels.empty()) throw Error("is a corrupt " + info.format + " image (it cannot be decoded)");
   info.width = pixels.cols;
   info.height = pixels.rows;
   info.content_hash = Hasher().add(bytes).hex();

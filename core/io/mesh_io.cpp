@@ -1,11 +1,11 @@
 #include "io/mesh_io.h"
 
+#include <assimp/postprocess.h>
+#include <assimp/scene.h>
 #include <unistd.h>
 
 #include <assimp/Exporter.hpp>
 #include <assimp/Importer.hpp>
-#include <assimp/postprocess.h>
-#include <assimp/scene.h>
 #include <memory>
 
 #include "io/ply.h"
@@ -26,10 +26,14 @@ GeometryFormat geometryFormatFromName(const std::string& name) {
 
 std::string geometryFormatExtension(GeometryFormat format) {
   switch (format) {
-    case GeometryFormat::kPly: return ".ply";
-    case GeometryFormat::kObj: return ".obj";
-    case GeometryFormat::kGlb: return ".glb";
-    case GeometryFormat::kGltf: return ".gltf";
+    case GeometryFormat::kPly:
+      return ".ply";
+    case GeometryFormat::kObj:
+      return ".obj";
+    case GeometryFormat::kGlb:
+      return ".glb";
+    case GeometryFormat::kGltf:
+      return ".gltf";
   }
   return "";
 }
@@ -43,7 +47,7 @@ std::unique_ptr<aiScene> toAssimpScene(const TriangleMesh& g) {
   scene->mRootNode->mNumMeshes = 1;
   scene->mRootNode->mMeshes = new unsigned[1]{0};
   scene->mNumMaterials = 1;
-  scene->mMaterials = new aiMaterial*[1]{new aiMaterial()};
+  scene->mMaterials = new aiMaterial* [1] { new aiMaterial() };
   aiString matName("parallax-vertex-colour");
   scene->mMaterials[0]->AddProperty(&matName, AI_MATKEY_NAME);
   aiColor4D white(1, 1, 1, 1);
@@ -51,24 +55,29 @@ std::unique_ptr<aiScene> toAssimpScene(const TriangleMesh& g) {
 
   auto* mesh = new aiMesh();
   scene->mNumMeshes = 1;
-  scene->mMeshes = new aiMesh*[1]{mesh};
+  scene->mMeshes = new aiMesh* [1] { mesh };
   mesh->mMaterialIndex = 0;
   const unsigned n = unsigned(g.size());
   mesh->mNumVertices = n;
   mesh->mVertices = new aiVector3D[n];
-  for (unsigned i = 0; i < n; ++i) mesh->mVertices[i] = aiVector3D(g.points[i].x(), g.points[i].y(), g.points[i].z());
+  for (unsigned i = 0; i < n; ++i)
+    mesh->mVertices[i] = aiVector3D(g.points[i].x(), g.points[i].y(), g.points[i].z());
   if (g.hasNormals()) {
     mesh->mNormals = new aiVector3D[n];
     for (unsigned i = 0; i < n; ++i) {
       Eigen::Vector3f v = g.normals[i];
-      if (v.norm() > 0) v.normalize(); else v = Eigen::Vector3f::UnitZ();
+      if (v.norm() > 0)
+        v.normalize();
+      else
+        v = Eigen::Vector3f::UnitZ();
       mesh->mNormals[i] = aiVector3D(v.x(), v.y(), v.z());
     }
   }
   if (g.hasColors()) {
     mesh->mColors[0] = new aiColor4D[n];
     for (unsigned i = 0; i < n; ++i)
-      mesh->mColors[0][i] = aiColor4D(g.colors[i][0] / 255.f, g.colors[i][1] / 255.f, g.colors[i][2] / 255.f, 1.f);
+      mesh->mColors[0][i] =
+          aiColor4D(g.colors[i][0] / 255.f, g.colors[i][1] / 255.f, g.colors[i][2] / 255.f, 1.f);
   }
   if (!g.faces.empty()) {
     mesh->mPrimitiveTypes = aiPrimitiveType_TRIANGLE;
@@ -76,7 +85,8 @@ std::unique_ptr<aiScene> toAssimpScene(const TriangleMesh& g) {
     mesh->mFaces = new aiFace[mesh->mNumFaces];
     for (unsigned f = 0; f < mesh->mNumFaces; ++f) {
       mesh->mFaces[f].mNumIndices = 3;
-      mesh->mFaces[f].mIndices = new unsigned[3]{unsigned(g.faces[f][0]), unsigned(g.faces[f][1]), unsigned(g.faces[f][2])};
+      mesh->mFaces[f].mIndices = new unsigned[3]{unsigned(g.faces[f][0]), unsigned(g.faces[f][1]),
+                                                 unsigned(g.faces[f][2])};
     }
   } else {
     mesh->mPrimitiveTypes = aiPrimitiveType_POINT;
@@ -93,12 +103,15 @@ std::unique_ptr<aiScene> toAssimpScene(const TriangleMesh& g) {
 }  // namespace
 
 void exportGeometry(const fs::path& path, const TriangleMesh& geometry, GeometryFormat format) {
-  if (geometry.points.empty()) throw Error("nothing to export to '" + path.string() + "': the geometry is empty");
+  if (geometry.points.empty())
+    throw Error("nothing to export to '" + path.string() + "': the geometry is empty");
   if (format == GeometryFormat::kPly) {
     writePly(path, geometry, PlyFormat::kBinary);
     return;
   }
-  const char* formatId = format == GeometryFormat::kObj ? "obj" : format == GeometryFormat::kGlb ? "glb2" : "gltf2";
+  const char* formatId = format == GeometryFormat::kObj   ? "obj"
+                         : format == GeometryFormat::kGlb ? "glb2"
+                                                          : "gltf2";
   // Export into a private folder under the final name (OBJ names its .mtl after it),
   // then move every produced file into place.
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
@@ -111,7 +124,8 @@ void exportGeometry(const fs::path& path, const TriangleMesh& geometry, Geometry
     Assimp::Exporter exporter;
     if (exporter.Export(scene.get(), formatId, (tmpDir / path.filename()).string()) != AI_SUCCESS)
       throw Error("could not write '" + path.string() + "': " + exporter.GetErrorString());
-    for (const auto& entry : fs::directory_iterator(tmpDir)) fs::rename(entry.path(), dir / entry.path().filename());
+    for (const auto& entry : fs::directory_iterator(tmpDir))
+      fs::rename(entry.path(), dir / entry.path().filename());
     fs::remove_all(tmpDir);
   } catch (...) {
     std::error_code ignored;
@@ -145,7 +159,8 @@ TriangleMesh readGeometry(const fs::path& path) {
     }
     for (unsigned f = 0; f < mesh->mNumFaces; ++f)
       if (mesh->mFaces[f].mNumIndices == 3)
-        out.faces.emplace_back(base + int(mesh->mFaces[f].mIndices[0]), base + int(mesh->mFaces[f].mIndices[1]),
+        out.faces.emplace_back(base + int(mesh->mFaces[f].mIndices[0]),
+                               base + int(mesh->mFaces[f].mIndices[1]),
                                base + int(mesh->mFaces[f].mIndices[2]));
   }
   if (out.colors.size() != out.points.size()) out.colors.clear();

@@ -27,10 +27,18 @@ Type parseType(const std::string& name, const std::string& file) {
 
 size_t typeSize(Type t) {
   switch (t) {
-    case Type::kInt8: case Type::kUInt8: return 1;
-    case Type::kInt16: case Type::kUInt16: return 2;
-    case Type::kInt32: case Type::kUInt32: case Type::kFloat32: return 4;
-    case Type::kFloat64: return 8;
+    case Type::kInt8:
+    case Type::kUInt8:
+      return 1;
+    case Type::kInt16:
+    case Type::kUInt16:
+      return 2;
+    case Type::kInt32:
+    case Type::kUInt32:
+    case Type::kFloat32:
+      return 4;
+    case Type::kFloat64:
+      return 8;
   }
   return 0;
 }
@@ -70,14 +78,43 @@ class BodyReader {
     pos_ += n;
     if (format_ == 2) std::reverse(buf, buf + n);
     switch (t) {
-      case Type::kInt8: { int8_t v; std::memcpy(&v, buf, 1); return v; }
-      case Type::kUInt8: return buf[0];
-      case Type::kInt16: { int16_t v; std::memcpy(&v, buf, 2); return v; }
-      case Type::kUInt16: { uint16_t v; std::memcpy(&v, buf, 2); return v; }
-      case Type::kInt32: { int32_t v; std::memcpy(&v, buf, 4); return v; }
-      case Type::kUInt32: { uint32_t v; std::memcpy(&v, buf, 4); return v; }
-      case Type::kFloat32: { float v; std::memcpy(&v, buf, 4); return v; }
-      case Type::kFloat64: { double v; std::memcpy(&v, buf, 8); return v; }
+      case Type::kInt8: {
+        int8_t v;
+        std::memcpy(&v, buf, 1);
+        return v;
+      }
+      case Type::kUInt8:
+        return buf[0];
+      case Type::kInt16: {
+        int16_t v;
+        std::memcpy(&v, buf, 2);
+        return v;
+      }
+      case Type::kUInt16: {
+        uint16_t v;
+        std::memcpy(&v, buf, 2);
+        return v;
+      }
+      case Type::kInt32: {
+        int32_t v;
+        std::memcpy(&v, buf, 4);
+        return v;
+      }
+      case Type::kUInt32: {
+        uint32_t v;
+        std::memcpy(&v, buf, 4);
+        return v;
+      }
+      case Type::kFloat32: {
+        float v;
+        std::memcpy(&v, buf, 4);
+        return v;
+      }
+      case Type::kFloat64: {
+        double v;
+        std::memcpy(&v, buf, 8);
+        return v;
+      }
     }
     return 0;
   }
@@ -113,7 +150,10 @@ TriangleMesh readPly(const fs::path& path) {
   if (headerEnd == std::string::npos)
     throw Error("'" + file + "' is truncated: its PLY header has no 'end_header'");
   size_t bodyStart = data.find('\n', headerEnd);
-  if (bodyStart == std::string::npos) bodyStart = data.size(); else ++bodyStart;
+  if (bodyStart == std::string::npos)
+    bodyStart = data.size();
+  else
+    ++bodyStart;
 
   std::istringstream header(data.substr(0, headerEnd));
   std::string line;
@@ -127,7 +167,10 @@ TriangleMesh readPly(const fs::path& path) {
     if (word == "format") {
       std::string f;
       ls >> f;
-      format = f == "ascii" ? 0 : f == "binary_little_endian" ? 1 : f == "binary_big_endian" ? 2 : -1;
+      format = f == "ascii"                  ? 0
+               : f == "binary_little_endian" ? 1
+               : f == "binary_big_endian"    ? 2
+                                             : -1;
       if (format < 0) throw Error("'" + file + "' has an unknown PLY format '" + f + "'");
     } else if (word == "element") {
       Element e;
@@ -162,7 +205,8 @@ TriangleMesh readPly(const fs::path& path) {
     const bool isVertex = e.name == "vertex";
     const bool isFace = e.name == "face";
     int ix = propertyIndex(e, {"x"}), iy = propertyIndex(e, {"y"}), iz = propertyIndex(e, {"z"});
-    int inx = propertyIndex(e, {"nx"}), iny = propertyIndex(e, {"ny"}), inz = propertyIndex(e, {"nz"});
+    int inx = propertyIndex(e, {"nx"}), iny = propertyIndex(e, {"ny"}),
+        inz = propertyIndex(e, {"nz"});
     int ir = propertyIndex(e, {"red", "r", "diffuse_red"});
     int ig = propertyIndex(e, {"green", "g", "diffuse_green"});
     int ib = propertyIndex(e, {"blue", "b", "diffuse_blue"});
@@ -183,10 +227,13 @@ TriangleMesh readPly(const fs::path& path) {
       std::vector<int> list;
       for (size_t k = 0; k < e.properties.size(); ++k) {
         const Property& p = e.properties[k];
-        const std::string where = e.name + " " + std::to_string(row) + " of " + std::to_string(e.count);
+        const std::string where =
+            e.name + " " + std::to_string(row) + " of " + std::to_string(e.count);
         if (p.isList) {
           double n = body.read(p.countType, where);
-          if (n < 0 || n > 1e6) throw Error("'" + file + "' is corrupt: a list of " + std::to_string(n) + " items in " + where);
+          if (n < 0 || n > 1e6)
+            throw Error("'" + file + "' is corrupt: a list of " + std::to_string(n) + " items in " +
+                        where);
           list.clear();
           for (int j = 0; j < int(n); ++j) list.push_back(int(body.read(p.type, where)));
           if (isFace && int(k) != iface) list.clear();
@@ -197,7 +244,8 @@ TriangleMesh readPly(const fs::path& path) {
       if (isVertex) {
         mesh.points[row] = Eigen::Vector3f(float(values[ix]), float(values[iy]), float(values[iz]));
         if (!mesh.normals.empty())
-          mesh.normals[row] = Eigen::Vector3f(float(values[inx]), float(values[iny]), float(values[inz]));
+          mesh.normals[row] =
+              Eigen::Vector3f(float(values[inx]), float(values[iny]), float(values[inz]));
         if (!mesh.colors.empty()) {
           auto c = [&](int i) {
             double v = colorIsFloat ? values[i] * 255.0 : values[i];
@@ -211,8 +259,9 @@ TriangleMesh readPly(const fs::path& path) {
           Eigen::Vector3i f(list[0], list[j - 1], list[j]);
           for (int v = 0; v < 3; ++v)
             if (f[v] < 0 || size_t(f[v]) >= mesh.points.size())
-              throw Error("'" + file + "' is corrupt: face " + std::to_string(row) + " refers to vertex " +
-                          std::to_string(f[v]) + " of " + std::to_string(mesh.points.size()));
+              throw Error("'" + file + "' is corrupt: face " + std::to_string(row) +
+                          " refers to vertex " + std::to_string(f[v]) + " of " +
+                          std::to_string(mesh.points.size()));
           mesh.faces.push_back(f);
         }
       }
@@ -240,7 +289,8 @@ std::string encodePly(const PointCloud& cloud, const std::vector<Eigen::Vector3i
   if (cloud.hasColors()) h << "property uchar red\nproperty uchar green\nproperty uchar blue\n";
   if (cloud.hasLabels()) h << "property int label\n";
   size_t faceCount = faces ? faces->size() : 0;
-  if (faces && faceCount) h << "element face " << faceCount << "\nproperty list uchar int vertex_indices\n";
+  if (faces && faceCount)
+    h << "element face " << faceCount << "\nproperty list uchar int vertex_indices\n";
   h << "end_header\n";
   std::string out = h.str();
   std::ostringstream ascii;
@@ -249,13 +299,19 @@ std::string encodePly(const PointCloud& cloud, const std::vector<Eigen::Vector3i
     const auto& p = cloud.points[i];
     if (binary) {
       for (int k = 0; k < 3; ++k) put<float>(out, p[k]);
-      if (cloud.hasNormals()) for (int k = 0; k < 3; ++k) put<float>(out, cloud.normals[i][k]);
-      if (cloud.hasColors()) for (int k = 0; k < 3; ++k) put<uint8_t>(out, cloud.colors[i][k]);
+      if (cloud.hasNormals())
+        for (int k = 0; k < 3; ++k) put<float>(out, cloud.normals[i][k]);
+      if (cloud.hasColors())
+        for (int k = 0; k < 3; ++k) put<uint8_t>(out, cloud.colors[i][k]);
       if (cloud.hasLabels()) put<int32_t>(out, cloud.labels[i]);
     } else {
       ascii << p.x() << ' ' << p.y() << ' ' << p.z();
-      if (cloud.hasNormals()) ascii << ' ' << cloud.normals[i].x() << ' ' << cloud.normals[i].y() << ' ' << cloud.normals[i].z();
-      if (cloud.hasColors()) ascii << ' ' << int(cloud.colors[i][0]) << ' ' << int(cloud.colors[i][1]) << ' ' << int(cloud.colors[i][2]);
+      if (cloud.hasNormals())
+        ascii << ' ' << cloud.normals[i].x() << ' ' << cloud.normals[i].y() << ' '
+              << cloud.normals[i].z();
+      if (cloud.hasColors())
+        ascii << ' ' << int(cloud.colors[i][0]) << ' ' << int(cloud.colors[i][1]) << ' '
+              << int(cloud.colors[i][2]);
       if (cloud.hasLabels()) ascii << ' ' << cloud.labels[i];
       ascii << '\n';
     }

@@ -27,19 +27,22 @@ std::vector<std::string> exportableData(const Workspace& ws) {
   return out;
 }
 
-fs::path exportProject(const Workspace& ws, const std::string& what, const std::string& format, const fs::path& outIn,
-                       std::string* summary) {
+fs::path exportProject(const Workspace& ws, const std::string& what, const std::string& format,
+                       const fs::path& outIn, std::string* summary) {
   if (what != "sparse" && what != "dense" && what != "mesh")
     throw Error("unknown export content '" + what + "' (choose sparse, dense or mesh)");
   fs::path out = outIn;
   const bool toFolder = fs::is_directory(out) || (!out.empty() && out.string().back() == '/');
   if (format == "colmap") {
-    if (what != "sparse") throw Error("the COLMAP format holds the sparse model; export --what sparse");
+    if (what != "sparse")
+      throw Error("the COLMAP format holds the sparse model; export --what sparse");
     if (!hasColmapModel(ws.sparseDir())) throw Error(kNoSparse);
     Reconstruction model = readColmapModel(ws.sparseDir());
     writeColmapModel(out, model, ModelFormat::kBinary);
     writeColmapModel(out, model, ModelFormat::kText);
-    if (summary) *summary = std::to_string(model.images.size()) + " images, " + std::to_string(model.points3D.size()) + " points";
+    if (summary)
+      *summary = std::to_string(model.images.size()) + " images, " +
+                 std::to_string(model.points3D.size()) + " points";
     return out;
   }
   GeometryFormat gf = geometryFormatFromName(format);
@@ -54,18 +57,26 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
     if (geometry.points.empty()) throw Error("the sparse model has no 3D points to export");
   } else if (what == "dense") {
     fs::path fused = ws.denseDir() / "fused.ply";
-    if (!fs::exists(fused)) throw Error("the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");
+    if (!fs::exists(fused))
+      throw Error(
+          "the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");
     geometry = readPly(fused);
     geometry.faces.clear();
   } else {
     fs::path mesh = meshFile(ws);
-    if (!fs::exists(mesh)) throw Error("the project has no mesh yet (dense/meshed-poisson.ply); run the mesh stage first");
+    if (!fs::exists(mesh))
+      throw Error(
+          "the project has no mesh yet (dense/meshed-poisson.ply); run the mesh stage first");
     geometry = readPly(mesh);
   }
-  if (toFolder) out /= what + geometryFormatExtension(gf);
-  else if (out.extension().empty()) out += geometryFormatExtension(gf);
+  if (toFolder)
+    out /= what + geometryFormatExtension(gf);
+  else if (out.extension().empty())
+    out += geometryFormatExtension(gf);
   exportGeometry(out, geometry, gf);
-  if (summary) *summary = std::to_string(geometry.points.size()) + " vertices, " + std::to_string(geometry.faces.size()) + " faces";
+  if (summary)
+    *summary = std::to_string(geometry.points.size()) + " vertices, " +
+               std::to_string(geometry.faces.size()) + " faces";
   return out;
 }
 

@@ -12,8 +12,9 @@ namespace parallax {
 // what: "sparse", "dense" or "mesh"; format: "ply", "obj", "glb", "gltf" or "colmap"
 // (colmap: the sparse model as .bin and .txt into the folder `out`).
 // `out` may be a folder (the file is then named after `what`). Returns the path written.
-std::filesystem::path exportProject(const Workspace& ws, const std::string& what, const std::string& format,
-                                    const std::filesystem::path& out, std::string* summary = nullptr);
+std::filesystem::path exportProject(const Workspace& ws, const std::string& what,
+                                    const std::string& format, const std::filesystem::path& out,
+                                    std::string* summary = nullptr);
 
 // Which of "sparse", "dense", "mesh" the project has data for.
 std::vector<std::string> exportableData(const Workspace& ws);

@@ -89,7 +89,8 @@ std::vector<std::string> pipelineStages(const std::string& until) {
   return names;
 }
 
-RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_ptr<EventSink>& sink) {
+RunResult runStage(Workspace& ws, const std::string& stage,
+                   const std::shared_ptr<EventSink>& sink) {
   Reporter report(sink, stage);
   report.send({{"event", "started"}, {"pid", long(::getpid())}});
   std::string key, paramsHash;
@@ -97,7 +98,8 @@ RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_pt
   try {
     const StageSchema& schema = Schema::instance().requireStage(stage);
     const StageImplementation* impl = StageRegistry::instance().find(stage);
-    if (!impl) throw Error("stage '" + stage + "' has no implementation loaded (is its plugin installed?)");
+    if (!impl)
+      throw Error("stage '" + stage + "' has no implementation loaded (is its plugin installed?)");
     for (const auto& up : schema.after) {
       StageState upState = stageState(ws, up);
       if (upState.stale) throw Error("run stage '" + up + "' first: it " + upState.reason);
@@ -128,7 +130,9 @@ RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_pt
       report.send({{"event", "skipped"}, {"reason", outcome.summary}});
       return RunResult::kSkipped;
     }
-    report.send({{"event", "succeeded"}, {"elapsed_s", report.elapsedSeconds()}, {"summary", outcome.summary}});
+    report.send({{"event", "succeeded"},
+                 {"elapsed_s", report.elapsedSeconds()},
+                 {"summary", outcome.summary}});
     return RunResult::kSucceeded;
   } catch (const Cancelled& e) {
     ws.updateStageRecord(stage, [&](json& r) {
@@ -142,8 +146,10 @@ RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_pt
     std::string reason = e.what();
     try {
       ws.updateStageRecord(stage, [&](json& r) {
-        if (r.value("status", "") == "running") r["status"] = "failed";
-        else if (!r.contains("status")) r["status"] = "never_run";
+        if (r.value("status", "") == "running")
+          r["status"] = "failed";
+        else if (!r.contains("status"))
+          r["status"] = "never_run";
         r["message"] = reason;
         r.erase("pid");
       });
@@ -155,7 +161,8 @@ RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_pt
   }
 }
 
-RunResult runPipeline(Workspace& ws, const std::string& until, const std::shared_ptr<EventSink>& sink) {
+RunResult runPipeline(Workspace& ws, const std::string& until,
+                      const std::shared_ptr<EventSink>& sink) {
   RunResult last = RunResult::kSucceeded;
   for (const auto& stage : pipelineStages(until)) {
     StageState st = stageState(ws, stage);

@@ -39,6 +39,7 @@ enum class RunResult { kSucceeded, kSkipped, kFailed, kCancelled };
 RunResult runStage(Workspace& ws, const std::string& stage, const std::shared_ptr<EventSink>& sink);
 
 // Runs every stale stage up to `until`, stopping at the first failure.
-RunResult runPipeline(Workspace& ws, const std::string& until, const std::shared_ptr<EventSink>& sink);
+RunResult runPipeline(Workspace& ws, const std::string& until,
+                      const std::shared_ptr<EventSink>& sink);
 
 }  // namespace parallax

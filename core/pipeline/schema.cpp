@@ -11,12 +11,18 @@ extern const char* kStagesJson;  // generated from resources/stages.json
 
 std::string ParamSchema::typeName() const {
   switch (type) {
-    case ParamType::kBool: return "bool";
-    case ParamType::kInt: return "int";
-    case ParamType::kFloat: return "float";
-    case ParamType::kString: return "string";
-    case ParamType::kEnum: return "enum";
-    case ParamType::kPath: return "path";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kEnum:
+      return "enum";
+    case ParamType::kPath:
+      return "path";
   }
   return "";
 }
@@ -72,18 +78,20 @@ void Schema::addStages(const nlohmann::json& document) {
     stage.help = js.value("help", "");
     stage.after = js.value("after", std::vector<std::string>{});
     for (const auto& up : stage.after)
-      if (!this->stage(up)) throw Error("stage '" + stage.name + "' comes after unknown stage '" + up + "'");
+      if (!this->stage(up))
+        throw Error("stage '" + stage.name + "' comes after unknown stage '" + up + "'");
     for (const auto& jp : js.value("params", nlohmann::json::array())) {
       ParamSchema p;
       p.name = jp.at("name").get<std::string>();
       std::string t = jp.at("type").get<std::string>();
       static const std::pair<const char*, ParamType> types[] = {
-          {"bool", ParamType::kBool}, {"int", ParamType::kInt}, {"float", ParamType::kFloat},
+          {"bool", ParamType::kBool},     {"int", ParamType::kInt},   {"float", ParamType::kFloat},
           {"string", ParamType::kString}, {"enum", ParamType::kEnum}, {"path", ParamType::kPath}};
       bool known = false;
       for (const auto& [n, type] : types)
         if (t == n) p.type = type, known = true;
-      if (!known) throw Error("parameter " + stage.name + "." + p.name + " has unknown type '" + t + "'");
+      if (!known)
+        throw Error("parameter " + stage.name + "." + p.name + " has unknown type '" + t + "'");
       if (jp.contains("min")) p.min = jp["min"].get<double>();
       if (jp.contains("max")) p.max = jp["max"].get<double>();
       p.unit = jp.value("unit", "");
@@ -139,7 +147,8 @@ nlohmann::json Schema::validate(const std::string& stageName, const std::string&
       if (!std::isfinite(v)) throw bad("not finite");
       if (p->type == ParamType::kInt && std::floor(v) != v) throw bad("not a whole number");
       if ((p->min && v < *p->min) || (p->max && v > *p->max)) throw bad("out of range");
-      return p->type == ParamType::kInt ? nlohmann::json(static_cast<long long>(v)) : nlohmann::json(v);
+      return p->type == ParamType::kInt ? nlohmann::json(static_cast<long long>(v))
+                                        : nlohmann::json(v);
     }
     case ParamType::kEnum: {
       if (!value.is_string()) throw bad("not a choice");
@@ -158,7 +167,8 @@ nlohmann::json Schema::validate(const std::string& stageName, const std::string&
 Schema::Assignment Schema::parseAssignment(const std::string& text) const {
   size_t eq = text.find('='), dot = text.find('.');
   if (eq == std::string::npos || dot == std::string::npos || dot > eq)
-    throw Error("'" + text + "' is not of the form stage.param=value (e.g. import.single_camera=true)");
+    throw Error("'" + text +
+                "' is not of the form stage.param=value (e.g. import.single_camera=true)");
   Assignment a;
   a.stage = text.substr(0, dot);
   a.param = text.substr(dot + 1, eq - dot - 1);
@@ -168,8 +178,10 @@ Schema::Assignment Schema::parseAssignment(const std::string& text) const {
   if (!p) validate(a.stage, a.param, raw);  // throws the unknown-parameter message
   nlohmann::json v = raw;
   if (p->type == ParamType::kBool) {
-    if (raw == "true" || raw == "1" || raw == "on" || raw == "yes") v = true;
-    else if (raw == "false" || raw == "0" || raw == "off" || raw == "no") v = false;
+    if (raw == "true" || raw == "1" || raw == "on" || raw == "yes")
+      v = true;
+    else if (raw == "false" || raw == "0" || raw == "off" || raw == "no")
+      v = false;
   } else if (p->type == ParamType::kInt || p->type == ParamType::kFloat) {
     try {
       size_t used = 0;

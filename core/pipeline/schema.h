@@ -49,7 +49,8 @@ class Schema {
 
   // Converts and checks a value for stage.param. Throws Error that names the
   // parameter, the value and what is allowed.
-  nlohmann::json validate(const std::string& stage, const std::string& param, const nlohmann::json& value) const;
+  nlohmann::json validate(const std::string& stage, const std::string& param,
+                          const nlohmann::json& value) const;
   // Parses "stage.param=value" text (CLI) into (stage, param, validated value).
   struct Assignment {
     std::string stage, param;

@@ -21,9 +21,9 @@ struct StageContext {
 };
 
 struct StageOutcome {
-  std::string summary;         // one line for the job list ("42 photos imported, 2 skipped")
+  std::string summary;  // one line for the job list ("42 photos imported, 2 skipped")
   nlohmann::json outputs = nlohmann::json::object();  // facts later stages and the GUI read
-  bool skipped = false;        // nothing to do for this project (reason in `summary`)
+  bool skipped = false;  // nothing to do for this project (reason in `summary`)
 };
 
 struct StageImplementation {

@@ -41,10 +41,13 @@ class PluginRegistrar {
     info_.version = version;
   }
   void declareModel(const ModelFile& model) { info_.models.push_back(model); }
-  void addStageSchema(const nlohmann::json& document);  // {"stages": [...]}, as resources/stages.json
+  void addStageSchema(
+      const nlohmann::json& document);  // {"stages": [...]}, as resources/stages.json
   void addStage(StageImplementation implementation);
   // A named entry point (diagnostics, tools): callable as plugins.command("name", args).
-  void addCommand(const std::string& name, PluginCommand command) { info_.commands[name] = std::move(command); }
+  void addCommand(const std::string& name, PluginCommand command) {
+    info_.commands[name] = std::move(command);
+  }
 
  private:
   PluginInfo& info_;

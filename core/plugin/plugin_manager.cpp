@@ -11,7 +11,9 @@ namespace fs = std::filesystem;
 
 namespace parallax {
 
-void PluginRegistrar::addStageSchema(const nlohmann::json& document) { Schema::instance().addStages(document); }
+void PluginRegistrar::addStageSchema(const nlohmann::json& document) {
+  Schema::instance().addStages(document);
+}
 void PluginRegistrar::addStage(StageImplementation implementation) {
   StageRegistry::instance().add(std::move(implementation));
 }
@@ -47,15 +49,18 @@ const PluginInfo& PluginManager::load(const fs::path& library) {
   void* handle = ::dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) throw Error("plugin '" + library.string() + "' could not be loaded: " + ::dlerror());
   auto abi = reinterpret_cast<int (*)()>(::dlsym(handle, "parallax_plugin_abi"));
-  auto reg = reinterpret_cast<void (*)(PluginRegistrar&)>(::dlsym(handle, "parallax_plugin_register"));
+  auto reg =
+      reinterpret_cast<void (*)(PluginRegistrar&)>(::dlsym(handle, "parallax_plugin_register"));
   if (!abi || !reg) {
     ::dlclose(handle);
-    throw Error("'" + library.string() + "' is not a Parallax plugin (no parallax_plugin_register)");
+    throw Error("'" + library.string() +
+                "' is not a Parallax plugin (no parallax_plugin_register)");
   }
   if (abi() != kPluginAbi) {
     ::dlclose(handle);
-    throw Error("plugin '" + library.string() + "' was built for plugin ABI " + std::to_string(abi()) +
-                ", this Parallax has ABI " + std::to_string(kPluginAbi) + "; rebuild the plugin");
+    throw Error("plugin '" + library.string() + "' was built for plugin ABI " +
+                std::to_string(abi()) + ", this Parallax has ABI " + std::to_string(kPluginAbi) +
+                "; rebuild the plugin");
   }
   PluginInfo info;
   info.library = library.string();
@@ -106,7 +111,8 @@ nlohmann::json PluginManager::command(const std::string& name, const nlohmann::j
 std::vector<fs::path> modelDirs() {
   std::vector<fs::path> dirs;
   if (const char* env = std::getenv("PARALLAX_MODELS"); env && *env) dirs.emplace_back(env);
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) dirs.push_back(fs::path(xdg) / "parallax" / "models");
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    dirs.push_back(fs::path(xdg) / "parallax" / "models");
   else if (const char* home = std::getenv("HOME"); home && *home)
     dirs.push_back(fs::path(home) / ".local" / "share" / "parallax" / "models");
   dirs.push_back(executableDir().parent_path() / "share" / "parallax" / "models");
@@ -120,8 +126,9 @@ fs::path locateModel(const ModelFile& model) {
     if (fs::is_regular_file(p)) return p;
     looked += (looked.empty() ? "" : ", ") + dir.string();
   }
-  throw Error("model file '" + model.relative_path + "' (" + model.description + ") was not found; looked in: " +
-              looked + ". Get it from " + model.source + " and put it in one of those folders, or set PARALLAX_MODELS");
+  throw Error("model file '" + model.relative_path + "' (" + model.description +
+              ") was not found; looked in: " + looked + ". Get it from " + model.source +
+              " and put it in one of those folders, or set PARALLAX_MODELS");
 }
 
 }  // namespace parallax

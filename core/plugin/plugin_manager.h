@@ -25,7 +25,8 @@ class PluginManager {
   const std::vector<PluginInfo>& plugins() const { return plugins_; }
   const PluginInfo* find(const std::string& name) const;
   // Calls a plugin command by name ("plugin.command" or a unique "command").
-  nlohmann::json command(const std::string& name, const nlohmann::json& args = nlohmann::json::object()) const;
+  nlohmann::json command(const std::string& name,
+                         const nlohmann::json& args = nlohmann::json::object()) const;
 
   static std::vector<std::filesystem::path> pluginDirs();
 

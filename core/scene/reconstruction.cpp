@@ -7,8 +7,8 @@ namespace parallax {
 void Reconstruction::checkConsistency() const {
   for (const auto& [id, image] : images) {
     if (!cameras.count(image.camera_id))
-      throw Error("image " + std::to_string(id) + " ('" + image.name + "') refers to missing camera " +
-                  std::to_string(image.camera_id));
+      throw Error("image " + std::to_string(id) + " ('" + image.name +
+                  "') refers to missing camera " + std::to_string(image.camera_id));
   }
   for (const auto& [id, point] : points3D) {
     for (const auto& el : point.track) {

@@ -20,7 +20,8 @@ class FileLock {
  public:
   explicit FileLock(const fs::path& path) {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT, 0644);
-    if (fd_ < 0) throw Error("cannot lock '" + path.string() + "' (is the project folder writable?)");
+    if (fd_ < 0)
+      throw Error("cannot lock '" + path.string() + "' (is the project folder writable?)");
     ::flock(fd_, LOCK_EX);
   }
   ~FileLock() {
@@ -44,14 +45,12 @@ Workspace Workspace::create(const fs::path& rootIn) {
     throw Error("cannot create a project at '" + root.string() + "': it is a file");
   if (isProject(root))
     throw Error("'" + root.string() + "' already holds a Parallax project; open it instead");
-  for (const char* sub : {"sparse", "dense", "reference", "exports"}) fs::create_directories(root / sub);
+  for (const char* sub : {"sparse", "dense", "reference", "exports"})
+    fs::create_directories(root / sub);
   Workspace ws(root);
-  ws.doc_ = {{"format", "parallax-project"},
-             {"version", kFormatVersion},
-             {"photo_roots", json::array()},
-             {"params", json::object()},
-             {"stages", json::object()},
-             {"app", json::object()}};
+  ws.doc_ = {{"format", "parallax-project"}, {"version", kFormatVersion},
+             {"photo_roots", json::array()}, {"params", json::object()},
+             {"stages", json::object()},     {"app", json::object()}};
   writeFileAtomic(ws.projectFile(), ws.doc_.dump(2) + "\n");
   return ws;
 }
@@ -59,22 +58,25 @@ Workspace Workspace::create(const fs::path& rootIn) {
 json Workspace::readDocument() const {
   const fs::path file = projectFile();
   if (!fs::exists(file))
-    throw Error("'" + root_.string() + "' is not a Parallax project (no " + kProjectFile + "); create one with `parallax-cli new`");
+    throw Error("'" + root_.string() + "' is not a Parallax project (no " + kProjectFile +
+                "); create one with `parallax-cli new`");
   json doc;
   try {
     doc = json::parse(readFile(file));
   } catch (const json::exception& e) {
     throw Error("'" + file.string() + "' is damaged (" + e.what() +
-                "); restore it from a backup or create a new project — photos and outputs in the folder are untouched");
+                "); restore it from a backup or create a new project — photos and outputs in the "
+                "folder are untouched");
   }
   if (!doc.is_object() || doc.value("format", "") != "parallax-project")
     throw Error("'" + file.string() + "' is not a Parallax project file");
   if (doc.value("version", 0) > kFormatVersion)
-    throw Error("'" + file.string() + "' was saved by a newer Parallax (format " + std::to_string(doc.value("version", 0)) +
-                "); update Parallax to open it");
+    throw Error("'" + file.string() + "' was saved by a newer Parallax (format " +
+                std::to_string(doc.value("version", 0)) + "); update Parallax to open it");
   for (const char* key : {"params", "stages", "app"})
     if (!doc.contains(key) || !doc[key].is_object()) doc[key] = json::object();
-  if (!doc.contains("photo_roots") || !doc["photo_roots"].is_array()) doc["photo_roots"] = json::array();
+  if (!doc.contains("photo_roots") || !doc["photo_roots"].is_array())
+    doc["photo_roots"] = json::array();
   return doc;
 }
 
@@ -90,7 +92,8 @@ void Workspace::reload() { doc_ = readDocument(); }
 void Workspace::recover() {
   // Temporary files and folders of a writer that never got to its rename.
   std::vector<fs::path> leftovers;
-  for (auto it = fs::recursive_directory_iterator(root_, fs::directory_options::skip_permission_denied);
+  for (auto it =
+           fs::recursive_directory_iterator(root_, fs::directory_options::skip_permission_denied);
        it != fs::recursive_directory_iterator(); ++it) {
     if (it->path().filename().string().rfind(kTempMarker, 0) == 0) {
       leftovers.push_back(it->path());
@@ -174,7 +177,8 @@ json Workspace::paramOverrides(const std::string& stage) const {
   return doc_["params"].value(stage, json::object());
 }
 
-void Workspace::setParamOverride(const std::string& stage, const std::string& param, const json& value) {
+void Workspace::setParamOverride(const std::string& stage, const std::string& param,
+                                 const json& value) {
   doc_["params"][stage][param] = value;
 }
 
@@ -189,7 +193,8 @@ json Workspace::stageRecord(const std::string& stage) const {
   return doc_["stages"].value(stage, json::object());
 }
 
-void Workspace::updateStageRecord(const std::string& stage, const std::function<void(json&)>& update) {
+void Workspace::updateStageRecord(const std::string& stage,
+                                  const std::function<void(json&)>& update) {
   lockedUpdate([&](json& onDisk) {
     json& record = onDisk["stages"][stage];
     if (!record.is_object()) record = json::object();

@@ -43,13 +43,15 @@ class Workspace {
 
   // --- user-set parameter values (only overrides; defaults come from the schema)
   nlohmann::json paramOverrides(const std::string& stage) const;
-  void setParamOverride(const std::string& stage, const std::string& param, const nlohmann::json& value);
+  void setParamOverride(const std::string& stage, const std::string& param,
+                        const nlohmann::json& value);
   void clearParamOverride(const std::string& stage, const std::string& param);
 
   // --- stage records, owned by whoever runs the stage
   nlohmann::json stageRecord(const std::string& stage) const;
   // Locked read-modify-write of one stage record on disk; updates this object too.
-  void updateStageRecord(const std::string& stage, const std::function<void(nlohmann::json&)>& update);
+  void updateStageRecord(const std::string& stage,
+                         const std::function<void(nlohmann::json&)>& update);
 
   // --- free-form application state (GUI layout, selected stage, ...)
   nlohmann::json appState() const { return doc_.value("app", nlohmann::json::object()); }

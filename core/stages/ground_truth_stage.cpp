@@ -52,9 +52,10 @@ StageOutcome runGroundTruth(StageContext& ctx) {
   for (const auto& [oldId, image] : gt.images) {
     // Names in the project are relative to the common photo folder; match on the file name suffix.
     for (const auto& [name, id] : idByName) {
-      if (name == image.name || (name.size() > image.name.size() &&
-                                 name.compare(name.size() - image.name.size(), image.name.size(), image.name) == 0 &&
-                                 name[name.size() - image.name.size() - 1] == '/')) {
+      if (name == image.name ||
+          (name.size() > image.name.size() &&
+           name.compare(name.size() - image.name.size(), image.name.size(), image.name) == 0 &&
+           name[name.size() - image.name.size() - 1] == '/')) {
         Image copy = image;
         copy.image_id = id;
         copy.name = name;
@@ -65,10 +66,14 @@ StageOutcome runGroundTruth(StageContext& ctx) {
     }
   }
   if (model.images.empty())
-    throw Error("none of the imported photos appear in the sample's ground truth (" + (*sample).string() + ")");
+    throw Error("none of the imported photos appear in the sample's ground truth (" +
+                (*sample).string() + ")");
 
   const auto maxPoints = size_t(ctx.params["max_points"].get<long long>());
-  const size_t stride = gt.points3D.empty() ? 1 : std::max<size_t>(1, (gt.points3D.size() + maxPoints - 1) / std::max<size_t>(maxPoints, 1));
+  const size_t stride = gt.points3D.empty()
+                            ? 1
+                            : std::max<size_t>(1, (gt.points3D.size() + maxPoints - 1) /
+                                                      std::max<size_t>(maxPoints, 1));
   size_t index = 0;
   for (const auto& [pid, point] : gt.points3D) {
     if (maxPoints == 0 || index++ % stride != 0) continue;
@@ -81,11 +86,13 @@ StageOutcome runGroundTruth(StageContext& ctx) {
   // Observations of dropped points must not reference them.
   for (auto& [id, image] : model.images)
     for (auto& p2 : image.points2D)
-      if (p2.point3D_id != kInvalidPoint3DId && !model.points3D.count(p2.point3D_id)) p2.point3D_id = kInvalidPoint3DId;
+      if (p2.point3D_id != kInvalidPoint3DId && !model.points3D.count(p2.point3D_id))
+        p2.point3D_id = kInvalidPoint3DId;
   model.checkConsistency();
 
   ctx.report.progress(1, 3, "writing sparse/0");
-  writeDirAtomic(ws.sparseDir(), [&](const fs::path& tmp) { writeColmapModel(tmp, model, ModelFormat::kBinary); });
+  writeDirAtomic(ws.sparseDir(),
+                 [&](const fs::path& tmp) { writeColmapModel(tmp, model, ModelFormat::kBinary); });
   ctx.report.preview("sparse", ws.sparseDir().string());
 
   size_t faces = 0;
@@ -101,10 +108,13 @@ StageOutcome runGroundTruth(StageContext& ctx) {
     fs::remove(ws.referenceDir() / "mesh.ply", ignored);
   }
   ctx.report.progress(3, 3, "done");
-  outcome.summary = std::to_string(model.images.size()) + " cameras, " + std::to_string(model.points3D.size()) +
-                    " points" + (faces ? ", mesh of " + std::to_string(faces) + " faces" : "");
-  outcome.outputs = {{"sample", sample->string()}, {"num_images", model.images.size()},
-                     {"num_points", model.points3D.size()}, {"mesh_faces", faces}};
+  outcome.summary = std::to_string(model.images.size()) + " cameras, " +
+                    std::to_string(model.points3D.size()) + " points" +
+                    (faces ? ", mesh of " + std::to_string(faces) + " faces" : "");
+  outcome.outputs = {{"sample", sample->string()},
+                     {"num_images", model.images.size()},
+                     {"num_points", model.points3D.size()},
+                     {"mesh_faces", faces}};
   return outcome;
 }
 
@@ -117,7 +127,9 @@ std::string groundTruthInputs(const Workspace& ws) {
   for (const char* f : {"sample.json", "ground_truth/mesh.ply", "ground_truth/sparse/images.txt",
                         "ground_truth/sparse/points3D.txt", "ground_truth/sparse/cameras.txt"}) {
     fs::path p = *sample / f;
-    h.add(f).add(uint64_t(fs::file_size(p, ec))).add(uint64_t(fs::last_write_time(p, ec).time_since_epoch().count()));
+    h.add(f)
+        .add(uint64_t(fs::file_size(p, ec)))
+        .add(uint64_t(fs::last_write_time(p, ec).time_since_epoch().count()));
   }
   return h.hex();
 }

@@ -22,7 +22,8 @@ namespace {
 bool isKnownUnsupportedImage(const fs::path& p) {
   std::string ext = p.extension().string();
   for (auto& c : ext) c = char(std::tolower(c));
-  for (const char* e : {".gif", ".bmp", ".webp", ".heic", ".heif", ".cr2", ".nef", ".arw", ".dng", ".raw", ".exr"})
+  for (const char* e :
+       {".gif", ".bmp", ".webp", ".heic", ".heif", ".cr2", ".nef", ".arw", ".dng", ".raw", ".exr"})
     if (ext == e) return true;
   return false;
 }
@@ -47,15 +48,18 @@ std::vector<fs::path> listCandidates(const std::vector<fs::path>& roots, bool re
       continue;
     }
     auto consider = [&](const fs::path& p, bool explicitFile) {
-      if (hasImageExtension(p)) files.push_back(p);
+      if (hasImageExtension(p))
+        files.push_back(p);
       else if (explicitFile || isKnownUnsupportedImage(p))
-        skipped.push_back({p.string(), "unsupported file type '" + p.extension().string() +
-                                           "' (Parallax reads JPEG, PNG and TIFF; convert it first)"});
+        skipped.push_back(
+            {p.string(), "unsupported file type '" + p.extension().string() +
+                             "' (Parallax reads JPEG, PNG and TIFF; convert it first)"});
     };
     if (fs::is_regular_file(root)) {
       consider(root, true);
     } else if (recursive) {
-      for (const auto& e : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied))
+      for (const auto& e :
+           fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied))
         if (e.is_regular_file()) consider(e.path(), false);
     } else {
       for (const auto& e : fs::directory_iterator(root))
@@ -71,7 +75,9 @@ fs::path commonFolder(const std::vector<fs::path>& files) {
   fs::path common = files.front().parent_path();
   for (const auto& f : files) {
     fs::path dir = f.parent_path();
-    while (!common.empty() && std::mismatch(common.begin(), common.end(), dir.begin(), dir.end()).first != common.end())
+    while (!common.empty() &&
+           std::mismatch(common.begin(), common.end(), dir.begin(), dir.end()).first !=
+               common.end())
       common = common.parent_path();
   }
   return common;
@@ -81,7 +87,9 @@ StageOutcome runImport(StageContext& ctx) {
   Workspace& ws = ctx.workspace;
   const auto roots = ws.photoRoots();
   if (roots.empty())
-    throw Error("the project has no photos: add photo folders or files (GUI: Add Photos; CLI: parallax-cli reconstruct PHOTOS PROJECT)");
+    throw Error(
+        "the project has no photos: add photo folders or files (GUI: Add Photos; CLI: parallax-cli "
+        "reconstruct PHOTOS PROJECT)");
   std::vector<Skipped> skipped;
   std::vector<fs::path> files = listCandidates(roots, ctx.params["recursive"].get<bool>(), skipped);
   if (files.empty()) {
@@ -126,23 +134,29 @@ StageOutcome runImport(StageContext& ctx) {
     }
     auto [it, inserted] = firstByHash.emplace(infos[i].content_hash, name);
     if (!inserted) {
-      skipped.push_back({files[i].string(), "is a duplicate of '" + it->second + "' (identical bytes)"});
+      skipped.push_back(
+          {files[i].string(), "is a duplicate of '" + it->second + "' (identical bytes)"});
       continue;
     }
     if (single && !accepted.empty() &&
-        (infos[i].width != accepted.front().info->width || infos[i].height != accepted.front().info->height)) {
-      skipped.push_back({files[i].string(), "has size " + std::to_string(infos[i].width) + "x" +
-                                                std::to_string(infos[i].height) +
-                                                ", unlike the others; with import.single_camera=true all photos must match"});
+        (infos[i].width != accepted.front().info->width ||
+         infos[i].height != accepted.front().info->height)) {
+      skipped.push_back(
+          {files[i].string(),
+           "has size " + std::to_string(infos[i].width) + "x" + std::to_string(infos[i].height) +
+               ", unlike the others; with import.single_camera=true all photos must match"});
       continue;
     }
     accepted.push_back({name, &infos[i]});
   }
   for (const auto& s : skipped) ctx.report.warning("skipped '" + s.file + "': " + s.reason);
-  if (accepted.empty()) throw Error("none of the " + std::to_string(files.size()) + " photos could be imported (see the messages above)");
+  if (accepted.empty())
+    throw Error("none of the " + std::to_string(files.size()) +
+                " photos could be imported (see the messages above)");
 
   auto cameraFor = [&](const ImageInfo& info) {
-    double f = info.focal_source == "default" ? focalFactor * std::max(info.width, info.height) : info.focal_length_px;
+    double f = info.focal_source == "default" ? focalFactor * std::max(info.width, info.height)
+                                              : info.focal_length_px;
     Camera c;
     c.model_id = model.id;
     c.width = info.width;
@@ -150,11 +164,21 @@ StageOutcome runImport(StageContext& ctx) {
     c.has_prior_focal_length = info.focal_source != "default";
     double cx = info.width / 2.0, cy = info.height / 2.0;
     switch (model.id) {
-      case kSimplePinhole: c.params = {f, cx, cy}; break;
-      case kPinhole: c.params = {f, f, cx, cy}; break;
-      case kSimpleRadial: c.params = {f, cx, cy, 0}; break;
-      case kRadial: c.params = {f, cx, cy, 0, 0}; break;
-      default: c.params = {f, f, cx, cy, 0, 0, 0, 0}; break;
+      case kSimplePinhole:
+        c.params = {f, cx, cy};
+        break;
+      case kPinhole:
+        c.params = {f, f, cx, cy};
+        break;
+      case kSimpleRadial:
+        c.params = {f, cx, cy, 0};
+        break;
+      case kRadial:
+        c.params = {f, cx, cy, 0, 0};
+        break;
+      default:
+        c.params = {f, f, cx, cy, 0, 0, 0, 0};
+        break;
     }
     return c;
   };
@@ -168,24 +192,35 @@ StageOutcome runImport(StageContext& ctx) {
       uint32_t camera_id = single && sharedCamera ? sharedCamera : db.addCamera(cameraFor(*a.info));
       if (single) sharedCamera = camera_id;
       uint32_t image_id = db.addImage(a.name, camera_id);
-      photos.push_back({{"image_id", image_id}, {"name", a.name}, {"path", (imageRoot / a.name).string()},
-                        {"width", a.info->width}, {"height", a.info->height}, {"format", a.info->format},
-                        {"focal_length_px", cameraFor(*a.info).focalX()}, {"focal_source", a.info->focal_source},
-                        {"orientation", a.info->orientation}, {"camera_make", a.info->camera_make},
-                        {"camera_model", a.info->camera_model}, {"camera_id", camera_id}});
+      photos.push_back({{"image_id", image_id},
+                        {"name", a.name},
+                        {"path", (imageRoot / a.name).string()},
+                        {"width", a.info->width},
+                        {"height", a.info->height},
+                        {"format", a.info->format},
+                        {"focal_length_px", cameraFor(*a.info).focalX()},
+                        {"focal_source", a.info->focal_source},
+                        {"orientation", a.info->orientation},
+                        {"camera_make", a.info->camera_make},
+                        {"camera_model", a.info->camera_model},
+                        {"camera_id", camera_id}});
     }
     db.commit();
   });
   json skippedJson = json::array();
   for (const auto& s : skipped) skippedJson.push_back({{"file", s.file}, {"reason", s.reason}});
-  writeFileAtomic(ws.root() / "photos.json",
-                  json{{"image_root", imageRoot.string()}, {"photos", photos}, {"skipped", skippedJson}}.dump(1));
+  writeFileAtomic(
+      ws.root() / "photos.json",
+      json{{"image_root", imageRoot.string()}, {"photos", photos}, {"skipped", skippedJson}}.dump(
+          1));
   ctx.report.preview("images", (ws.root() / "photos.json").string());
 
   StageOutcome outcome;
   outcome.summary = std::to_string(accepted.size()) + " photos imported" +
                     (skipped.empty() ? "" : ", " + std::to_string(skipped.size()) + " skipped");
-  outcome.outputs = {{"image_root", imageRoot.string()}, {"num_images", accepted.size()}, {"skipped", skippedJson}};
+  outcome.outputs = {{"image_root", imageRoot.string()},
+                     {"num_images", accepted.size()},
+                     {"skipped", skippedJson}};
   return outcome;
 }
 
@@ -197,12 +232,14 @@ std::string importInputs(const Workspace& ws) {
     h.add(root.string());
     std::error_code ec;
     if (fs::is_regular_file(root)) {
-      h.add(uint64_t(fs::file_size(root, ec))).add(uint64_t(fs::last_write_time(root, ec).time_since_epoch().count()));
+      h.add(uint64_t(fs::file_size(root, ec)))
+          .add(uint64_t(fs::last_write_time(root, ec).time_since_epoch().count()));
       continue;
     }
     if (!fs::is_directory(root)) continue;
     std::vector<std::string> entries;
-    for (const auto& e : fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec)) {
+    for (const auto& e : fs::recursive_directory_iterator(
+             root, fs::directory_options::skip_permission_denied, ec)) {
       if (!e.is_regular_file() || !hasImageExtension(e.path())) continue;
       entries.push_back(e.path().string() + "|" + std::to_string(e.file_size(ec)) + "|" +
                         std::to_string(e.last_write_time(ec).time_since_epoch().count()));

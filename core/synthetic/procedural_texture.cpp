@@ -20,9 +20,13 @@ inline uint32_t hash3(int x, int y, int z, uint32_t seed) {
   return h;
 }
 
-inline float lattice(int x, int y, int z, uint32_t seed) { return float(hash3(x, y, z, seed) & 0xFFFFFF) / float(0xFFFFFF); }
+inline float lattice(int x, int y, int z, uint32_t seed) {
+  return float(hash3(x, y, z, seed) & 0xFFFFFF) / float(0xFFFFFF);
+}
 inline float smooth(float t) { return t * t * (3.f - 2.f * t); }
-inline Eigen::Vector3f mix(const Eigen::Vector3f& a, const Eigen::Vector3f& b, float t) { return a + (b - a) * t; }
+inline Eigen::Vector3f mix(const Eigen::Vector3f& a, const Eigen::Vector3f& b, float t) {
+  return a + (b - a) * t;
+}
 inline float clamp01(float v) { return v < 0.f ? 0.f : (v > 1.f ? 1.f : v); }
 
 }  // namespace
@@ -60,18 +64,22 @@ Eigen::Vector3f albedo(Material material, const Eigen::Vector3f& p, uint32_t see
   switch (material) {
     case Material::kGround: {
       float patches = fbm(p * 1.6f, 4, seed + 11u);
-      Eigen::Vector3f stone(0.55f, 0.50f, 0.44f), moss(0.24f, 0.36f, 0.16f), soil(0.42f, 0.30f, 0.20f);
+      Eigen::Vector3f stone(0.55f, 0.50f, 0.44f), moss(0.24f, 0.36f, 0.16f),
+          soil(0.42f, 0.30f, 0.20f);
       Eigen::Vector3f c = mix(mix(stone, soil, smooth(clamp01(patches * 1.6f - 0.3f))), moss,
                               smooth(clamp01(fbm(p * 3.1f, 3, seed + 12u) * 2.2f - 1.0f)));
       // Paving joints: darker lines on a 0.4 m grid, wobbling so no two look alike.
-      float jx = std::abs(std::sin(3.14159f * (p.x() / 0.4f + 0.15f * fbm(p * 2.f, 2, seed + 13u))));
-      float jy = std::abs(std::sin(3.14159f * (p.y() / 0.4f + 0.15f * fbm(p * 2.f, 2, seed + 14u))));
+      float jx =
+          std::abs(std::sin(3.14159f * (p.x() / 0.4f + 0.15f * fbm(p * 2.f, 2, seed + 13u))));
+      float jy =
+          std::abs(std::sin(3.14159f * (p.y() / 0.4f + 0.15f * fbm(p * 2.f, 2, seed + 14u))));
       float joint = (jx < 0.06f || jy < 0.06f) ? 0.55f : 1.f;
       return (c * (0.70f + 0.45f * fine) * joint * (0.85f + 0.3f * speck)).cwiseMin(1.f);
     }
     case Material::kMarble: {
       float veins = std::sin(p.x() * 7.f + p.z() * 3.f + 6.f * fbm(p * 2.5f, 4, seed + 21u));
-      Eigen::Vector3f cream(0.93f, 0.87f, 0.74f), terracotta(0.72f, 0.33f, 0.22f), blue(0.15f, 0.25f, 0.55f);
+      Eigen::Vector3f cream(0.93f, 0.87f, 0.74f), terracotta(0.72f, 0.33f, 0.22f),
+          blue(0.15f, 0.25f, 0.55f);
       Eigen::Vector3f c = mix(cream, terracotta, smooth(clamp01(0.5f + 0.5f * veins)));
       if (valueNoise(p * 9.f, seed + 22u) > 0.72f) c = mix(c, blue, 0.8f);
       return (c * (0.72f + 0.4f * fine)).cwiseMin(1.f);
@@ -80,7 +88,9 @@ Eigen::Vector3f albedo(Material material, const Eigen::Vector3f& p, uint32_t see
       float r = std::sqrt(p.x() * p.x() + p.z() * p.z());
       float rings = 0.5f + 0.5f * std::sin(r * 45.f + 5.f * fbm(p * 3.f, 3, seed + 31u));
       Eigen::Vector3f light(0.78f, 0.56f, 0.32f), dark(0.40f, 0.24f, 0.12f);
-      return (mix(dark, light, rings) * (0.75f + 0.4f * valueNoise(Eigen::Vector3f(p.x() * 4.f, p.y() * 70.f, p.z() * 4.f), seed + 32u)))
+      return (mix(dark, light, rings) *
+              (0.75f + 0.4f * valueNoise(Eigen::Vector3f(p.x() * 4.f, p.y() * 70.f, p.z() * 4.f),
+                                         seed + 32u)))
           .cwiseMin(1.f);
     }
     case Material::kPaint: {

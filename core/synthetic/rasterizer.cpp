@@ -5,8 +5,8 @@
 
 namespace parallax {
 
-std::vector<RasterSample> rasterize(const TriangleMesh& mesh, const Camera& camera, const Rigid3d& cam_from_world,
-                                    float near) {
+std::vector<RasterSample> rasterize(const TriangleMesh& mesh, const Camera& camera,
+                                    const Rigid3d& cam_from_world, float near) {
   const int W = camera.width, H = camera.height;
   std::vector<RasterSample> buffer(size_t(W) * H);
   const Eigen::Matrix3f R = cam_from_world.rotation.toRotationMatrix().cast<float>();
@@ -49,7 +49,8 @@ std::vector<RasterSample> rasterize(const TriangleMesh& mesh, const Camera& came
         s.depth = z;
         s.face = int(fi);
         s.world = w0 * mesh.points[f[0]] + w1 * mesh.points[f[1]] + w2 * mesh.points[f[2]];
-        s.normal = (w0 * mesh.normals[f[0]] + w1 * mesh.normals[f[1]] + w2 * mesh.normals[f[2]]).normalized();
+        s.normal = (w0 * mesh.normals[f[0]] + w1 * mesh.normals[f[1]] + w2 * mesh.normals[f[2]])
+                       .normalized();
       }
     }
   }

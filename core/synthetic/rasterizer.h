@@ -20,7 +20,7 @@ struct RasterSample {
 
 // Renders `mesh` (with vertex normals) into a width x height buffer, row-major.
 // The camera must be undistorted (PINHOLE); faces closer than `near` are dropped.
-std::vector<RasterSample> rasterize(const TriangleMesh& mesh, const Camera& camera, const Rigid3d& cam_from_world,
-                                    float near = 0.05f);
+std::vector<RasterSample> rasterize(const TriangleMesh& mesh, const Camera& camera,
+                                    const Rigid3d& cam_from_world, float near = 0.05f);
 
 }  // namespace parallax

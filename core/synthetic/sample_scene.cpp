@@ -50,13 +50,16 @@ void addGround(MeshBuilder& b, float half, int cells) {
 }
 
 // Icosphere with a smooth, noisy radius: a "statue" with no symmetry to confuse matching.
-void addBlob(MeshBuilder& b, const Vector3f& centre, float radius, int subdivisions, uint32_t seed) {
+void addBlob(MeshBuilder& b, const Vector3f& centre, float radius, int subdivisions,
+             uint32_t seed) {
   const float t = (1.f + std::sqrt(5.f)) / 2.f;
-  std::vector<Vector3f> v = {{-1, t, 0}, {1, t, 0}, {-1, -t, 0}, {1, -t, 0}, {0, -1, t}, {0, 1, t},
-                             {0, -1, -t}, {0, 1, -t}, {t, 0, -1}, {t, 0, 1}, {-t, 0, -1}, {-t, 0, 1}};
-  std::vector<Eigen::Vector3i> f = {{0, 11, 5}, {0, 5, 1}, {0, 1, 7}, {0, 7, 10}, {0, 10, 11}, {1, 5, 9}, {5, 11, 4},
-                                    {11, 10, 2}, {10, 7, 6}, {7, 1, 8}, {3, 9, 4}, {3, 4, 2}, {3, 2, 6}, {3, 6, 8},
-                                    {3, 8, 9}, {4, 9, 5}, {2, 4, 11}, {6, 2, 10}, {8, 6, 7}, {9, 8, 1}};
+  std::vector<Vector3f> v = {{-1, t, 0}, {1, t, 0}, {-1, -t, 0}, {1, -t, 0},
+                             {0, -1, t}, {0, 1, t}, {0, -1, -t}, {0, 1, -t},
+                             {t, 0, -1}, {t, 0, 1}, {-t, 0, -1}, {-t, 0, 1}};
+  std::vector<Eigen::Vector3i> f = {{0, 11, 5}, {0, 5, 1},  {0, 1, 7},   {0, 7, 10}, {0, 10, 11},
+                                    {1, 5, 9},  {5, 11, 4}, {11, 10, 2}, {10, 7, 6}, {7, 1, 8},
+                                    {3, 9, 4},  {3, 4, 2},  {3, 2, 6},   {3, 6, 8},  {3, 8, 9},
+                                    {4, 9, 5},  {2, 4, 11}, {6, 2, 10},  {8, 6, 7},  {9, 8, 1}};
   for (auto& p : v) p.normalize();
   for (int s = 0; s < subdivisions; ++s) {
     std::map<std::pair<int, int>, int> mid;
@@ -69,7 +72,8 @@ void addBlob(MeshBuilder& b, const Vector3f& centre, float radius, int subdivisi
     };
     std::vector<Eigen::Vector3i> next;
     for (const auto& tri : f) {
-      int ab = midpoint(tri[0], tri[1]), bc = midpoint(tri[1], tri[2]), ca = midpoint(tri[2], tri[0]);
+      int ab = midpoint(tri[0], tri[1]), bc = midpoint(tri[1], tri[2]),
+          ca = midpoint(tri[2], tri[0]);
       next.insert(next.end(), {{tri[0], ab, ca}, {tri[1], bc, ab}, {tri[2], ca, bc}, {ab, bc, ca}});
     }
     f = next;
@@ -85,7 +89,8 @@ void addBlob(MeshBuilder& b, const Vector3f& centre, float radius, int subdivisi
 void addBox(MeshBuilder& b, const Vector3f& centre, const Vector3f& size, float yaw, Material m) {
   const Eigen::Matrix3f R = Eigen::AngleAxisf(yaw, Vector3f::UnitZ()).toRotationMatrix();
   // Six sides with their own vertices so shading stays flat per side.
-  const int sides[6][4] = {{0, 1, 3, 2}, {4, 6, 7, 5}, {0, 4, 5, 1}, {2, 3, 7, 6}, {0, 2, 6, 4}, {1, 5, 7, 3}};
+  const int sides[6][4] = {{0, 1, 3, 2}, {4, 6, 7, 5}, {0, 4, 5, 1},
+                           {2, 3, 7, 6}, {0, 2, 6, 4}, {1, 5, 7, 3}};
   for (const auto& s : sides) {
     int idx[4];
     for (int k = 0; k < 4; ++k) {
@@ -99,7 +104,8 @@ void addBox(MeshBuilder& b, const Vector3f& centre, const Vector3f& size, float 
   }
 }
 
-void addCylinder(MeshBuilder& b, const Vector3f& base, float radius, float height, int segments, Material m) {
+void addCylinder(MeshBuilder& b, const Vector3f& base, float radius, float height, int segments,
+                 Material m) {
   int first = int(b.mesh.points.size());
   for (int i = 0; i < segments; ++i) {
     float a = 2.f * float(M_PI) * i / segments;
@@ -135,9 +141,11 @@ void SampleOptions::check() const {
   bool known = false;
   for (const auto& n : sampleNames()) known |= n == name;
   if (!known) throw Error("unknown sample '" + name + "' (available: statue)");
-  if (views < 2 || views > 1000) throw Error("views = " + std::to_string(views) + " is out of range [2, 1000]");
+  if (views < 2 || views > 1000)
+    throw Error("views = " + std::to_string(views) + " is out of range [2, 1000]");
   if (width < 64 || width > 8192 || height < 64 || height > 8192)
-    throw Error("image size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range [64, 8192]");
+    throw Error("image size " + std::to_string(width) + "x" + std::to_string(height) +
+                " is out of range [64, 8192]");
   if (supersample < 1 || supersample > 4) throw Error("supersample must be 1 to 4");
   if (points < 0) throw Error("points must not be negative");
 }
@@ -145,9 +153,9 @@ void SampleOptions::check() const {
 std::vector<std::string> sampleNames() { return {"statue"}; }
 
 std::string sampleDescription(const std::string& name) {
-  return name == "statue"
-             ? "a marbled statue on a pedestal, a wooden crate and a painted pillar on paved ground, seen from a ring of cameras"
-             : "";
+  return name == "statue" ? "a marbled statue on a pedestal, a wooden crate and a painted pillar "
+                            "on paved ground, seen from a ring of cameras"
+                          : "";
 }
 
 TriangleMesh buildSampleMesh(const SampleOptions& o, std::vector<int>* faceMaterial) {
@@ -166,14 +174,17 @@ TriangleMesh buildSampleMesh(const SampleOptions& o, std::vector<int>* faceMater
       int v = b.mesh.faces[f][k];
       if (done[v]) continue;
       done[v] = true;
-      Vector3f c = shade(albedo(Material(b.material[f]), b.mesh.points[v], o.seed), b.mesh.normals[v]) * 255.f;
+      Vector3f c =
+          shade(albedo(Material(b.material[f]), b.mesh.points[v], o.seed), b.mesh.normals[v]) *
+          255.f;
       b.mesh.colors[v] = {uint8_t(c.x()), uint8_t(c.y()), uint8_t(c.z())};
     }
   if (faceMaterial) *faceMaterial = b.material;
   return b.mesh;
 }
 
-void writeColmapDepthMap(const fs::path& path, int width, int height, const std::vector<float>& depth) {
+void writeColmapDepthMap(const fs::path& path, int width, int height,
+                         const std::vector<float>& depth) {
   std::string data = std::to_string(width) + "&" + std::to_string(height) + "&1&";
   data.append(reinterpret_cast<const char*>(depth.data()), depth.size() * sizeof(float));
   writeFileAtomic(path, data);
@@ -185,7 +196,8 @@ std::vector<float> readColmapDepthMap(const fs::path& path, int* width, int* hei
   size_t pos = 0;
   for (; pos < data.size() && amps < 3; ++pos)
     if (data[pos] == '&') ++amps;
-  if (amps < 3 || std::sscanf(data.c_str(), "%d&%d&%d&", &w, &h, &c) != 3 || w <= 0 || h <= 0 || c != 1)
+  if (amps < 3 || std::sscanf(data.c_str(), "%d&%d&%d&", &w, &h, &c) != 3 || w <= 0 || h <= 0 ||
+      c != 1)
     throw Error("'" + path.string() + "' is not a COLMAP depth map");
   if (data.size() - pos < size_t(w) * h * sizeof(float))
     throw Error("'" + path.string() + "' is truncated");
@@ -198,7 +210,8 @@ std::vector<float> readColmapDepthMap(const fs::path& path, int* width, int* hei
 
 void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& report) {
   o.check();
-  if (fs::exists(outDir) && !fs::is_directory(outDir)) throw Error("'" + outDir.string() + "' is a file, not a folder");
+  if (fs::exists(outDir) && !fs::is_directory(outDir))
+    throw Error("'" + outDir.string() + "' is a file, not a folder");
   if (fs::exists(outDir) && !fs::is_empty(outDir) && !fs::exists(outDir / kSampleManifest))
     throw Error("'" + outDir.string() + "' is not empty; choose a new folder for the sample");
   fs::create_directories(outDir / "images");
@@ -211,7 +224,8 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
   Camera camera = Camera::pinhole(o.width, o.height, focal, focal, o.width / 2.0, o.height / 2.0);
   camera.camera_id = 1;
   const int s = o.supersample;
-  Camera big = Camera::pinhole(o.width * s, o.height * s, focal * s, focal * s, o.width * s / 2.0, o.height * s / 2.0);
+  Camera big = Camera::pinhole(o.width * s, o.height * s, focal * s, focal * s, o.width * s / 2.0,
+                               o.height * s / 2.0);
 
   std::vector<std::vector<float>> depths(o.views);
   std::atomic<int> finished{0};
@@ -256,7 +270,8 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
       cv::imencode(".png", out, png);
       writeFileAtomic(tmp, std::string(png.begin(), png.end()));
     });
-    writeColmapDepthMap(outDir / "ground_truth" / "depth_maps" / (name + ".bin"), o.width, o.height, depth);
+    writeColmapDepthMap(outDir / "ground_truth" / "depth_maps" / (name + ".bin"), o.width, o.height,
+                        depth);
     int d = ++finished;
     report.progress(size_t(d), size_t(o.views) + 1, name);
   });
@@ -275,20 +290,25 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
   std::vector<double> cumulative;
   double total = 0;
   for (const auto& f : mesh.faces) {
-    total += 0.5 * (mesh.points[f[1]] - mesh.points[f[0]]).cross(mesh.points[f[2]] - mesh.points[f[0]]).norm();
+    total +=
+        0.5 *
+        (mesh.points[f[1]] - mesh.points[f[0]]).cross(mesh.points[f[2]] - mesh.points[f[0]]).norm();
     cumulative.push_back(total);
   }
   std::mt19937 rng(o.seed);
   std::uniform_real_distribution<double> uni(0.0, 1.0);
   for (int n = 0; n < o.points; ++n) {
-    size_t f = size_t(std::lower_bound(cumulative.begin(), cumulative.end(), uni(rng) * total) - cumulative.begin());
+    size_t f = size_t(std::lower_bound(cumulative.begin(), cumulative.end(), uni(rng) * total) -
+                      cumulative.begin());
     f = std::min(f, mesh.faces.size() - 1);
     double a = uni(rng), b = uni(rng);
     if (a + b > 1) a = 1 - a, b = 1 - b;
     const auto& tri = mesh.faces[f];
     Vector3f p = mesh.points[tri[0]] + float(a) * (mesh.points[tri[1]] - mesh.points[tri[0]]) +
                  float(b) * (mesh.points[tri[2]] - mesh.points[tri[0]]);
-    Vector3f normal = (mesh.points[tri[1]] - mesh.points[tri[0]]).cross(mesh.points[tri[2]] - mesh.points[tri[0]]).normalized();
+    Vector3f normal = (mesh.points[tri[1]] - mesh.points[tri[0]])
+                          .cross(mesh.points[tri[2]] - mesh.points[tri[0]])
+                          .normalized();
     Point3D point;
     point.xyz = p.cast<double>();
     Vector3f c = shade(albedo(Material(material[f]), p, o.seed), normal) * 255.f;
@@ -314,13 +334,23 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
   }
   writeColmapModel(outDir / "ground_truth" / "sparse", model, ModelFormat::kText);
   writePly(outDir / "ground_truth" / "mesh.ply", mesh);
-  nlohmann::json manifest = {
-      {"generator", "parallax-cli sample"}, {"name", o.name}, {"description", sampleDescription(o.name)},
-      {"views", o.views}, {"width", o.width}, {"height", o.height}, {"seed", o.seed}, {"supersample", o.supersample},
-      {"units", "metres"}, {"bbox_diagonal", boundingBox(mesh).diagonal()},
-      {"mesh_faces", mesh.faces.size()}, {"gt_points", model.points3D.size()},
-      {"files", {{"images", "images"}, {"sparse", "ground_truth/sparse"}, {"depth_maps", "ground_truth/depth_maps"},
-                 {"mesh", "ground_truth/mesh.ply"}}}};
+  nlohmann::json manifest = {{"generator", "parallax-cli sample"},
+                             {"name", o.name},
+                             {"description", sampleDescription(o.name)},
+                             {"views", o.views},
+                             {"width", o.width},
+                             {"height", o.height},
+                             {"seed", o.seed},
+                             {"supersample", o.supersample},
+                             {"units", "metres"},
+                             {"bbox_diagonal", boundingBox(mesh).diagonal()},
+                             {"mesh_faces", mesh.faces.size()},
+                             {"gt_points", model.points3D.size()},
+                             {"files",
+                              {{"images", "images"},
+                               {"sparse", "ground_truth/sparse"},
+                               {"depth_maps", "ground_truth/depth_maps"},
+                               {"mesh", "ground_truth/mesh.ply"}}}};
   writeFileAtomic(outDir / kSampleManifest, manifest.dump(2) + "\n");
   report.progress(size_t(o.views) + 1, size_t(o.views) + 1, "done");
 }

@@ -26,22 +26,25 @@ struct SampleOptions {
   int height = 480;
   int supersample = 2;  // anti-aliasing: render at this factor, then area-downsample
   uint32_t seed = 7;
-  int points = 20000;   // surface samples tested for visibility to form GT tracks
+  int points = 20000;  // surface samples tested for visibility to form GT tracks
 
-  void check() const;   // throws Error naming the bad option
+  void check() const;  // throws Error naming the bad option
 };
 
 std::vector<std::string> sampleNames();
 std::string sampleDescription(const std::string& name);
 
 // The scene's surface with vertex colours (what the photos show).
-TriangleMesh buildSampleMesh(const SampleOptions& options, std::vector<int>* faceMaterial = nullptr);
+TriangleMesh buildSampleMesh(const SampleOptions& options,
+                             std::vector<int>* faceMaterial = nullptr);
 
 // Writes the sample into `outDir` (which must be empty, absent, or a previous sample).
-void generateSample(const SampleOptions& options, const std::filesystem::path& outDir, Reporter& report);
+void generateSample(const SampleOptions& options, const std::filesystem::path& outDir,
+                    Reporter& report);
 
 // Reads/writes COLMAP's dense depth-map format ("W&H&C&" + float32 row-major).
-void writeColmapDepthMap(const std::filesystem::path& path, int width, int height, const std::vector<float>& depth);
+void writeColmapDepthMap(const std::filesystem::path& path, int width, int height,
+                         const std::vector<float>& depth);
 std::vector<float> readColmapDepthMap(const std::filesystem::path& path, int* width, int* height);
 
 }  // namespace parallax

@@ -78,7 +78,9 @@ void writeDirAtomic(const fs::path& dir, const std::function<void(const fs::path
 
 std::string readFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error("cannot read '" + path.string() + "': " + (fs::exists(path) ? "permission denied" : "no such file"));
+  if (!in)
+    throw Error("cannot read '" + path.string() +
+                "': " + (fs::exists(path) ? "permission denied" : "no such file"));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();

@@ -10,13 +10,13 @@
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "test_support.h"
-#include "util/hash.h"
 #include "ui/jobs_panel.h"
 #include "ui/main_window.h"
 #include "ui/parameter_editor.h"
 #include "ui/photo_browser.h"
 #include "ui/stage_job.h"
 #include "ui/viewport.h"
+#include "util/hash.h"
 
 namespace fs = std::filesystem;
 using namespace parallax;
@@ -39,7 +39,9 @@ double changedFraction(const QImage& a, const QImage& b, QPointF* centroid = nul
   for (int y = 0; y < a.height(); ++y)
     for (int x = 0; x < a.width(); ++x) {
       QColor p = a.pixelColor(x, y), q = b.pixelColor(x, y);
-      if (std::abs(p.red() - q.red()) + std::abs(p.green() - q.green()) + std::abs(p.blue() - q.blue()) > 30) {
+      if (std::abs(p.red() - q.red()) + std::abs(p.green() - q.green()) +
+              std::abs(p.blue() - q.blue()) >
+          30) {
         ++changed;
         sx += x;
         sy += y;
@@ -51,6 +53,21 @@ double changedFraction(const QImage& a, const QImage& b, QPointF* centroid = nul
 
 void save(const QImage& img, const std::string& name) {
   QVERIFY(img.save(QString::fromStdString((test::outputDir() / name).string())));
+}
+
+// Opens the slow-import project in `w` and starts the import as a worker, returning
+// once the worker has reported progress.
+StageJob* startSlowImport(MainWindow& w, const test::SlowImportProject& f) {
+  w.show();
+  if (!QTest::qWaitForWindowExposed(&w) ||
+      !w.openProject(QString::fromStdString(f.project.string())))
+    return nullptr;
+  w.runStage("import");
+  StageJob* job = w.jobs().last();
+  QElapsedTimer t;
+  t.start();
+  while (job->fraction() <= 0 && !job->finished() && t.elapsed() < 30000) QTest::qWait(20);
+  return job->fraction() > 0 ? job : nullptr;
 }
 
 bool waitUntil(const std::function<bool()>& done, int ms) {
@@ -97,17 +114,21 @@ class TestGui : public QObject {
     save(noMesh, "gui_viewport_mesh_hidden.png");
     QPointF centre;
     const double meshShare = changedFraction(all, noMesh, &centre);
-    qInfo("mesh covers %.1f%% of the viewport, centred at (%.2f, %.2f)", 100 * meshShare, centre.x(), centre.y());
-    QVERIFY2(meshShare > 0.05, qPrintable(QString("mesh changed only %1 of the pixels").arg(meshShare)));
+    qInfo("mesh covers %.1f%% of the viewport, centred at (%.2f, %.2f)", 100 * meshShare,
+          centre.x(), centre.y());
+    QVERIFY2(meshShare > 0.05,
+             qPrintable(QString("mesh changed only %1 of the pixels").arg(meshShare)));
     // Fit view frames the scene: the mesh is drawn around the middle of the viewport.
     QVERIFY(std::abs(centre.x() - 0.5) < 0.2 && std::abs(centre.y() - 0.5) < 0.25);
 
     v->setLayerVisible(Layer::kCameras, false);
     QImage empty = renderNow(v);
     const double cameraShare = changedFraction(noMesh, empty);
-    QVERIFY2(cameraShare > 0.002, qPrintable(QString("cameras changed only %1 of the pixels").arg(cameraShare)));
+    QVERIFY2(cameraShare > 0.002,
+             qPrintable(QString("cameras changed only %1 of the pixels").arg(cameraShare)));
     // With every layer hidden only the background gradient is left: its rows are uniform.
-    QCOMPARE(empty.pixelColor(10, empty.height() / 2), empty.pixelColor(empty.width() - 10, empty.height() / 2));
+    QCOMPARE(empty.pixelColor(10, empty.height() / 2),
+             empty.pixelColor(empty.width() - 10, empty.height() / 2));
 
     // The photo browser lists the imported photos.
     QCOMPARE(w.photoBrowser()->count(), 8);
@@ -174,12 +195,8 @@ class TestGui : public QObject {
   void cancelButtonStopsTheWorkerAndKeepsOutputs() {
     test::SlowImportProject f;
     MainWindow w;
-    w.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
-    w.runStage("import");
-    StageJob* job = w.jobs().last();
-    QVERIFY(waitUntil([&] { return job->fraction() > 0; }, 30000));
+    StageJob* job = startSlowImport(w, f);
+    QVERIFY2(job, "the import worker never reported progress");
     auto* button = w.jobsPanel()->findChild<QPushButton*>("cancel-import");
     QVERIFY(button);
     QTest::mouseClick(button, Qt::LeftButton);
@@ -192,12 +209,8 @@ class TestGui : public QObject {
   void crashedWorkerBecomesAFailedJobAndTheWindowStaysUp() {
     test::SlowImportProject f;
     MainWindow w;
-    w.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
-    w.runStage("import");
-    StageJob* job = w.jobs().last();
-    QVERIFY(waitUntil([&] { return job->fraction() > 0; }, 30000));
+    StageJob* job = startSlowImport(w, f);
+    QVERIFY2(job, "the import worker never reported progress");
     ::kill(pid_t(job->pid()), SIGKILL);
     QVERIFY(waitUntil([&] { return job->finished(); }, 20000));
     QCOMPARE(job->state(), StageJob::State::kFailed);

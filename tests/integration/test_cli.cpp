@@ -16,10 +16,12 @@ namespace {
 QString path(const fs::path& p) { return QString::fromStdString(p.string()); }
 
 void expectOneLineError(const test::ProcessResult& r, const QString& needle) {
-  QVERIFY2(r.exitCode > 0 && r.exitCode < 128, qPrintable(QString("exit %1: %2").arg(r.exitCode).arg(r.err)));
+  QVERIFY2(r.exitCode > 0 && r.exitCode < 128,
+           qPrintable(QString("exit %1: %2").arg(r.exitCode).arg(r.err)));
   QString err = r.err.trimmed();
   QVERIFY2(err.contains(needle), qPrintable("expected '" + needle + "' in: " + err));
-  QVERIFY2(!err.contains('\n') || err.count('\n') <= 2, qPrintable("error should be short: " + err));
+  QVERIFY2(!err.contains('\n') || err.count('\n') <= 2,
+           qPrintable("error should be short: " + err));
 }
 }  // namespace
 
@@ -39,14 +41,16 @@ class TestCli : public QObject {
   void helpListsTheCommands() {
     auto r = runCli({"--help"});
     QCOMPARE(r.exitCode, 0);
-    for (const char* cmd : {"new", "add-photos", "set", "status", "params", "run-stage", "reconstruct", "export", "sample", "plugins"})
+    for (const char* cmd : {"new", "add-photos", "set", "status", "params", "run-stage",
+                            "reconstruct", "export", "sample", "plugins"})
       QVERIFY2(r.out.contains(cmd), cmd);
   }
 
   void paramsAreListedFromTheSchema() {
     auto r = runCli({"params", "import"});
     QCOMPARE(r.exitCode, 0);
-    QVERIFY(r.out.contains("import.default_focal_factor (float, default 1.2, [0.2, 5] x longest side)"));
+    QVERIFY(r.out.contains(
+        "import.default_focal_factor (float, default 1.2, [0.2, 5] x longest side)"));
   }
 
   void reconstructProducesModelAndMesh() {
@@ -66,7 +70,8 @@ class TestCli : public QObject {
 
   void jsonEventsAreOnePerLine() {
     QTemporaryDir tmp;
-    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(test::tempPath(tmp, "p")), "--json"});
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"),
+                     path(test::tempPath(tmp, "p")), "--json"});
     QCOMPARE(r.exitCode, 0);
     int progress = 0, succeeded = 0;
     for (const QString& line : r.out.split('\n', Qt::SkipEmptyParts)) {
@@ -111,9 +116,11 @@ class TestCli : public QObject {
 
   void exportColmapModel() {
     QTemporaryDir tmp;
-    auto r = runCli({"export", path(project_), "--what", "sparse", "--format", "colmap", path(test::tempPath(tmp, "colmap"))});
+    auto r = runCli({"export", path(project_), "--what", "sparse", "--format", "colmap",
+                     path(test::tempPath(tmp, "colmap"))});
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-    for (const char* f : {"cameras.bin", "images.bin", "points3D.bin", "cameras.txt", "images.txt", "points3D.txt"})
+    for (const char* f :
+         {"cameras.bin", "images.bin", "points3D.bin", "cameras.txt", "images.txt", "points3D.txt"})
       QVERIFY(fs::exists(test::tempPath(tmp, std::string("colmap/") + f)));
   }
 
@@ -121,20 +128,27 @@ class TestCli : public QObject {
     QTemporaryDir tmp;
     const QString p = path(project_);
     expectOneLineError(runCli({"run-stage", p, "featurs"}), "unknown stage 'featurs'");
-    expectOneLineError(runCli({"run-stage", p, "import", "--set", "import.recursiv=true"}), "unknown parameter 'import.recursiv'");
-    expectOneLineError(runCli({"set", p, "import.default_focal_factor=99"}), "import.default_focal_factor = 99 is out of range");
+    expectOneLineError(runCli({"run-stage", p, "import", "--set", "import.recursiv=true"}),
+                       "unknown parameter 'import.recursiv'");
+    expectOneLineError(runCli({"set", p, "import.default_focal_factor=99"}),
+                       "import.default_focal_factor = 99 is out of range");
     expectOneLineError(runCli({"set", p, "import.single_camera=perhaps"}), "not a boolean");
-    expectOneLineError(runCli({"status", path(test::tempPath(tmp, "nowhere"))}), "not a Parallax project");
-    expectOneLineError(runCli({"reconstruct", path(test::tempPath(tmp, "no-photos-here")), path(test::tempPath(tmp, "p"))}),
+    expectOneLineError(runCli({"status", path(test::tempPath(tmp, "nowhere"))}),
+                       "not a Parallax project");
+    expectOneLineError(runCli({"reconstruct", path(test::tempPath(tmp, "no-photos-here")),
+                               path(test::tempPath(tmp, "p"))}),
                        "does not exist");
     fs::create_directories(test::tempPath(tmp, "emptyphotos"));
-    expectOneLineError(runCli({"reconstruct", path(test::tempPath(tmp, "emptyphotos")), path(test::tempPath(tmp, "p2"))}),
+    expectOneLineError(runCli({"reconstruct", path(test::tempPath(tmp, "emptyphotos")),
+                               path(test::tempPath(tmp, "p2"))}),
                        "found no JPEG, PNG or TIFF photos");
     auto fresh = test::tempPath(tmp, "fresh");
     QCOMPARE(runCli({"new", path(fresh)}).exitCode, 0);
-    expectOneLineError(runCli({"export", path(fresh), "--what", "mesh", "--format", "glb", path(test::tempPath(tmp, "x.glb"))}),
+    expectOneLineError(runCli({"export", path(fresh), "--what", "mesh", "--format", "glb",
+                               path(test::tempPath(tmp, "x.glb"))}),
                        "no mesh yet");
-    expectOneLineError(runCli({"sample", "dragon", path(test::tempPath(tmp, "s"))}), "unknown sample 'dragon'");
+    expectOneLineError(runCli({"sample", "dragon", path(test::tempPath(tmp, "s"))}),
+                       "unknown sample 'dragon'");
     // The project the errors were aimed at is unharmed.
     QVERIFY(runCli({"status", p}).out.contains("up to date"));
   }

@@ -18,7 +18,8 @@ namespace {
 
 // Starts the worker and returns once it reported progress on at least one photo.
 bool startAndWaitForProgress(QProcess& worker, const fs::path& project) {
-  worker.start(test::cliPath(), {"run-stage", QString::fromStdString(project.string()), "import", "--json"});
+  worker.start(test::cliPath(),
+               {"run-stage", QString::fromStdString(project.string()), "import", "--json"});
   QElapsedTimer timer;
   timer.start();
   QByteArray out;
@@ -30,7 +31,8 @@ bool startAndWaitForProgress(QProcess& worker, const fs::path& project) {
     out += worker.readAllStandardOutput();
     for (const QByteArray& line : out.split('\n')) {
       auto e = json::parse(line.toStdString(), nullptr, false);
-      if (!e.is_discarded() && e.value("event", "") == "progress" && e.value("done", 0) >= 1) return true;
+      if (!e.is_discarded() && e.value("event", "") == "progress" && e.value("done", 0) >= 1)
+        return true;
     }
   }
   return false;
@@ -71,7 +73,9 @@ class TestJobs : public QObject {
     Workspace ws = Workspace::open(f.project);
     QString notes;
     for (const auto& n : ws.recoveryNotes()) notes += QString::fromStdString(n);
-    QVERIFY2(notes.contains("stage 'import' was interrupted") && notes.contains("previous outputs are intact"), qPrintable(notes));
+    QVERIFY2(notes.contains("stage 'import' was interrupted") &&
+                 notes.contains("previous outputs are intact"),
+             qPrintable(notes));
     QCOMPARE(ws.stageRecord("import")["status"], json("interrupted"));
     // Running it again completes and imports everything.
     QCOMPARE(int(runStage(ws, "import", nullptr)), int(RunResult::kSucceeded));

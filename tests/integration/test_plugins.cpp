@@ -17,15 +17,6 @@ using nlohmann::json;
 namespace {
 const char* kProbe = "torch_probe.load_model";
 
-QString errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
-}
-
 // The shared weights folder, read once before tests redirect PARALLAX_MODELS.
 fs::path sharedModels() {
   static const fs::path dir = [] {
@@ -64,7 +55,8 @@ class TestPlugins : public QObject {
   void loadsRealWeightsThroughParallaxModels() {
     const fs::path models = sharedModels();
     if (!fs::exists(models / "alike" / "alike-t.pt")) {
-      QString why = "weights not found in PARALLAX_MODELS ('" + QString::fromStdString(models.string()) + "')";
+      QString why = "weights not found in PARALLAX_MODELS ('" +
+                    QString::fromStdString(models.string()) + "')";
       if (test::underCI()) QFAIL(qPrintable(why));
       QSKIP(qPrintable(why));
     }
@@ -77,15 +69,16 @@ class TestPlugins : public QObject {
     QCOMPARE(r["tensors"].get<size_t>(), lines);
     QCOMPARE(r["conv1_weight_shape"], json({8, 3, 3, 3}));
     QCOMPARE(r["conv1_output_shape"], json({1, 8, 6, 6}));
-    QCOMPARE(QString::fromStdString(r["path"]), QString::fromStdString((models / "alike" / "alike-t.pt").string()));
+    QCOMPARE(QString::fromStdString(r["path"]),
+             QString::fromStdString((models / "alike" / "alike-t.pt").string()));
   }
 
   void missingModelNamesTheFileAndWhereToGetIt() {
     QTemporaryDir home, empty;
     isolateModelFolders(home, empty.path().toStdString());
-    QString msg = errorOf([] { PluginManager::instance().command(kProbe); });
-    QVERIFY2(msg.contains("'alike/alike-t.pt'") && msg.contains("was not found") && msg.contains(empty.path()) &&
-                 msg.contains("github.com/Shiaoming/ALIKE"),
+    QString msg = test::errorOf([] { PluginManager::instance().command(kProbe); });
+    QVERIFY2(msg.contains("'alike/alike-t.pt'") && msg.contains("was not found") &&
+                 msg.contains(empty.path()) && msg.contains("github.com/Shiaoming/ALIKE"),
              qPrintable(msg));
   }
 
@@ -114,8 +107,9 @@ class TestPlugins : public QObject {
     }
     writeFileAtomic(file, content);
     isolateModelFolders(home, models.path().toStdString());
-    QString msg = errorOf([] { PluginManager::instance().command(kProbe); });
-    QVERIFY2(msg.contains(QString::fromStdString(file.string())) && msg.contains("corrupt") && msg.contains("download it again"),
+    QString msg = test::errorOf([] { PluginManager::instance().command(kProbe); });
+    QVERIFY2(msg.contains(QString::fromStdString(file.string())) && msg.contains("corrupt") &&
+                 msg.contains("download it again"),
              qPrintable(msg));
   }
 
@@ -123,7 +117,7 @@ class TestPlugins : public QObject {
     QTemporaryDir dir;
     fs::path lib = fs::path(dir.path().toStdString()) / "broken.so";
     writeFileAtomic(lib, "not an ELF file");
-    QString msg = errorOf([&] { PluginManager::instance().load(lib); });
+    QString msg = test::errorOf([&] { PluginManager::instance().load(lib); });
     QVERIFY2(msg.contains("broken.so") && msg.contains("could not be loaded"), qPrintable(msg));
   }
 
@@ -133,7 +127,8 @@ class TestPlugins : public QObject {
     qputenv("PARALLAX_MODELS", home.path().toLocal8Bit());
     auto r = test::runCli({"plugins"});
     QCOMPARE(r.exitCode, 0);
-    QVERIFY2(r.out.contains("torch_probe") && r.out.contains("alike/alike-t.pt: MISSING"), qPrintable(r.out));
+    QVERIFY2(r.out.contains("torch_probe") && r.out.contains("alike/alike-t.pt: MISSING"),
+             qPrintable(r.out));
   }
 };
 

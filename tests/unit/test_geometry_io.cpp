@@ -57,15 +57,6 @@ Reconstruction makeModel() {
   return r;
 }
 
-QString errorOf(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return {};
-}
-
 }  // namespace
 
 class TestGeometryIo : public QObject {
@@ -92,7 +83,8 @@ class TestGeometryIo : public QObject {
     QCOMPARE(r.labels, m.labels);
     QCOMPARE(r.colors, m.colors);
     QCOMPARE(r.hasNormals(), faces);
-    for (size_t i = 0; i < m.points.size(); ++i) QVERIFY((r.points[i] - m.points[i]).norm() < 1e-5f);
+    for (size_t i = 0; i < m.points.size(); ++i)
+      QVERIFY((r.points[i] - m.points[i]).norm() < 1e-5f);
   }
 
   void plyTruncatedIsAnErrorNamingTheFile() {
@@ -101,10 +93,10 @@ class TestGeometryIo : public QObject {
     writePly(f, makeMesh(true, false));
     std::string data = readFile(f);
     writeFileAtomic(f, data.substr(0, data.size() - 100));
-    QString msg = errorOf([&] { readPly(f); });
+    QString msg = test::errorOf([&] { readPly(f); });
     QVERIFY2(msg.contains("truncated") && msg.contains("t.ply"), qPrintable(msg));
     writeFileAtomic(f, data.substr(0, 40));  // inside the header
-    msg = errorOf([&] { readPly(f); });
+    msg = test::errorOf([&] { readPly(f); });
     QVERIFY2(msg.contains("end_header"), qPrintable(msg));
   }
 
@@ -112,13 +104,18 @@ class TestGeometryIo : public QObject {
     QTemporaryDir tmp;
     fs::path f = test::tempPath(tmp, "bad.ply");
     writeFileAtomic(f, "");
-    QVERIFY(errorOf([&] { readPly(f); }).contains("empty"));
+    QVERIFY(test::errorOf([&] { readPly(f); }).contains("empty"));
     writeFileAtomic(f, "hello world, not a ply");
-    QVERIFY(errorOf([&] { readPly(f); }).contains("not a PLY"));
-    writeFileAtomic(f, "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\n"
-                       "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n3 0 1 2\n");
-    QVERIFY(errorOf([&] { readPly(f); }).contains("refers to vertex"));
-    QVERIFY(errorOf([&] { readPly(test::tempPath(tmp, "missing.ply")); }).contains("no such file"));
+    QVERIFY(test::errorOf([&] { readPly(f); }).contains("not a PLY"));
+    writeFileAtomic(
+        f,
+        "ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty "
+        "float z\n"
+        "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n3 0 1 2\n");
+    QVERIFY(test::errorOf([&] { readPly(f); }).contains("refers to vertex"));
+    QVERIFY(test::errorOf([&] {
+              readPly(test::tempPath(tmp, "missing.ply"));
+            }).contains("no such file"));
   }
 
   void plyReadsFloatColoursAndBigEndian() {
@@ -131,8 +128,12 @@ class TestGeometryIo : public QObject {
       for (int s = 24; s >= 0; s -= 8) body.push_back(char((u >> s) & 0xFF));
     };
     for (float v : {1.f, 2.f, 3.f, 1.f, 0.5f, 0.f}) putBE(v);
-    writeFileAtomic(f, "ply\nformat binary_big_endian 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
-                       "property float z\nproperty float red\nproperty float green\nproperty float blue\nend_header\n" + body);
+    writeFileAtomic(
+        f,
+        "ply\nformat binary_big_endian 1.0\nelement vertex 1\nproperty float x\nproperty float y\n"
+        "property float z\nproperty float red\nproperty float green\nproperty float "
+        "blue\nend_header\n" +
+            body);
     TriangleMesh m = readPly(f);
     QCOMPARE(m.points[0].y(), 2.f);
     QCOMPARE(int(m.colors[0][0]), 255);
@@ -148,14 +149,16 @@ class TestGeometryIo : public QObject {
     QFETCH(bool, binary);
     QTemporaryDir tmp;
     Reconstruction m = makeModel();
-    writeColmapModel(test::tempPath(tmp, "m"), m, binary ? ModelFormat::kBinary : ModelFormat::kText);
+    writeColmapModel(test::tempPath(tmp, "m"), m,
+                     binary ? ModelFormat::kBinary : ModelFormat::kText);
     Reconstruction r = readColmapModel(test::tempPath(tmp, "m"));
     QCOMPARE(r.cameras.size(), size_t(1));
     QCOMPARE(r.cameras[3].model_id, int(kSimpleRadial));
     QCOMPARE(r.cameras[3].params, m.cameras[3].params);
     QCOMPARE(r.images.size(), size_t(2));
     QCOMPARE(r.images[2].name, m.images[2].name);
-    QVERIFY(r.images[2].cam_from_world.rotation.isApprox(m.images[2].cam_from_world.rotation, 1e-12));
+    QVERIFY(
+        r.images[2].cam_from_world.rotation.isApprox(m.images[2].cam_from_world.rotation, 1e-12));
     QCOMPARE(r.images[1].points2D[1].point3D_id, kInvalidPoint3DId);
     QCOMPARE(r.points3D[7].track.size(), size_t(2));
     QCOMPARE(r.points3D[7].color, m.points3D[7].color);
@@ -167,15 +170,17 @@ class TestGeometryIo : public QObject {
     writeColmapModel(d, makeModel(), ModelFormat::kBinary);
     std::string images = readFile(d / "images.bin");
     writeFileAtomic(d / "images.bin", images.substr(0, images.size() / 2));
-    QString msg = errorOf([&] { readColmapModel(d); });
+    QString msg = test::errorOf([&] { readColmapModel(d); });
     QVERIFY2(msg.contains("truncated") && msg.contains("images.bin"), qPrintable(msg));
 
     Reconstruction bad = makeModel();
     bad.points3D[7].track.push_back({9, 0});
     fs::path d2 = test::tempPath(tmp, "m2");
     writeColmapModel(d2, bad, ModelFormat::kText);
-    QVERIFY(errorOf([&] { readColmapModel(d2); }).contains("missing image 9"));
-    QVERIFY(errorOf([&] { readColmapModel(test::tempPath(tmp, "none")); }).contains("no COLMAP model"));
+    QVERIFY(test::errorOf([&] { readColmapModel(d2); }).contains("missing image 9"));
+    QVERIFY(test::errorOf([&] {
+              readColmapModel(test::tempPath(tmp, "none"));
+            }).contains("no COLMAP model"));
   }
 
   void exportRoundTrips_data() {
@@ -214,9 +219,11 @@ class TestGeometryIo : public QObject {
 
   void exportRejectsEmptyAndUnknown() {
     QTemporaryDir tmp;
-    QVERIFY(errorOf([&] { exportGeometry(test::tempPath(tmp, "e.glb"), TriangleMesh(), GeometryFormat::kGlb); })
-                .contains("empty"));
-    QVERIFY(errorOf([&] { geometryFormatFromName("fbx"); }).contains("unknown export format"));
+    QVERIFY(test::errorOf([&] {
+              exportGeometry(test::tempPath(tmp, "e.glb"), TriangleMesh(), GeometryFormat::kGlb);
+            }).contains("empty"));
+    QVERIFY(
+        test::errorOf([&] { geometryFormatFromName("fbx"); }).contains("unknown export format"));
   }
 
   void cameraProjection() {
@@ -227,7 +234,7 @@ class TestGeometryIo : public QObject {
     Eigen::Vector3d ray = c.camFromImg(px);
     QVERIFY((ray - Eigen::Vector3d(0.05, -0.1, 1)).norm() < 1e-12);
     QCOMPARE(QString(cameraModelByName("OPENCV").name), QString("OPENCV"));
-    QVERIFY(errorOf([] { cameraModelById(42); }).contains("unknown camera model id 42"));
+    QVERIFY(test::errorOf([] { cameraModelById(42); }).contains("unknown camera model id 42"));
   }
 };
 

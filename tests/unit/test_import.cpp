@@ -44,7 +44,8 @@ json photosJson(const fs::path& root) { return json::parse(readFile(root / "phot
 
 QString skipReason(const json& photos, const std::string& file) {
   for (const auto& s : photos["skipped"])
-    if (fs::path(s["file"].get<std::string>()).filename() == file) return QString::fromStdString(s["reason"]);
+    if (fs::path(s["file"].get<std::string>()).filename() == file)
+      return QString::fromStdString(s["reason"]);
   return {};
 }
 
@@ -78,12 +79,13 @@ class TestImport : public QObject {
     });
     writeImage(photos_ / "sensor.jpg", texturedImage(640, 480, 4));
     setExif(photos_ / "sensor.jpg", [](Exiv2::ExifData& e) {
-      e["Exif.Photo.FocalLength"] = Exiv2::Rational(40, 10);          // 4 mm
+      e["Exif.Photo.FocalLength"] = Exiv2::Rational(40, 10);              // 4 mm
       e["Exif.Photo.FocalPlaneXResolution"] = Exiv2::Rational(1600, 10);  // 160 px per cm
-      e["Exif.Photo.FocalPlaneResolutionUnit"] = uint16_t(3);          // cm
+      e["Exif.Photo.FocalPlaneResolutionUnit"] = uint16_t(3);             // cm
     });
     writeImage(photos_ / "rotated.jpg", texturedImage(640, 480, 5));
-    setExif(photos_ / "rotated.jpg", [](Exiv2::ExifData& e) { e["Exif.Image.Orientation"] = uint16_t(6); });
+    setExif(photos_ / "rotated.jpg",
+            [](Exiv2::ExifData& e) { e["Exif.Image.Orientation"] = uint16_t(6); });
     fs::copy_file(photos_ / "good.png", photos_ / "zz-copy-of-good.png");
     std::ofstream(photos_ / "empty.jpg");
     std::ofstream(photos_ / "notes.jpg") << "these are my holiday notes, not a photo";
@@ -125,7 +127,8 @@ class TestImport : public QObject {
     QCOMPARE(f35["camera_make"], json("TestCam"));
     const json& sensor = *photo(result_, "sensor.jpg");
     QCOMPARE(sensor["focal_source"], json("exif-sensor"));
-    QVERIFY(std::abs(sensor["focal_length_px"].get<double>() - 4.0 * 16.0) < 1e-6);  // 4 mm x 16 px/mm
+    QVERIFY(std::abs(sensor["focal_length_px"].get<double>() - 4.0 * 16.0) <
+            1e-6);  // 4 mm x 16 px/mm
     const json& plain = *photo(result_, "good.png");
     QCOMPARE(plain["focal_source"], json("default"));
     QVERIFY(std::abs(plain["focal_length_px"].get<double>() - 1.2 * 320) < 1e-6);
@@ -143,13 +146,20 @@ class TestImport : public QObject {
   void badFilesAreReportedByNameAndSkipped_data() {
     QTest::addColumn<QString>("file");
     QTest::addColumn<QString>("reason");
-    QTest::newRow("zero-byte") << "empty.jpg" << "zero-byte";
-    QTest::newRow("text named .jpg") << "notes.jpg" << "not a JPEG, PNG or TIFF image";
-    QTest::newRow("truncated JPEG") << "truncated.jpg" << "truncated JPEG";
-    QTest::newRow("corrupt JPEG") << "corrupt.jpg" << "corrupt JPEG";
-    QTest::newRow("corrupt PNG") << "corrupt.png" << "corrupt PNG";
-    QTest::newRow("unsupported") << "anim.gif" << "unsupported file type '.gif'";
-    QTest::newRow("duplicate") << "good.png" << "";
+    QTest::newRow("zero-byte") << "empty.jpg"
+                               << "zero-byte";
+    QTest::newRow("text named .jpg") << "notes.jpg"
+                                     << "not a JPEG, PNG or TIFF image";
+    QTest::newRow("truncated JPEG") << "truncated.jpg"
+                                    << "truncated JPEG";
+    QTest::newRow("corrupt JPEG") << "corrupt.jpg"
+                                  << "corrupt JPEG";
+    QTest::newRow("corrupt PNG") << "corrupt.png"
+                                 << "corrupt PNG";
+    QTest::newRow("unsupported") << "anim.gif"
+                                 << "unsupported file type '.gif'";
+    QTest::newRow("duplicate") << "good.png"
+                               << "";
   }
   void badFilesAreReportedByNameAndSkipped() {
     QFETCH(QString, file);
@@ -166,7 +176,9 @@ class TestImport : public QObject {
     QVERIFY(!photo(result_, file.toStdString()));
   }
 
-  void textFilesInPhotoFoldersAreIgnoredSilently() { QVERIFY(skipReason(result_, "readme.txt").isEmpty()); }
+  void textFilesInPhotoFoldersAreIgnoredSilently() {
+    QVERIFY(skipReason(result_, "readme.txt").isEmpty());
+  }
 
   void emptyFolderAndMissingFolderAreClearErrors() {
     QTemporaryDir tmp;
@@ -176,7 +188,8 @@ class TestImport : public QObject {
     ws.save();
     auto sink = std::make_shared<CollectingSink>();
     QCOMPARE(int(runStage(ws, "import", sink)), int(RunResult::kFailed));
-    QVERIFY(QString::fromStdString(sink->events().back()["reason"]).contains("found no JPEG, PNG or TIFF photos"));
+    QVERIFY(QString::fromStdString(sink->events().back()["reason"])
+                .contains("found no JPEG, PNG or TIFF photos"));
     QVERIFY(!fs::exists(ws.databasePath()));
   }
 

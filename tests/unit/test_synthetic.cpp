@@ -40,17 +40,21 @@ class TestSynthetic : public QObject {
     Reporter quiet(nullptr, "sample");
     generateSample(o, test::tempPath(tmp, "a"), quiet);
     generateSample(o, test::tempPath(tmp, "b"), quiet);
-    QVERIFY(readFile(test::tempPath(tmp, "a/images/view_001.png")) == readFile(test::tempPath(tmp, "b/images/view_001.png")));
+    QVERIFY(readFile(test::tempPath(tmp, "a/images/view_001.png")) ==
+            readFile(test::tempPath(tmp, "b/images/view_001.png")));
     o.seed = 99;
     generateSample(o, test::tempPath(tmp, "c"), quiet);
-    QVERIFY(readFile(test::tempPath(tmp, "a/images/view_001.png")) != readFile(test::tempPath(tmp, "c/images/view_001.png")));
+    QVERIFY(readFile(test::tempPath(tmp, "a/images/view_001.png")) !=
+            readFile(test::tempPath(tmp, "c/images/view_001.png")));
   }
 
   void photosAreTexturedEnoughForFeatures() {
-    cv::Mat img = cv::imread((test::sampleDir() / "images" / "view_000.png").string(), cv::IMREAD_GRAYSCALE);
+    cv::Mat img =
+        cv::imread((test::sampleDir() / "images" / "view_000.png").string(), cv::IMREAD_GRAYSCALE);
     std::vector<cv::Point2f> corners;
     cv::goodFeaturesToTrack(img, corners, 5000, 0.01, 3);
-    QVERIFY2(corners.size() > 400, qPrintable(QString("only %1 corners at 320x240").arg(corners.size())));
+    QVERIFY2(corners.size() > 400,
+             qPrintable(QString("only %1 corners at 320x240").arg(corners.size())));
   }
 
   void groundTruthPointsProjectOntoTheirObservations() {
@@ -74,7 +78,8 @@ class TestSynthetic : public QObject {
     Reconstruction gt = readColmapModel(test::sampleDir() / "ground_truth" / "sparse");
     const Image& im = gt.images.begin()->second;
     int w = 0, h = 0;
-    std::vector<float> depth = readColmapDepthMap(test::sampleDir() / "ground_truth" / "depth_maps" / (im.name + ".bin"), &w, &h);
+    std::vector<float> depth = readColmapDepthMap(
+        test::sampleDir() / "ground_truth" / "depth_maps" / (im.name + ".bin"), &w, &h);
     QCOMPARE(w, 320);
     QCOMPARE(h, 240);
     int checked = 0;
@@ -98,7 +103,8 @@ class TestSynthetic : public QObject {
     QTemporaryDir tmp;
     std::ofstream(test::tempPath(tmp, "taken.txt")) << "x";
     Reporter quiet(nullptr, "sample");
-    QVERIFY_THROWS_EXCEPTION(Error, generateSample(SampleOptions(), test::tempPath(tmp), quiet));  // not empty
+    QVERIFY_THROWS_EXCEPTION(
+        Error, generateSample(SampleOptions(), test::tempPath(tmp), quiet));  // not empty
   }
 };
 

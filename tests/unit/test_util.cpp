@@ -24,7 +24,8 @@ class TestUtil : public QObject {
     writeFileAtomic(f, "second");
     QCOMPARE(QString::fromStdString(readFile(f)), QString("second"));
     for (const auto& e : fs::directory_iterator(f.parent_path()))
-      QVERIFY2(e.path().filename().string().find(kTempMarker) == std::string::npos, "temporary file left behind");
+      QVERIFY2(e.path().filename().string().find(kTempMarker) == std::string::npos,
+               "temporary file left behind");
   }
 
   void failedWriterLeavesOldFileAndNoTemp() {
@@ -32,9 +33,9 @@ class TestUtil : public QObject {
     fs::path f = test::tempPath(tmp, "b.txt");
     writeFileAtomic(f, "keep me");
     QVERIFY_THROWS_EXCEPTION(std::runtime_error, writeViaTemp(f, [](const fs::path& t) {
-      std::ofstream(t) << "half";
-      throw std::runtime_error("disk on fire");
-    }));
+                               std::ofstream(t) << "half";
+                               throw std::runtime_error("disk on fire");
+                             }));
     QCOMPARE(QString::fromStdString(readFile(f)), QString("keep me"));
     QCOMPARE(std::distance(fs::directory_iterator(f.parent_path()), fs::directory_iterator()), 1);
   }
@@ -46,7 +47,8 @@ class TestUtil : public QObject {
     writeDirAtomic(d, [](const fs::path& t) { std::ofstream(t / "y") << "2"; });
     QVERIFY(fs::exists(d / "y"));
     QVERIFY(!fs::exists(d / "x"));
-    QVERIFY_THROWS_EXCEPTION(Error, writeDirAtomic(d, [](const fs::path&) { throw Error("boom"); }));
+    QVERIFY_THROWS_EXCEPTION(Error,
+                             writeDirAtomic(d, [](const fs::path&) { throw Error("boom"); }));
     QVERIFY2(fs::exists(d / "y"), "a failed write must keep the previous folder");
   }
 
@@ -67,14 +69,18 @@ class TestUtil : public QObject {
 
   void parallelForVisitsEveryIndexOnce() {
     std::vector<std::atomic<int>> hits(1000);
-    parallelFor(hits.size(), [&](size_t i) { hits[i]++; }, 4);
+    parallelFor(
+        hits.size(), [&](size_t i) { hits[i]++; }, 4);
     for (auto& h : hits) QCOMPARE(h.load(), 1);
   }
 
   void parallelForPropagatesErrors() {
-    QVERIFY_THROWS_EXCEPTION(Error, parallelFor(100, [](size_t i) {
-      if (i == 37) throw Error("bad item");
-    }, 2));
+    QVERIFY_THROWS_EXCEPTION(Error, parallelFor(
+                                        100,
+                                        [](size_t i) {
+                                          if (i == 37) throw Error("bad item");
+                                        },
+                                        2));
   }
 
   void cancellationThrowsAtSafePoint() {

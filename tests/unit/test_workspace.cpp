@@ -22,7 +22,8 @@ class TestWorkspace : public QObject {
   void createMakesColmapLayout() {
     QTemporaryDir tmp;
     Workspace ws = Workspace::create(test::tempPath(tmp, "p"));
-    for (const char* sub : {"sparse", "dense", "exports", "parallax.json"}) QVERIFY(fs::exists(ws.root() / sub));
+    for (const char* sub : {"sparse", "dense", "exports", "parallax.json"})
+      QVERIFY(fs::exists(ws.root() / sub));
     QVERIFY_THROWS_EXCEPTION(Error, Workspace::create(ws.root()));  // already a project
   }
 
@@ -60,7 +61,8 @@ class TestWorkspace : public QObject {
       Workspace::open(root);
       QFAIL("expected an error");
     } catch (const Error& e) {
-      QVERIFY2(QString(e.what()).contains("damaged") && QString(e.what()).contains("untouched"), e.what());
+      QVERIFY2(QString(e.what()).contains("damaged") && QString(e.what()).contains("untouched"),
+               e.what());
     }
   }
 
@@ -76,11 +78,14 @@ class TestWorkspace : public QObject {
     // What a writer killed mid-way leaves: a temporary file, and a folder swap cut in half.
     std::ofstream(root / (std::string(kTempMarker) + "database.db-1-0")) << "partial";
     fs::create_directories(root / "sparse" / (std::string(kTempMarker) + "0.old-77-1"));
-    std::ofstream(root / "sparse" / (std::string(kTempMarker) + "0.old-77-1") / "cameras.bin") << "old";
+    std::ofstream(root / "sparse" / (std::string(kTempMarker) + "0.old-77-1") / "cameras.bin")
+        << "old";
     Workspace reopened = Workspace::open(root);
     QString notes;
     for (const auto& n : reopened.recoveryNotes()) notes += QString::fromStdString(n) + "\n";
-    QVERIFY2(notes.contains("stage 'import' was interrupted") && notes.contains("previous outputs are intact"), qPrintable(notes));
+    QVERIFY2(notes.contains("stage 'import' was interrupted") &&
+                 notes.contains("previous outputs are intact"),
+             qPrintable(notes));
     QVERIFY2(notes.contains("restored 'sparse/0'"), qPrintable(notes));
     QVERIFY(notes.contains("removed an incomplete file"));
     QVERIFY(fs::exists(root / "sparse" / "0" / "cameras.bin"));
@@ -98,7 +103,8 @@ class TestWorkspace : public QObject {
     QVERIFY(stageState(ws, "import").stale);
     QCOMPARE(stageState(ws, "import").reason, std::string("its parameters changed"));
     QVERIFY(stageState(ws, "ground_truth").stale);
-    QVERIFY(QString::fromStdString(stageState(ws, "ground_truth").reason).contains("upstream stage 'import'"));
+    QVERIFY(QString::fromStdString(stageState(ws, "ground_truth").reason)
+                .contains("upstream stage 'import'"));
     // A downstream-only change leaves upstream alone.
     ws.clearParamOverride("import", "camera_model");
     ws.setParamOverride("ground_truth", "max_points", 10);
@@ -146,7 +152,8 @@ class TestWorkspace : public QObject {
     Workspace ws = Workspace::create(test::tempPath(tmp, "p"));
     auto sink = std::make_shared<CollectingSink>();
     QCOMPARE(int(runStage(ws, "ground_truth", sink)), int(RunResult::kFailed));
-    QVERIFY(QString::fromStdString(sink->events().back()["reason"]).contains("run stage 'import' first"));
+    QVERIFY(QString::fromStdString(sink->events().back()["reason"])
+                .contains("run stage 'import' first"));
     QCOMPARE(int(runStage(ws, "import", sink)), int(RunResult::kFailed));
     QVERIFY(QString::fromStdString(sink->events().back()["reason"]).contains("no photos"));
   }
