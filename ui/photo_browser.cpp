@@ -41,6 +41,7 @@ PhotoBrowser::PhotoBrowser(QWidget* parent) : QListWidget(parent) {
   setUniformItemSizes(true);
   setMovement(QListView::Static);
   setAcceptDrops(true);
+  viewport()->setAcceptDrops(true);  // drags are delivered to the viewport, not the scroll area
   setDragDropMode(QAbstractItemView::DropOnly);
   setWordWrap(true);
   // Thumbnails decode on their own low-priority thread, never on the global pool

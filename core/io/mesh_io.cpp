@@ -116,8 +116,7 @@ void exportGeometry(const fs::path& path, const TriangleMesh& geometry, Geometry
   // then move every produced file into place.
   fs::path dir = path.parent_path().empty() ? fs::path(".") : path.parent_path();
   fs::create_directories(dir);
-  fs::path tmpDir = dir / (std::string(kTempMarker) + "export-" + std::to_string(::getpid()));
-  fs::remove_all(tmpDir);
+  fs::path tmpDir = tempSiblingPath(dir / "export");
   fs::create_directories(tmpDir);
   try {
     auto scene = toAssimpScene(geometry);

@@ -65,14 +65,18 @@ class BodyReader {
     if (format_ == 0) ascii_.str(data_.substr(offset));
   }
 
-  double read(Type t, const std::string& where) {
+  // `element` and `row` only name the place in an error message.
+  double read(Type t, const std::string& element, size_t row, size_t count) {
+    auto where = [&] {
+      return element + " " + std::to_string(row) + " of " + std::to_string(count);
+    };
     if (format_ == 0) {
       double v;
-      if (!(ascii_ >> v)) throw truncated(where);
+      if (!(ascii_ >> v)) throw truncated(where());
       return v;
     }
     size_t n = typeSize(t);
-    if (pos_ + n > data_.size()) throw truncated(where);
+    if (pos_ + n > data_.size()) throw truncated(where());
     unsigned char buf[8];
     std::memcpy(buf, data_.data() + pos_, n);
     pos_ += n;
@@ -227,18 +231,17 @@ TriangleMesh readPly(const fs::path& path) {
       std::vector<int> list;
       for (size_t k = 0; k < e.properties.size(); ++k) {
         const Property& p = e.properties[k];
-        const std::string where =
-            e.name + " " + std::to_string(row) + " of " + std::to_string(e.count);
         if (p.isList) {
-          double n = body.read(p.countType, where);
+          double n = body.read(p.countType, e.name, row, e.count);
           if (n < 0 || n > 1e6)
             throw Error("'" + file + "' is corrupt: a list of " + std::to_string(n) + " items in " +
-                        where);
+                        e.name + " " + std::to_string(row));
           list.clear();
-          for (int j = 0; j < int(n); ++j) list.push_back(int(body.read(p.type, where)));
+          for (int j = 0; j < int(n); ++j)
+            list.push_back(int(body.read(p.type, e.name, row, e.count)));
           if (isFace && int(k) != iface) list.clear();
         } else {
-          values[k] = body.read(p.type, where);
+          values[k] = body.read(p.type, e.name, row, e.count);
         }
       }
       if (isVertex) {

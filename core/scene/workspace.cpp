@@ -102,6 +102,8 @@ void Workspace::recover() {
   }
   for (const auto& p : leftovers) {
     std::string name = p.filename().string();
+    // Still being written by a live process (a worker running right now): not ours to touch.
+    if (processAlive(tempWriterPid(name))) continue;
     // A folder swap interrupted between its two renames: put the old outputs back.
     const std::string oldSuffix = ".old-";
     size_t oldPos = name.find(oldSuffix);

@@ -12,14 +12,26 @@
 namespace fs = std::filesystem;
 
 namespace parallax {
-namespace {
 
-fs::path tempSibling(const fs::path& path) {
+fs::path tempSiblingPath(const fs::path& path) {
   static std::atomic<int> counter{0};
   std::string name = std::string(kTempMarker) + path.filename().string() + "-" +
                      std::to_string(::getpid()) + "-" + std::to_string(counter++);
   return path.parent_path() / name;
 }
+
+long tempWriterPid(const std::string& filename) {
+  if (filename.rfind(kTempMarker, 0) != 0) return -1;
+  size_t counterDash = filename.rfind('-');
+  if (counterDash == std::string::npos || counterDash == 0) return -1;
+  size_t pidDash = filename.rfind('-', counterDash - 1);
+  if (pidDash == std::string::npos) return -1;
+  const std::string pid = filename.substr(pidDash + 1, counterDash - pidDash - 1);
+  if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stol(pid);
+}
+
+namespace {
 
 void syncPath(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
@@ -33,7 +45,7 @@ void syncPath(const fs::path& path) {
 
 void writeViaTemp(const fs::path& path, const std::function<void(const fs::path&)>& write) {
   if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
-  fs::path tmp = tempSibling(path);
+  fs::path tmp = tempSiblingPath(path);
   try {
     write(tmp);
     syncPath(tmp);
@@ -57,8 +69,8 @@ void writeFileAtomic(const fs::path& path, std::string_view contents) {
 
 void writeDirAtomic(const fs::path& dir, const std::function<void(const fs::path&)>& write) {
   fs::create_directories(dir.parent_path());
-  fs::path tmp = tempSibling(dir);
-  fs::path old = tempSibling(dir.parent_path() / (dir.filename().string() + ".old"));
+  fs::path tmp = tempSiblingPath(dir);
+  fs::path old = tempSiblingPath(dir.parent_path() / (dir.filename().string() + ".old"));
   fs::create_directories(tmp);
   try {
     write(tmp);

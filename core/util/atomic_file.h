@@ -25,6 +25,11 @@ void writeDirAtomic(const std::filesystem::path& dir,
 // Prefix of every temporary name, so that leftovers of a killed run can be found.
 constexpr std::string_view kTempMarker = ".parallax-tmp-";
 
+// A fresh temporary name beside `path`: <dir>/.parallax-tmp-<name>-<pid>-<counter>.
+std::filesystem::path tempSiblingPath(const std::filesystem::path& path);
+// The id of the process that made a temporary name (above), or -1 if it is not one.
+long tempWriterPid(const std::string& filename);
+
 std::string readFile(const std::filesystem::path& path);
 
 }  // namespace parallax

@@ -1,6 +1,7 @@
 // The real main window under Xvfb: the viewport shows the sample's mesh and
 // cameras, jobs run as workers that can be cancelled or crash without taking
 // the window down, and the event loop stays responsive while they run.
+#include <QMimeData>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
@@ -217,8 +218,9 @@ class TestGui : public QObject {
     QVERIFY2(job->message().contains("crashed or was killed"), qPrintable(job->message()));
     QVERIFY(w.jobsPanel()->log()->toPlainText().contains("crashed or was killed"));
     save(w.grab().toImage(), "gui_job_crashed.png");
-    // Still fully usable: the interrupted stage runs again to completion.
+    // Still fully usable: reopening says what was interrupted, and the stage runs again.
     QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
+    QVERIFY(w.jobsPanel()->log()->toPlainText().contains("stage 'import' was interrupted"));
     w.runStage("import");
     QVERIFY(waitUntil([&] { return !w.busy(); }, 120000));
     QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
@@ -245,6 +247,28 @@ class TestGui : public QObject {
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
     QCOMPARE(w.jobs().size(), 2);
     for (StageJob* j : w.jobs()) QCOMPARE(j->state(), StageJob::State::kSucceeded);
+  }
+
+  void droppingAPhotoFolderImportsIt() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    w.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&w));
+    QVERIFY(w.newProject(QString::fromStdString(test::tempPath(tmp, "new-project").string())));
+    auto* mime = new QMimeData;
+    mime->setUrls({QUrl::fromLocalFile(QString::fromStdString((test::sampleDir() / "images").string()))});
+    QWidget* target = w.photoBrowser()->viewport();
+    const QPoint at = target->rect().center();
+    QDragEnterEvent enter(at, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(target, &enter);
+    QVERIFY(enter.isAccepted());
+    QDropEvent drop(QPointF(at), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(target, &drop);
+    QVERIFY(w.busy());  // the drop started an import worker
+    QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
+    QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
+    QVERIFY(waitUntil([&] { return w.photoBrowser()->count() == 8; }, 10000));
+    delete mime;
   }
 
   void openingANonProjectSaysWhy() {

@@ -1,5 +1,6 @@
 // scene/workspace + pipeline/runner: project layout, atomic saves, recovery after
 // a killed process, stage keys and staleness.
+#include <QProcess>
 #include <QtTest>
 #include <fstream>
 
@@ -76,9 +77,9 @@ class TestWorkspace : public QObject {
       r["output_key"] = "abc";
     });
     // What a writer killed mid-way leaves: a temporary file, and a folder swap cut in half.
-    std::ofstream(root / (std::string(kTempMarker) + "database.db-1-0")) << "partial";
-    fs::create_directories(root / "sparse" / (std::string(kTempMarker) + "0.old-77-1"));
-    std::ofstream(root / "sparse" / (std::string(kTempMarker) + "0.old-77-1") / "cameras.bin")
+    std::ofstream(root / (std::string(kTempMarker) + "database.db-999999999-0")) << "partial";
+    fs::create_directories(root / "sparse" / (std::string(kTempMarker) + "0.old-999999999-1"));
+    std::ofstream(root / "sparse" / (std::string(kTempMarker) + "0.old-999999999-1") / "cameras.bin")
         << "old";
     Workspace reopened = Workspace::open(root);
     QString notes;
@@ -91,6 +92,24 @@ class TestWorkspace : public QObject {
     QVERIFY(fs::exists(root / "sparse" / "0" / "cameras.bin"));
     QCOMPARE(reopened.stageRecord("import")["status"], json("interrupted"));
     QVERIFY(Workspace::open(root).recoveryNotes().empty());  // repaired once, for good
+  }
+
+  void openingDuringARunLeavesTheWritersFilesAlone() {
+    QTemporaryDir tmp;
+    fs::path root = test::tempPath(tmp, "p");
+    Workspace::create(root);
+    QProcess writer;  // stands in for a worker that is writing right now
+    writer.start("sleep", {"30"});
+    QVERIFY(writer.waitForStarted());
+    const fs::path busy = root / (std::string(kTempMarker) + "database.db-" + std::to_string(writer.processId()) + "-0");
+    std::ofstream(busy) << "being written";
+    QCOMPARE(tempWriterPid(busy.filename().string()), long(writer.processId()));
+    QVERIFY(Workspace::open(root).recoveryNotes().empty());
+    QVERIFY(fs::exists(busy));
+    writer.kill();
+    writer.waitForFinished();
+    QCOMPARE(Workspace::open(root).recoveryNotes().size(), size_t(1));
+    QVERIFY(!fs::exists(busy));
   }
 
   void parameterChangeMakesStageAndDownstreamStale() {
