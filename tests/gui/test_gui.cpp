@@ -56,6 +56,14 @@ void save(const QImage& img, const std::string& name) {
   QVERIFY(img.save(QString::fromStdString((test::outputDir() / name).string())));
 }
 
+// Shows the window, opens `project` and waits until its scene is in the viewport.
+bool showAndOpen(MainWindow& w, const fs::path& project) {
+  w.show();
+  if (!QTest::qWaitForWindowExposed(&w)) return false;
+  QSignalSpy loaded(&w, &MainWindow::sceneReloaded);
+  return w.openProject(QString::fromStdString(project.string())) && loaded.wait(20000);
+}
+
 // Opens the slow-import project in `w` and starts the import as a worker, returning
 // once the worker has reported progress.
 StageJob* startSlowImport(MainWindow& w, const test::SlowImportProject& f) {
@@ -96,11 +104,7 @@ class TestGui : public QObject {
     fs::path project = test::sampleProject(tmp);
     MainWindow w;
     w.resize(1400, 900);
-    w.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QSignalSpy loaded(&w, &MainWindow::sceneReloaded);
-    QVERIFY(w.openProject(QString::fromStdString(project.string())));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(showAndOpen(w, project));
     Viewport* v = w.viewport();
     QVERIFY(v->hasLayer(Layer::kMesh));
     QVERIFY(v->hasLayer(Layer::kCameras));
@@ -139,11 +143,7 @@ class TestGui : public QObject {
     QTemporaryDir tmp;
     fs::path project = test::sampleProject(tmp);
     MainWindow w;
-    w.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QSignalSpy loaded(&w, &MainWindow::sceneReloaded);
-    QVERIFY(w.openProject(QString::fromStdString(project.string())));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(showAndOpen(w, project));
     Viewport* v = w.viewport();
     QImage before = renderNow(v);
     QPoint c = v->rect().center();
@@ -164,11 +164,7 @@ class TestGui : public QObject {
   void eventLoopStaysResponsiveWhileAWorkerRuns() {
     test::SlowImportProject f;
     MainWindow w;
-    w.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&w));
-    QSignalSpy loaded(&w, &MainWindow::sceneReloaded);
-    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
-    QVERIFY(loaded.wait(20000));
+    QVERIFY(showAndOpen(w, f.project));
     renderNow(w.viewport());  // the first frame compiles shaders; that is not what is measured
     // Tick every 10 ms and record how late each tick is.
     QElapsedTimer clock;
