@@ -21,7 +21,7 @@ namespace {
 
 std::shared_ptr<EventSink> makeSink(const Common& c) {
   if (c.json) return std::make_shared<JsonLinesSink>(std::cout);
-  return std::make_shared<TerminalSink>(c.verbose);
+  return std::make_shared<TerminalSink>();
 }
 
 // Loads built-in stages and plugins; plugin load problems are warnings, not fatal.

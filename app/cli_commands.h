@@ -12,7 +12,6 @@ constexpr int kExitCancelled = 130;
 
 struct Common {
   bool json = false;
-  bool verbose = false;
 };
 
 int newProject(const std::string& project, const std::vector<std::string>& photos);

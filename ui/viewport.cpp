@@ -265,11 +265,6 @@ void Viewport::fitView() {
   update();
 }
 
-QColor Viewport::backgroundTopColor() const {
-  double* c = d_->renderer->GetBackground2();
-  return QColor::fromRgbF(float(c[0]), float(c[1]), float(c[2]));
-}
-
 static int vtkButtonEvent(Qt::MouseButton b, bool press) {
   switch (b) {
     case Qt::LeftButton:

@@ -26,8 +26,6 @@ class Viewport : public QOpenGLWidget {
   bool hasLayer(Layer layer) const;
   void setPointSize(int pixels);
   void fitView();
-  // Background colour (RGB 0-255) at the top-left corner, for tests and screenshots.
-  QColor backgroundTopColor() const;
   // The most recent rendered frame (device pixels).
   QImage lastFrame() const;
 

@@ -13,7 +13,7 @@ void JsonLinesSink::send(const nlohmann::json& event) {
   out_.flush();
 }
 
-TerminalSink::TerminalSink(bool verbose) : tty_(::isatty(STDERR_FILENO) != 0), verbose_(verbose) {}
+TerminalSink::TerminalSink() : tty_(::isatty(STDERR_FILENO) != 0) {}
 
 void TerminalSink::clearBar() {
   if (barShown_) {
@@ -51,9 +51,6 @@ void TerminalSink::send(const nlohmann::json& e) {
     barShown_ = true;
   } else if (type == "log") {
     std::string level = e.value("level", "info");
-    if (level == "info" && !verbose_ && !tty_) {
-      // keep non-interactive output short but still informative
-    }
     clearBar();
     std::fprintf(stderr, "%s%s: %s\n", level == "info" ? "" : (level + ": ").c_str(), stage.c_str(),
                  e.value("message", "").c_str());

@@ -32,13 +32,12 @@ class JsonLinesSink : public EventSink {
 // Human output: a progress bar redrawn in place on a terminal, log lines below.
 class TerminalSink : public EventSink {
  public:
-  explicit TerminalSink(bool verbose = false);
+  TerminalSink();
   void send(const nlohmann::json& event) override;
 
  private:
   void clearBar();
   bool tty_;
-  bool verbose_;
   bool barShown_ = false;
   std::mutex mutex_;
 };
