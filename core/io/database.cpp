@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "util/error.h"
 
 namespace parallax {
@@ -21,6 +24,8 @@ CREATE TABLE IF NOT EXISTS descriptors (image_id INTEGER PRIMARY KEY NOT NULL, r
   cols INTEGER NOT NULL, data BLOB, FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);
 CREATE TABLE IF NOT EXISTS matches (pair_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
   cols INTEGER NOT NULL, data BLOB);
+CREATE TABLE IF NOT EXISTS parallax_features (image_id INTEGER PRIMARY KEY NOT NULL, type TEXT NOT NULL,
+  descriptor_dim INTEGER NOT NULL, descriptor_type TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS two_view_geometries (pair_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
   cols INTEGER NOT NULL, data BLOB, config INTEGER NOT NULL, F BLOB, E BLOB, H BLOB, qvec BLOB, tvec BLOB);
 )SQL";
@@ -88,6 +93,104 @@ uint32_t Database::addImage(const std::string& name, uint32_t camera_id) {
   if (sqlite3_step(s.stmt) != SQLITE_DONE)
     throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
   return uint32_t(sqlite3_last_insert_rowid(db_));
+}
+
+float FeatureKeypoint::scale() const { return std::sqrt(a11 * a11 + a21 * a21); }
+float FeatureKeypoint::orientation() const { return std::atan2(a21, a11); }
+
+void Database::clearFeatures() {
+  exec(
+      "DELETE FROM keypoints; DELETE FROM descriptors; DELETE FROM matches; DELETE FROM "
+      "two_view_geometries;"
+      " DELETE FROM parallax_features;");
+}
+
+namespace {
+void insertBlob(sqlite3* db, const char* table, uint32_t image_id, int rows, int cols,
+                const void* data, size_t bytes) {
+  std::string sql = std::string("INSERT OR REPLACE INTO ") + table +
+                    "(image_id, rows, cols, data) VALUES(?, ?, ?, ?);";
+  Statement s(db, sql.c_str());
+  sqlite3_bind_int64(s.stmt, 1, image_id);
+  sqlite3_bind_int64(s.stmt, 2, rows);
+  sqlite3_bind_int64(s.stmt, 3, cols);
+  sqlite3_bind_blob(s.stmt, 4, data, int(bytes), SQLITE_STATIC);
+  if (sqlite3_step(s.stmt) != SQLITE_DONE)
+    throw Error(std::string("database error: ") + sqlite3_errmsg(db));
+}
+
+// Reads (rows, cols, blob) of one image from keypoints or descriptors.
+bool selectBlob(sqlite3* db, const char* table, uint32_t image_id, int* rows, int* cols,
+                std::vector<uint8_t>* data) {
+  std::string sql = std::string("SELECT rows, cols, data FROM ") + table + " WHERE image_id = ?;";
+  Statement s(db, sql.c_str());
+  sqlite3_bind_int64(s.stmt, 1, image_id);
+  if (sqlite3_step(s.stmt) != SQLITE_ROW) return false;
+  *rows = sqlite3_column_int(s.stmt, 0);
+  *cols = sqlite3_column_int(s.stmt, 1);
+  const auto* blob = static_cast<const uint8_t*>(sqlite3_column_blob(s.stmt, 2));
+  data->assign(blob, blob + sqlite3_column_bytes(s.stmt, 2));
+  return true;
+}
+}  // namespace
+
+void Database::writeFeatures(uint32_t image_id, const std::vector<FeatureKeypoint>& keypoints,
+                             const FeatureDescriptors& descriptors, const std::string& type) {
+  static_assert(sizeof(FeatureKeypoint) == 6 * sizeof(float),
+                "COLMAP stores 6 floats per keypoint");
+  insertBlob(db_, "keypoints", image_id, int(keypoints.size()), 6, keypoints.data(),
+             keypoints.size() * sizeof(FeatureKeypoint));
+  insertBlob(db_, "descriptors", image_id, descriptors.rows, descriptors.cols,
+             descriptors.data.data(), descriptors.data.size());
+  Statement s(
+      db_,
+      "INSERT OR REPLACE INTO parallax_features(image_id, type, descriptor_dim, descriptor_type) "
+      "VALUES(?, ?, ?, 'uint8');");
+  sqlite3_bind_int64(s.stmt, 1, image_id);
+  sqlite3_bind_text(s.stmt, 2, type.c_str(), -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(s.stmt, 3, descriptors.cols);
+  if (sqlite3_step(s.stmt) != SQLITE_DONE)
+    throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
+}
+
+std::vector<FeatureKeypoint> Database::readKeypoints(uint32_t image_id) const {
+  int rows = 0, cols = 0;
+  std::vector<uint8_t> blob;
+  std::vector<FeatureKeypoint> out;
+  if (!selectBlob(db_, "keypoints", image_id, &rows, &cols, &blob)) return out;
+  out.resize(size_t(rows));
+  for (int r = 0; r < rows; ++r) {
+    float v[6] = {0, 0, 1,
+                  0, 0, 1};  // COLMAP also allows 2 (x, y) or 4 (x, y, scale, orientation) columns
+    std::memcpy(v, blob.data() + size_t(r) * cols * sizeof(float),
+                size_t(std::min(cols, 6)) * sizeof(float));
+    if (cols == 4) {
+      float sc = v[2], o = v[3];
+      v[2] = sc * std::cos(o), v[3] = -sc * std::sin(o), v[4] = sc * std::sin(o),
+      v[5] = sc * std::cos(o);
+    }
+    out[r] = {v[0], v[1], v[2], v[3], v[4], v[5]};
+  }
+  return out;
+}
+
+FeatureDescriptors Database::readDescriptors(uint32_t image_id) const {
+  FeatureDescriptors d;
+  selectBlob(db_, "descriptors", image_id, &d.rows, &d.cols, &d.data);
+  return d;
+}
+
+std::string Database::featureType(uint32_t image_id) const {
+  Statement s(db_, "SELECT type FROM parallax_features WHERE image_id = ?;");
+  sqlite3_bind_int64(s.stmt, 1, image_id);
+  if (sqlite3_step(s.stmt) != SQLITE_ROW) return "";
+  return reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 0));
+}
+
+size_t Database::numKeypoints() const {
+  Statement s(db_, "SELECT COALESCE(SUM(rows), 0) FROM keypoints;");
+  sqlite3_step(s.stmt);
+  return size_t(sqlite3_column_int64(s.stmt, 0));
 }
 
 std::vector<Camera> Database::readCameras() const {

@@ -12,6 +12,20 @@ struct sqlite3;
 
 namespace parallax {
 
+// COLMAP's keypoint layout: x, y (pixel centres at +0.5) and the affine shape a11 a12 a21 a22.
+struct FeatureKeypoint {
+  float x = 0, y = 0;
+  float a11 = 1, a12 = 0, a21 = 0, a22 = 1;
+  float scale() const;
+  float orientation() const;
+};
+
+struct FeatureDescriptors {
+  int rows = 0;
+  int cols = 0;
+  std::vector<uint8_t> data;  // row-major, rows x cols
+};
+
 struct DatabaseImage {
   uint32_t image_id = 0;
   std::string name;
@@ -31,6 +45,16 @@ class Database {
   std::vector<Camera> readCameras() const;
   std::vector<DatabaseImage> readImages() const;
   size_t numImages() const;
+
+  // Features. Parallax records the feature type per image in a side table
+  // (parallax_features) so that readers expecting SIFT are not misled.
+  void clearFeatures();  // keypoints, descriptors, matches and two-view geometries
+  void writeFeatures(uint32_t image_id, const std::vector<FeatureKeypoint>& keypoints,
+                     const FeatureDescriptors& descriptors, const std::string& type);
+  std::vector<FeatureKeypoint> readKeypoints(uint32_t image_id) const;
+  FeatureDescriptors readDescriptors(uint32_t image_id) const;
+  std::string featureType(uint32_t image_id) const;
+  size_t numKeypoints() const;
 
   void beginTransaction();
   void commit();

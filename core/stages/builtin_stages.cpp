@@ -10,6 +10,7 @@ void registerBuiltinStages() {
   static std::once_flag once;
   std::call_once(once, [] {
     registerImportStage();
+    registerFeaturesStage();
     registerGroundTruthStage();
   });
 }

@@ -4,6 +4,7 @@
 namespace parallax {
 
 void registerImportStage();
+void registerFeaturesStage();
 void registerGroundTruthStage();
 
 }  // namespace parallax
