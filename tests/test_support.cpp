@@ -71,6 +71,34 @@ fs::path sampleDir() {
   return dir;
 }
 
+fs::path ringSampleDir() {
+  static std::once_flag once;
+  static QTemporaryDir holder;
+  static fs::path dir;
+  std::call_once(once, [] {
+    dir = tempPath(holder, "ring");
+    SampleOptions o;
+    o.views = 24;
+    o.width = 320;
+    o.height = 240;
+    o.points = 100;
+    Reporter quiet(nullptr, "sample");
+    generateSample(o, dir, quiet);
+  });
+  return dir;
+}
+
+fs::path projectFrom(const fs::path& sample, const QTemporaryDir& tmp, const std::string& until) {
+  registerBuiltinStages();
+  fs::path root = tempPath(tmp, "project-" + sample.filename().string());
+  Workspace ws = Workspace::create(root);
+  ws.addPhotoRoot(sample / "images");
+  ws.save();
+  if (runPipeline(ws, until, nullptr) != RunResult::kSucceeded)
+    throw std::runtime_error("project failed");
+  return root;
+}
+
 fs::path sampleProject(const QTemporaryDir& tmp) {
   registerBuiltinStages();
   fs::path root = tempPath(tmp, "project");

@@ -25,6 +25,11 @@ ProcessResult runCli(const QStringList& args, int timeoutMs = 120000);
 
 // A small synthetic sample (8 views, 320x240), generated once per test process.
 std::filesystem::path sampleDir();
+// A denser ring (24 views 15 degrees apart, 320x240), generated once per test process.
+std::filesystem::path ringSampleDir();
+// A project made from `sample` and run up to and including `until`.
+std::filesystem::path projectFrom(const std::filesystem::path& sample, const QTemporaryDir& dir,
+                                  const std::string& until);
 // A project reconstructed from sampleDir() (import + ground truth), fresh copy each call.
 std::filesystem::path sampleProject(const QTemporaryDir& dir);
 

@@ -134,6 +134,8 @@ bool selectBlob(sqlite3* db, const char* table, uint32_t image_id, int* rows, in
 }
 }  // namespace
 
+void Database::clearMatches() { exec("DELETE FROM matches; DELETE FROM two_view_geometries;"); }
+
 void Database::writeFeatures(uint32_t image_id, const std::vector<FeatureKeypoint>& keypoints,
                              const FeatureDescriptors& descriptors, const std::string& type) {
   static_assert(sizeof(FeatureKeypoint) == 6 * sizeof(float),
@@ -185,6 +187,128 @@ std::string Database::featureType(uint32_t image_id) const {
   sqlite3_bind_int64(s.stmt, 1, image_id);
   if (sqlite3_step(s.stmt) != SQLITE_ROW) return "";
   return reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 0));
+}
+
+uint64_t pairId(uint32_t a, uint32_t b) {
+  if (a > b) std::swap(a, b);
+  return uint64_t(2147483647) * a + b;
+}
+
+namespace {
+std::vector<uint32_t> flattenMatches(uint32_t id1, uint32_t id2, const FeatureMatches& m) {
+  std::vector<uint32_t> flat;
+  flat.reserve(m.size() * 2);
+  for (const auto& [a, b] : m) {
+    flat.push_back(id1 <= id2 ? a : b);
+    flat.push_back(id1 <= id2 ? b : a);
+  }
+  return flat;
+}
+
+FeatureMatches unflattenMatches(uint32_t id1, uint32_t id2, const void* blob, int rows) {
+  FeatureMatches m(size_t(std::max(rows, 0)));
+  const auto* v = static_cast<const uint32_t*>(blob);
+  for (int r = 0; r < rows; ++r)
+    m[size_t(r)] = id1 <= id2 ? std::make_pair(v[2 * r], v[2 * r + 1])
+                              : std::make_pair(v[2 * r + 1], v[2 * r]);
+  return m;
+}
+
+void bindMatrix(sqlite3_stmt* s, int index, const Eigen::Matrix3d& m) {
+  Eigen::Matrix<double, 3, 3, Eigen::RowMajor> row = m;
+  sqlite3_bind_blob(s, index, row.data(), int(9 * sizeof(double)), SQLITE_TRANSIENT);
+}
+
+Eigen::Matrix3d columnMatrix(sqlite3_stmt* s, int index) {
+  Eigen::Matrix<double, 3, 3, Eigen::RowMajor> row = Eigen::Matrix3d::Zero();
+  if (sqlite3_column_bytes(s, index) == int(9 * sizeof(double)))
+    std::memcpy(row.data(), sqlite3_column_blob(s, index), 9 * sizeof(double));
+  return row;
+}
+}  // namespace
+
+void Database::writeMatches(uint32_t id1, uint32_t id2, const FeatureMatches& matches) {
+  std::vector<uint32_t> flat = flattenMatches(id1, id2, matches);
+  Statement s(db_, "INSERT OR REPLACE INTO matches(pair_id, rows, cols, data) VALUES(?, ?, 2, ?);");
+  sqlite3_bind_int64(s.stmt, 1, sqlite3_int64(pairId(id1, id2)));
+  sqlite3_bind_int64(s.stmt, 2, sqlite3_int64(matches.size()));
+  sqlite3_bind_blob(s.stmt, 3, flat.data(), int(flat.size() * sizeof(uint32_t)), SQLITE_STATIC);
+  if (sqlite3_step(s.stmt) != SQLITE_DONE)
+    throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
+}
+
+void Database::writeTwoViewGeometry(uint32_t id1, uint32_t id2, const TwoViewGeometry& g) {
+  std::vector<uint32_t> flat = flattenMatches(id1, id2, g.inliers);
+  // Stored as seen from the smaller image id, like COLMAP: invert when swapped.
+  Eigen::Quaterniond q = g.cam2_from_cam1_rotation;
+  Eigen::Vector3d t = g.cam2_from_cam1_translation;
+  Eigen::Matrix3d F = g.F, E = g.E, H = g.H;
+  if (id1 > id2) {
+    q = q.conjugate();
+    t = -(q * t);
+    F.transposeInPlace();
+    E.transposeInPlace();
+    if (std::abs(H.determinant()) > 1e-12) H = H.inverse().eval();
+  }
+  Statement s(db_,
+              "INSERT OR REPLACE INTO two_view_geometries(pair_id, rows, cols, data, config, F, E, "
+              "H, qvec, tvec) "
+              "VALUES(?, ?, 2, ?, ?, ?, ?, ?, ?, ?);");
+  sqlite3_bind_int64(s.stmt, 1, sqlite3_int64(pairId(id1, id2)));
+  sqlite3_bind_int64(s.stmt, 2, sqlite3_int64(g.inliers.size()));
+  sqlite3_bind_blob(s.stmt, 3, flat.data(), int(flat.size() * sizeof(uint32_t)), SQLITE_STATIC);
+  sqlite3_bind_int(s.stmt, 4, g.config);
+  bindMatrix(s.stmt, 5, F);
+  bindMatrix(s.stmt, 6, E);
+  bindMatrix(s.stmt, 7, H);
+  const double qvec[4] = {q.w(), q.x(), q.y(), q.z()};
+  sqlite3_bind_blob(s.stmt, 8, qvec, int(sizeof qvec), SQLITE_TRANSIENT);
+  sqlite3_bind_blob(s.stmt, 9, t.data(), int(3 * sizeof(double)), SQLITE_TRANSIENT);
+  if (sqlite3_step(s.stmt) != SQLITE_DONE)
+    throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
+}
+
+FeatureMatches Database::readMatches(uint32_t id1, uint32_t id2) const {
+  Statement s(db_, "SELECT rows, data FROM matches WHERE pair_id = ?;");
+  sqlite3_bind_int64(s.stmt, 1, sqlite3_int64(pairId(id1, id2)));
+  if (sqlite3_step(s.stmt) != SQLITE_ROW) return {};
+  return unflattenMatches(id1, id2, sqlite3_column_blob(s.stmt, 1), sqlite3_column_int(s.stmt, 0));
+}
+
+TwoViewGeometry Database::readTwoViewGeometry(uint32_t id1, uint32_t id2) const {
+  Statement s(
+      db_,
+      "SELECT rows, data, config, F, E, H, qvec, tvec FROM two_view_geometries WHERE pair_id = ?;");
+  sqlite3_bind_int64(s.stmt, 1, sqlite3_int64(pairId(id1, id2)));
+  TwoViewGeometry g;
+  if (sqlite3_step(s.stmt) != SQLITE_ROW) return g;
+  g.inliers =
+      unflattenMatches(id1, id2, sqlite3_column_blob(s.stmt, 1), sqlite3_column_int(s.stmt, 0));
+  g.config = sqlite3_column_int(s.stmt, 2);
+  g.F = columnMatrix(s.stmt, 3);
+  g.E = columnMatrix(s.stmt, 4);
+  g.H = columnMatrix(s.stmt, 5);
+  if (sqlite3_column_bytes(s.stmt, 6) == int(4 * sizeof(double))) {
+    const auto* q = static_cast<const double*>(sqlite3_column_blob(s.stmt, 6));
+    g.cam2_from_cam1_rotation = Eigen::Quaterniond(q[0], q[1], q[2], q[3]);
+  }
+  if (sqlite3_column_bytes(s.stmt, 7) == int(3 * sizeof(double)))
+    std::memcpy(g.cam2_from_cam1_translation.data(), sqlite3_column_blob(s.stmt, 7),
+                3 * sizeof(double));
+  if (id1 > id2) {  // back to the caller's order
+    g.cam2_from_cam1_rotation = g.cam2_from_cam1_rotation.conjugate();
+    g.cam2_from_cam1_translation = -(g.cam2_from_cam1_rotation * g.cam2_from_cam1_translation);
+    g.F.transposeInPlace();
+    g.E.transposeInPlace();
+    if (std::abs(g.H.determinant()) > 1e-12) g.H = g.H.inverse().eval();
+  }
+  return g;
+}
+
+size_t Database::numVerifiedPairs() const {
+  Statement s(db_, "SELECT COUNT(*) FROM two_view_geometries WHERE rows > 0;");
+  sqlite3_step(s.stmt);
+  return size_t(sqlite3_column_int64(s.stmt, 0));
 }
 
 size_t Database::numKeypoints() const {

@@ -2,6 +2,7 @@
 // that `colmap` can open a Parallax project's database and vice versa.
 #pragma once
 
+#include <Eigen/Geometry>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -26,6 +27,32 @@ struct FeatureDescriptors {
   std::vector<uint8_t> data;  // row-major, rows x cols
 };
 
+using FeatureMatches =
+    std::vector<std::pair<uint32_t, uint32_t>>;  // (index in image 1, index in image 2)
+
+// COLMAP's TwoViewGeometry::ConfigurationType values.
+enum TwoViewConfig : int {
+  kUndefined = 0,
+  kDegenerate = 1,
+  kCalibrated = 2,
+  kUncalibrated = 3,
+  kPlanar = 4,
+  kPanoramic = 5,
+  kPlanarOrPanoramic = 6,
+};
+
+struct TwoViewGeometry {
+  int config = kUndefined;
+  FeatureMatches inliers;
+  Eigen::Matrix3d F = Eigen::Matrix3d::Zero(), E = Eigen::Matrix3d::Zero(),
+                  H = Eigen::Matrix3d::Zero();
+  Eigen::Quaterniond cam2_from_cam1_rotation = Eigen::Quaterniond::Identity();
+  Eigen::Vector3d cam2_from_cam1_translation = Eigen::Vector3d::Zero();
+};
+
+// COLMAP's pair identifier: 2147483647 * smaller id + larger id.
+uint64_t pairId(uint32_t image_id1, uint32_t image_id2);
+
 struct DatabaseImage {
   uint32_t image_id = 0;
   std::string name;
@@ -49,12 +76,23 @@ class Database {
   // Features. Parallax records the feature type per image in a side table
   // (parallax_features) so that readers expecting SIFT are not misled.
   void clearFeatures();  // keypoints, descriptors, matches and two-view geometries
+  void clearMatches();   // matches and two-view geometries
   void writeFeatures(uint32_t image_id, const std::vector<FeatureKeypoint>& keypoints,
                      const FeatureDescriptors& descriptors, const std::string& type);
   std::vector<FeatureKeypoint> readKeypoints(uint32_t image_id) const;
   FeatureDescriptors readDescriptors(uint32_t image_id) const;
   std::string featureType(uint32_t image_id) const;
   size_t numKeypoints() const;
+
+  // Matches and verified geometries of a pair, stored under COLMAP's pair id
+  // (columns swapped when image_id1 > image_id2, as COLMAP does).
+  void writeMatches(uint32_t image_id1, uint32_t image_id2, const FeatureMatches& matches);
+  void writeTwoViewGeometry(uint32_t image_id1, uint32_t image_id2,
+                            const TwoViewGeometry& geometry);
+  FeatureMatches readMatches(uint32_t image_id1, uint32_t image_id2) const;
+  TwoViewGeometry readTwoViewGeometry(uint32_t image_id1, uint32_t image_id2) const;
+  // Pairs whose geometry has at least one inlier.
+  size_t numVerifiedPairs() const;
 
   void beginTransaction();
   void commit();

@@ -11,6 +11,7 @@ void registerBuiltinStages() {
   std::call_once(once, [] {
     registerImportStage();
     registerFeaturesStage();
+    registerMatchingStage();
     registerGroundTruthStage();
   });
 }

@@ -5,6 +5,7 @@ namespace parallax {
 
 void registerImportStage();
 void registerFeaturesStage();
+void registerMatchingStage();
 void registerGroundTruthStage();
 
 }  // namespace parallax

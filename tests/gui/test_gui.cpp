@@ -241,7 +241,7 @@ class TestGui : public QObject {
     // Reconstruct reruns exactly the stale stages.
     w.reconstruct();
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
-    QCOMPARE(w.jobs().size(), 3);  // import and everything after it
+    QCOMPARE(w.jobs().size(), 4);  // import and everything after it
     for (StageJob* j : w.jobs()) QCOMPARE(j->state(), StageJob::State::kSucceeded);
   }
 

@@ -84,7 +84,7 @@ class TestCli : public QObject {
       if (e["event"] == "succeeded") ++succeeded;
     }
     QVERIFY(progress >= 2);
-    QCOMPARE(succeeded, 3);  // import, features, ground_truth
+    QCOMPARE(succeeded, 4);  // import, features, matching, ground_truth
   }
 
   void exportsEveryFormat_data() {

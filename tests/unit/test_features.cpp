@@ -97,20 +97,8 @@ class TestFeatures : public QObject {
   void matchedKeypointsAgreeWithGroundTruthGeometry() {
     // A denser ring than the shared sample: neighbouring views 15 degrees apart.
     QTemporaryDir tmp;
-    SampleOptions o;
-    o.views = 24;
-    o.width = 320;
-    o.height = 240;
-    o.points = 100;
-    Reporter quiet(nullptr, "sample");
-    const fs::path sample = test::tempPath(tmp, "ring");
-    generateSample(o, sample, quiet);
-    registerBuiltinStages();
-    Workspace ws = Workspace::create(test::tempPath(tmp, "p"));
-    ws.addPhotoRoot(sample / "images");
-    ws.save();
-    QCOMPARE(int(runPipeline(ws, "features", nullptr)), int(RunResult::kSucceeded));
-    Database db(ws.databasePath());
+    const fs::path sample = test::ringSampleDir();
+    Database db(test::projectFrom(sample, tmp, "features") / "database.db");
     Reconstruction gt = readColmapModel(sample / "ground_truth" / "sparse");
     auto images = db.readImages();
     const Camera& cam = gt.cameras.begin()->second;

@@ -1,0 +1,44 @@
+// Descriptor matching and two-view geometric verification, in COLMAP's terms:
+// putative matches per image pair, then the inliers of an essential matrix
+// (known intrinsics), fundamental matrix (unknown) or homography (planar scenes
+// and pure rotations), with the pair's configuration code.
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/Geometry>
+#include <utility>
+#include <vector>
+
+#include "geometry/camera.h"
+#include "io/database.h"
+
+namespace parallax {
+
+struct MatchOptions {
+  double max_ratio = 0.8;     // Lowe's ratio test on the two nearest neighbours
+  double max_distance = 0.7;  // on unit-normalised descriptors
+  bool cross_check = true;    // keep mutual nearest neighbours only
+};
+
+// Brute force (OpenCV's SIMD kernels) on uint8 descriptors scaled back to unit length.
+FeatureMatches matchDescriptors(const FeatureDescriptors& a, const FeatureDescriptors& b,
+                                const MatchOptions& options);
+
+struct VerifyOptions {
+  double max_error = 4.0;  // pixels (COLMAP's default RANSAC threshold)
+  double confidence = 0.999;
+  int max_iterations = 10000;
+  int min_num_inliers = 15;
+  double min_inlier_ratio =
+      0.25;  // a model fitting fewer of the matches is chance (COLMAP's default)
+  double min_e_f_inlier_ratio = 0.95;  // below this, the intrinsics prior is not trusted
+  double max_h_inlier_ratio = 0.8;     // above this, the pair is planar or a pure rotation
+};
+
+// `calibrated`: both cameras have trustworthy focal lengths (EXIF prior).
+TwoViewGeometry verifyPair(const std::vector<FeatureKeypoint>& kpsA, const Camera& camA,
+                           const std::vector<FeatureKeypoint>& kpsB, const Camera& camB,
+                           const FeatureMatches& matches, bool calibrated,
+                           const VerifyOptions& options);
+
+}  // namespace parallax

@@ -1,0 +1,109 @@
+// Stage "matching": putative matches and verified two-view geometries for the
+// chosen photo pairs, written to database.db in one SQLite transaction.
+#include <mutex>
+
+#include "features/matching.h"
+#include "io/database.h"
+#include "pipeline/stage.h"
+#include "stages/builtin_stages.h"
+#include "util/cancel.h"
+#include "util/error.h"
+#include "util/parallel.h"
+
+namespace parallax {
+namespace {
+
+constexpr size_t kAutoExhaustiveLimit = 150;
+
+std::vector<std::pair<size_t, size_t>> choosePairs(size_t n, const std::string& mode,
+                                                   size_t overlap) {
+  std::vector<std::pair<size_t, size_t>> pairs;
+  const bool exhaustive = mode == "exhaustive" || (mode == "auto" && n <= kAutoExhaustiveLimit);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t j = i + 1; j < n && (exhaustive || j <= i + overlap); ++j) pairs.emplace_back(i, j);
+  return pairs;
+}
+
+StageOutcome runMatching(StageContext& ctx) {
+  const auto& p = ctx.params;
+  MatchOptions match;
+  match.max_ratio = p["max_ratio"].get<double>();
+  match.max_distance = p["max_distance"].get<double>();
+  match.cross_check = p["cross_check"].get<bool>();
+  VerifyOptions verify;
+  verify.max_error = p["max_error"].get<double>();
+  verify.min_num_inliers = int(p["min_num_inliers"].get<long long>());
+  verify.confidence = p["confidence"].get<double>();
+  verify.min_inlier_ratio = p["min_inlier_ratio"].get<double>();
+
+  Database db(ctx.workspace.databasePath());
+  const std::vector<DatabaseImage> images = db.readImages();
+  std::map<uint32_t, Camera> cameras;
+  for (const auto& c : db.readCameras()) cameras[c.camera_id] = c;
+  std::vector<std::vector<FeatureKeypoint>> keypoints;
+  std::vector<FeatureDescriptors> descriptors;
+  for (const auto& im : images) {
+    keypoints.push_back(db.readKeypoints(im.image_id));
+    descriptors.push_back(db.readDescriptors(im.image_id));
+    if (keypoints.back().empty() && descriptors.back().rows == 0)
+      ctx.report.warning("'" + im.name + "' has no features; it cannot be matched");
+  }
+  const auto pairs = choosePairs(images.size(), p["mode"].get<std::string>(),
+                                 size_t(p["overlap"].get<long long>()));
+  if (pairs.empty()) {
+    StageOutcome skipped;
+    skipped.skipped = true;
+    skipped.summary = "fewer than two photos: nothing to match";
+    return skipped;
+  }
+
+  db.beginTransaction();  // committed only when every pair is done
+  db.clearMatches();
+  std::mutex dbMutex;
+  std::atomic<size_t> done{0};
+  size_t verifiedPairs = 0, totalInliers = 0;
+  ctx.report.progress(0, pairs.size(), "matching " + std::to_string(pairs.size()) + " pairs");
+  parallelFor(
+      pairs.size(),
+      [&](size_t k) {
+        throwIfCancelled();
+        const auto [a, b] = pairs[k];
+        FeatureMatches matches = matchDescriptors(descriptors[a], descriptors[b], match);
+        const Camera& camA = cameras.at(images[a].camera_id);
+        const Camera& camB = cameras.at(images[b].camera_id);
+        const bool calibrated = camA.has_prior_focal_length && camB.has_prior_focal_length;
+        TwoViewGeometry g =
+            verifyPair(keypoints[a], camA, keypoints[b], camB, matches, calibrated, verify);
+        {
+          std::lock_guard<std::mutex> lock(dbMutex);
+          db.writeMatches(images[a].image_id, images[b].image_id, matches);
+          db.writeTwoViewGeometry(images[a].image_id, images[b].image_id, g);
+          if (!g.inliers.empty()) ++verifiedPairs, totalInliers += g.inliers.size();
+        }
+        ctx.report.progress(++done, pairs.size(),
+                            images[a].name + " - " + images[b].name + ": " +
+                                std::to_string(g.inliers.size()) + " inliers");
+      },
+      int(p["num_threads"].get<long long>()));
+  throwIfCancelled();
+  db.commit();
+  if (verifiedPairs == 0)
+    ctx.report.warning(
+        "no photo pair has enough consistent matches: the photos may not overlap, or show a "
+        "blank or repetitive surface");
+  StageOutcome outcome;
+  outcome.summary = std::to_string(verifiedPairs) + " of " + std::to_string(pairs.size()) +
+                    " pairs verified, " + std::to_string(totalInliers) + " inlier matches";
+  outcome.outputs = {{"num_pairs", pairs.size()},
+                     {"verified_pairs", verifiedPairs},
+                     {"inlier_matches", totalInliers}};
+  return outcome;
+}
+
+}  // namespace
+
+void registerMatchingStage() {
+  StageRegistry::instance().add({"matching", "bruteforce", runMatching, nullptr});
+}
+
+}  // namespace parallax

@@ -1,0 +1,125 @@
+// The matching stage: verified inliers obey the synthetic scene's exact
+// epipolar geometry, pairs are chosen as configured, and COLMAP's storage
+// conventions (pair id, swapped order) hold.
+#include <QtTest>
+
+#include "io/colmap_model.h"
+#include "io/database.h"
+#include "pipeline/runner.h"
+#include "pipeline/stage.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace parallax;
+
+namespace {
+
+Eigen::Matrix3d skew(const Eigen::Vector3d& v) {
+  Eigen::Matrix3d m;
+  m << 0, -v.z(), v.y(), v.z(), 0, -v.x(), -v.y(), v.x(), 0;
+  return m;
+}
+
+Eigen::Matrix3d intrinsics(const Camera& c) {
+  Eigen::Matrix3d K;
+  K << c.focalX(), 0, c.principalX(), 0, c.focalY(), c.principalY(), 0, 0, 1;
+  return K;
+}
+
+// Distance in pixels from x2 to the epipolar line of x1 (and back), averaged.
+double epipolarError(const Eigen::Matrix3d& F, const Eigen::Vector2d& x1,
+                     const Eigen::Vector2d& x2) {
+  Eigen::Vector3d a(x1.x(), x1.y(), 1), b(x2.x(), x2.y(), 1);
+  Eigen::Vector3d l2 = F * a, l1 = F.transpose() * b;
+  double e = b.dot(l2);
+  return 0.5 * (std::abs(e) / l2.head<2>().norm() + std::abs(e) / l1.head<2>().norm());
+}
+
+}  // namespace
+
+class TestMatching : public QObject {
+  Q_OBJECT
+ private slots:
+  void verifiedInliersObeyTheTrueEpipolarGeometry() {
+    QTemporaryDir tmp;
+    const fs::path sample = test::ringSampleDir();
+    Database db(test::projectFrom(sample, tmp, "matching") / "database.db");
+    Reconstruction gt = readColmapModel(sample / "ground_truth" / "sparse");
+    const Camera& cam = gt.cameras.begin()->second;
+    const Eigen::Matrix3d Kinv = intrinsics(cam).inverse();
+    std::map<std::string, const Image*> gtByName;
+    for (const auto& [id, im] : gt.images) gtByName[im.name] = &im;
+    auto images = db.readImages();
+    std::vector<double> errors;
+    int verified = 0, adjacentVerified = 0;
+    for (size_t i = 0; i < images.size(); ++i)
+      for (size_t j = i + 1; j < images.size(); ++j) {
+        TwoViewGeometry g = db.readTwoViewGeometry(images[i].image_id, images[j].image_id);
+        if (g.inliers.empty()) continue;
+        ++verified;
+        if (j == i + 1) ++adjacentVerified;
+        QVERIFY(g.config == kCalibrated || g.config == kUncalibrated ||
+                g.config == kPlanarOrPanoramic);
+        const Image& a = *gtByName.at(images[i].name);
+        const Image& b = *gtByName.at(images[j].name);
+        Rigid3d b_from_a = b.cam_from_world * a.cam_from_world.inverse();
+        Eigen::Matrix3d F = Kinv.transpose() * skew(b_from_a.translation) *
+                            b_from_a.rotation.toRotationMatrix() * Kinv;
+        auto ka = db.readKeypoints(images[i].image_id), kb = db.readKeypoints(images[j].image_id);
+        for (const auto& [x, y] : g.inliers)
+          errors.push_back(epipolarError(F, {ka[x].x, ka[x].y}, {kb[y].x, kb[y].y}));
+      }
+    std::sort(errors.begin(), errors.end());
+    const double median = errors[errors.size() / 2], p95 = errors[errors.size() * 95 / 100];
+    qInfo(
+        "%d verified pairs (%d of 23 neighbours), %zu inliers: epipolar error median %.2f px, 95%% "
+        "%.2f px",
+        verified, adjacentVerified, errors.size(), median, p95);
+    QCOMPARE(adjacentVerified, 23);
+    QVERIFY(median < 0.5);
+    QVERIFY(p95 < 4.0);
+  }
+
+  void sequentialModeMatchesOnlyNeighbours() {
+    QTemporaryDir tmp;
+    fs::path root = test::sampleProject(tmp);
+    Workspace ws = Workspace::open(root);
+    ws.setParamOverride("matching", "mode", "sequential");
+    ws.setParamOverride("matching", "overlap", 2);
+    ws.save();
+    QCOMPARE(int(runStage(ws, "matching", nullptr)), int(RunResult::kSucceeded));
+    QCOMPARE(ws.stageRecord("matching")["outputs"]["num_pairs"].get<int>(),
+             7 + 6);  // 8 photos, overlap 2
+    Database db(ws.databasePath());
+    auto images = db.readImages();
+    QVERIFY(db.readMatches(images[0].image_id, images[3].image_id).empty());
+    QVERIFY(!db.readMatches(images[0].image_id, images[1].image_id).empty());
+  }
+
+  void storageFollowsColmapPairConventions() {
+    QCOMPARE(pairId(3, 7), uint64_t(2147483647) * 3 + 7);
+    QCOMPARE(pairId(7, 3), pairId(3, 7));
+    QTemporaryDir tmp;
+    Database db(test::tempPath(tmp, "db.db"));
+    TwoViewGeometry g;
+    g.config = kCalibrated;
+    g.inliers = {{1, 10}, {2, 20}};
+    g.cam2_from_cam1_rotation =
+        Eigen::Quaterniond(Eigen::AngleAxisd(0.3, Eigen::Vector3d::UnitY()));
+    g.cam2_from_cam1_translation = {1, 0, 0};
+    g.F << 0, 1, 2, 3, 4, 5, 6, 7, 8;
+    db.writeTwoViewGeometry(7, 3, g);  // written in "reverse" order
+    TwoViewGeometry same = db.readTwoViewGeometry(7, 3), flipped = db.readTwoViewGeometry(3, 7);
+    QCOMPARE(same.inliers, g.inliers);
+    QVERIFY(same.cam2_from_cam1_rotation.isApprox(g.cam2_from_cam1_rotation));
+    QVERIFY(same.F.isApprox(g.F));
+    QCOMPARE(flipped.inliers, (FeatureMatches{{10, 1}, {20, 2}}));
+    Rigid3d forward(g.cam2_from_cam1_rotation, g.cam2_from_cam1_translation);
+    Rigid3d back(flipped.cam2_from_cam1_rotation, flipped.cam2_from_cam1_translation);
+    QVERIFY((forward * back).translation.norm() < 1e-12);
+    QCOMPARE(db.numVerifiedPairs(), size_t(1));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestMatching)
+#include "test_matching.moc"
