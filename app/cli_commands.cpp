@@ -94,8 +94,9 @@ int status(const std::string& project, const Common& common) {
   json out = {{"project", ws.root().string()},
               {"recovered", ws.recoveryNotes()},
               {"stages", json::array()}};
+  StageKeyCache keys;
   for (const auto& stage : pipelineStages()) {
-    StageState st = stageState(ws, stage);
+    StageState st = stageState(ws, stage, &keys);
     json record = ws.stageRecord(stage);
     out["stages"].push_back({{"stage", stage},
                              {"status", st.status},

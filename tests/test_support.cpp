@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <QProcessEnvironment>
+#include <map>
 #include <mutex>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -54,39 +55,34 @@ fs::path outputDir() {
   return dir;
 }
 
-fs::path sampleDir() {
-  static std::once_flag once;
-  static QTemporaryDir holder;
-  static fs::path dir;
-  std::call_once(once, [] {
-    dir = tempPath(holder, "sample");
-    SampleOptions o;
-    o.views = 8;
-    o.width = 320;
-    o.height = 240;
-    o.points = 3000;
-    Reporter quiet(nullptr, "sample");
-    generateSample(o, dir, quiet);
-  });
-  return dir;
+SampleOptions smallSampleOptions(int views, int points, int width, int height) {
+  SampleOptions o;
+  o.views = views;
+  o.points = points;
+  o.width = width;
+  o.height = height;
+  return o;
 }
 
-fs::path ringSampleDir() {
-  static std::once_flag once;
+namespace {
+// Generates a sample once per test process and name, and keeps it until exit.
+fs::path generatedOnce(const std::string& name, const SampleOptions& options) {
+  static std::mutex mutex;
   static QTemporaryDir holder;
-  static fs::path dir;
-  std::call_once(once, [] {
-    dir = tempPath(holder, "ring");
-    SampleOptions o;
-    o.views = 24;
-    o.width = 320;
-    o.height = 240;
-    o.points = 100;
-    Reporter quiet(nullptr, "sample");
-    generateSample(o, dir, quiet);
-  });
-  return dir;
+  static std::map<std::string, fs::path> made;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = made.find(name);
+  if (it != made.end()) return it->second;
+  fs::path dir = tempPath(holder, name);
+  Reporter quiet(nullptr, "sample");
+  generateSample(options, dir, quiet);
+  return made[name] = dir;
 }
+}  // namespace
+
+fs::path sampleDir() { return generatedOnce("sample", smallSampleOptions(8, 3000)); }
+
+fs::path ringSampleDir() { return generatedOnce("ring", smallSampleOptions(24, 100)); }
 
 fs::path projectFrom(const fs::path& sample, const QTemporaryDir& tmp, const std::string& until) {
   registerBuiltinStages();
@@ -95,20 +91,11 @@ fs::path projectFrom(const fs::path& sample, const QTemporaryDir& tmp, const std
   ws.addPhotoRoot(sample / "images");
   ws.save();
   if (runPipeline(ws, until, nullptr) != RunResult::kSucceeded)
-    throw std::runtime_error("project failed");
+    throw std::runtime_error("project from " + sample.string() + " failed");
   return root;
 }
 
-fs::path sampleProject(const QTemporaryDir& tmp) {
-  registerBuiltinStages();
-  fs::path root = tempPath(tmp, "project");
-  Workspace ws = Workspace::create(root);
-  ws.addPhotoRoot(sampleDir() / "images");
-  ws.save();
-  if (runPipeline(ws, "", nullptr) != RunResult::kSucceeded)
-    throw std::runtime_error("sample project failed");
-  return root;
-}
+fs::path sampleProject(const QTemporaryDir& tmp) { return projectFrom(sampleDir(), tmp, ""); }
 
 SlowImportProject::SlowImportProject() {
   registerBuiltinStages();

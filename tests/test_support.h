@@ -10,6 +10,8 @@
 #include <functional>
 #include <optional>
 
+#include "synthetic/sample_scene.h"
+
 namespace parallax::test {
 
 std::filesystem::path tempPath(const QTemporaryDir& dir, const std::string& name = "");
@@ -23,6 +25,8 @@ struct ProcessResult {
 };
 ProcessResult runCli(const QStringList& args, int timeoutMs = 120000);
 
+// Options of a small, fast test sample (the shared samples and one-off ones).
+SampleOptions smallSampleOptions(int views, int points, int width = 320, int height = 240);
 // A small synthetic sample (8 views, 320x240), generated once per test process.
 std::filesystem::path sampleDir();
 // A denser ring (24 views 15 degrees apart, 320x240), generated once per test process.

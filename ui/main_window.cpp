@@ -168,8 +168,9 @@ void MainWindow::updateActions() {
   if (ws_) {
     QString text = QString::fromStdString(ws_->root().string());
     QStringList states;
+    StageKeyCache keys;
     for (const auto& stage : pipelineStages()) {
-      StageState st = stageState(*ws_, stage);
+      StageState st = stageState(*ws_, stage, &keys);
       states << QString::fromStdString(stage) + ": " +
                     (st.stale
                          ? QString::fromStdString(st.status == "never_run" ? "not run" : "stale")
@@ -326,8 +327,9 @@ void MainWindow::reconstruct() {
     ws_->save();
     bool any = false;
     bool upstreamQueued = false;
+    StageKeyCache keys;
     for (const auto& stage : pipelineStages()) {
-      if (upstreamQueued || stageState(*ws_, stage).stale) {
+      if (upstreamQueued || stageState(*ws_, stage, &keys).stale) {
         enqueue(QString::fromStdString(stage));
         any = upstreamQueued = true;
       }

@@ -68,8 +68,6 @@ TwoViewGeometry verifyPair(const std::vector<FeatureKeypoint>& kpsA, const Camer
   cv::Mat maskF, maskE, maskH;
   cv::Mat F = cv::findFundamentalMat(pa, pb, cv::USAC_MAGSAC, o.max_error, o.confidence,
                                      o.max_iterations, maskF);
-  cv::Mat H = cv::findHomography(pa, pb, cv::USAC_MAGSAC, o.max_error, maskH, o.max_iterations,
-                                 o.confidence);
   cv::Mat E;
   if (calibrated) {
     const double focal = 0.25 * (camA.focalX() + camA.focalY() + camB.focalX() + camB.focalY());
@@ -77,9 +75,7 @@ TwoViewGeometry verifyPair(const std::vector<FeatureKeypoint>& kpsA, const Camer
                              o.max_error / focal, o.max_iterations, maskE);
   }
   const int nF = F.rows == 3 ? countMask(maskF) : 0, nE = E.rows == 3 ? countMask(maskE) : 0;
-  const int nH = H.rows == 3 ? countMask(maskH) : 0;
   g.F = toEigen(F.rows == 3 ? F.rowRange(0, 3) : F);
-  g.H = toEigen(H);
   const cv::Mat* mask = nullptr;
   int best = 0;
   if (calibrated && nE >= o.min_num_inliers && nE >= o.min_e_f_inlier_ratio * nF) {
@@ -102,7 +98,11 @@ TwoViewGeometry verifyPair(const std::vector<FeatureKeypoint>& kpsA, const Camer
     g.config = kDegenerate;
     return g;
   }
-  if (nH > o.max_h_inlier_ratio * best) g.config = kPlanarOrPanoramic;
+  // The homography only flags planar scenes and pure rotations: fit it once a pair is verified.
+  cv::Mat H = cv::findHomography(pa, pb, cv::USAC_MAGSAC, o.max_error, maskH, o.max_iterations,
+                                 o.confidence);
+  g.H = toEigen(H);
+  if (H.rows == 3 && countMask(maskH) > o.max_h_inlier_ratio * best) g.config = kPlanarOrPanoramic;
   for (size_t k = 0; k < matches.size(); ++k)
     if (mask->at<uchar>(int(k))) g.inliers.push_back(matches[k]);
   return g;

@@ -34,17 +34,22 @@ json effectiveParams(const Workspace& ws, const std::string& stage) {
   return params;
 }
 
-std::string currentStageKey(const Workspace& ws, const std::string& stage) {
+std::string currentStageKey(const Workspace& ws, const std::string& stage, StageKeyCache* cache) {
+  StageKeyCache local;
+  if (!cache) cache = &local;
+  if (auto it = cache->find(stage); it != cache->end()) return it->second;
   const StageSchema& s = Schema::instance().requireStage(stage);
   Hasher h;
   h.add(stage).add(effectiveParams(ws, stage).dump());
   if (const auto* impl = StageRegistry::instance().find(stage); impl && impl->externalInputs)
     h.add(impl->externalInputs(ws));
-  for (const auto& up : s.after) h.add(currentStageKey(ws, up));
-  return h.hex();
+  for (const auto& up : s.after) h.add(currentStageKey(ws, up, cache));
+  return (*cache)[stage] = h.hex();
 }
 
-StageState stageState(const Workspace& ws, const std::string& stage) {
+StageState stageState(const Workspace& ws, const std::string& stage, StageKeyCache* cache) {
+  StageKeyCache local;
+  if (!cache) cache = &local;
   StageState st;
   json record = ws.stageRecord(stage);
   st.status = record.value("status", "never_run");
@@ -55,7 +60,7 @@ StageState stageState(const Workspace& ws, const std::string& stage) {
   }
   std::string key;
   try {
-    key = currentStageKey(ws, stage);
+    key = currentStageKey(ws, stage, cache);
   } catch (const Error& e) {
     st.reason = e.what();
     return st;
@@ -66,7 +71,7 @@ StageState stageState(const Workspace& ws, const std::string& stage) {
   }
   // Explain: an upstream change, or this stage's own parameters/inputs.
   for (const auto& up : Schema::instance().requireStage(stage).after) {
-    if (stageState(ws, up).stale) {
+    if (stageState(ws, up, cache).stale) {
       st.reason = "upstream stage '" + up + "' is out of date";
       return st;
     }
@@ -100,13 +105,14 @@ RunResult runStage(Workspace& ws, const std::string& stage,
     const StageImplementation* impl = StageRegistry::instance().find(stage);
     if (!impl)
       throw Error("stage '" + stage + "' has no implementation loaded (is its plugin installed?)");
+    StageKeyCache keys;
     for (const auto& up : schema.after) {
-      StageState upState = stageState(ws, up);
+      StageState upState = stageState(ws, up, &keys);
       if (upState.stale) throw Error("run stage '" + up + "' first: it " + upState.reason);
     }
     params = effectiveParams(ws, stage);
     paramsHash = hashHex(params.dump());
-    key = currentStageKey(ws, stage);
+    key = currentStageKey(ws, stage, &keys);
     ws.updateStageRecord(stage, [&](json& r) {
       r["status"] = "running";
       r["pid"] = long(::getpid());
@@ -164,8 +170,9 @@ RunResult runStage(Workspace& ws, const std::string& stage,
 RunResult runPipeline(Workspace& ws, const std::string& until,
                       const std::shared_ptr<EventSink>& sink) {
   RunResult last = RunResult::kSucceeded;
+  StageKeyCache keys;  // running a stage never changes any stage's key
   for (const auto& stage : pipelineStages(until)) {
-    StageState st = stageState(ws, stage);
+    StageState st = stageState(ws, stage, &keys);
     if (!st.stale) {
       Reporter(sink, stage).send({{"event", "up_to_date"}, {"reason", "up to date, not re-run"}});
       continue;

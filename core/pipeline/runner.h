@@ -3,6 +3,7 @@
 // (the GUI's worker) and `parallax-cli reconstruct` are thin wrappers over this.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -19,14 +20,20 @@ nlohmann::json effectiveParams(const Workspace& ws, const std::string& stage);
 
 // Hash of the stage's parameters, external inputs and upstream keys. Stages are
 // up to date when this equals the key recorded with their outputs.
-std::string currentStageKey(const Workspace& ws, const std::string& stage);
+// Keys already computed during one query: a stage's key includes every upstream
+// key, and the import key lists the photo folders, so callers asking about
+// several stages share one cache instead of recomputing the chain.
+using StageKeyCache = std::map<std::string, std::string>;
+std::string currentStageKey(const Workspace& ws, const std::string& stage,
+                            StageKeyCache* cache = nullptr);
 
 struct StageState {
   std::string status;  // never_run, running, succeeded, skipped, failed, cancelled, interrupted
   bool stale = true;
   std::string reason;  // why it is stale ("parameter changed", "upstream 'import' changed", ...)
 };
-StageState stageState(const Workspace& ws, const std::string& stage);
+StageState stageState(const Workspace& ws, const std::string& stage,
+                      StageKeyCache* cache = nullptr);
 
 // Stage names in pipeline order, from the first up to and including `until` ("" = all).
 std::vector<std::string> pipelineStages(const std::string& until = "");

@@ -189,7 +189,8 @@ StageOutcome runImport(StageContext& ctx) {
     db.beginTransaction();
     uint32_t sharedCamera = 0;
     for (const auto& a : accepted) {
-      uint32_t camera_id = single && sharedCamera ? sharedCamera : db.addCamera(cameraFor(*a.info));
+      const Camera camera = cameraFor(*a.info);
+      uint32_t camera_id = single && sharedCamera ? sharedCamera : db.addCamera(camera);
       if (single) sharedCamera = camera_id;
       uint32_t image_id = db.addImage(a.name, camera_id);
       photos.push_back({{"image_id", image_id},
@@ -198,7 +199,7 @@ StageOutcome runImport(StageContext& ctx) {
                         {"width", a.info->width},
                         {"height", a.info->height},
                         {"format", a.info->format},
-                        {"focal_length_px", cameraFor(*a.info).focalX()},
+                        {"focal_length_px", camera.focalX()},
                         {"focal_source", a.info->focal_source},
                         {"orientation", a.info->orientation},
                         {"camera_make", a.info->camera_make},

@@ -32,11 +32,7 @@ class TestSynthetic : public QObject {
 
   void isDeterministic() {
     QTemporaryDir tmp;
-    SampleOptions o;
-    o.views = 2;
-    o.width = 160;
-    o.height = 120;
-    o.points = 200;
+    SampleOptions o = test::smallSampleOptions(2, 200, 160, 120);
     Reporter quiet(nullptr, "sample");
     generateSample(o, test::tempPath(tmp, "a"), quiet);
     generateSample(o, test::tempPath(tmp, "b"), quiet);
