@@ -363,7 +363,11 @@ void MainWindow::onJobDone(StageJob* job) {
   if (job != running_) return;  // a queued job cancelled before it started
   running_ = nullptr;
   try {
-    ws_->reload();
+    // Reopen rather than re-read: the worker has exited, so whatever it left
+    // half-done (a crash, a kill) is repaired and reported now, not at next launch.
+    ws_ = Workspace::open(ws_->root());
+    for (const auto& note : ws_->recoveryNotes())
+      jobs_->appendLog("project", "warning", "recovered: " + QString::fromStdString(note));
   } catch (const Error& e) {
     jobs_->appendLog("project", "error", QString::fromStdString(e.what()));
   }

@@ -87,8 +87,6 @@ Workspace Workspace::open(const fs::path& rootIn) {
   return ws;
 }
 
-void Workspace::reload() { doc_ = readDocument(); }
-
 void Workspace::recover() {
   // Temporary files and folders of a writer that never got to its rename.
   std::vector<fs::path> leftovers;

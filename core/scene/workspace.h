@@ -60,8 +60,6 @@ class Workspace {
   // Writes photo roots, parameters and app state (stage records are re-read from
   // disk so a concurrently running worker's record is never overwritten).
   void save();
-  // Re-reads parallax.json (e.g. after a worker finished).
-  void reload();
 
   const nlohmann::json& document() const { return doc_; }
 

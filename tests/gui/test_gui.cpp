@@ -213,10 +213,14 @@ class TestGui : public QObject {
     QCOMPARE(job->state(), StageJob::State::kFailed);
     QVERIFY2(job->message().contains("crashed or was killed"), qPrintable(job->message()));
     QVERIFY(w.jobsPanel()->log()->toPlainText().contains("crashed or was killed"));
-    save(w.grab().toImage(), "gui_job_crashed.png");
-    // Still fully usable: reopening says what was interrupted, and the stage runs again.
-    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
+    // The window repairs the project as soon as the worker is gone.
+    QCOMPARE(w.workspace()->stageRecord("import")["status"], nlohmann::json("interrupted"));
     QVERIFY(w.jobsPanel()->log()->toPlainText().contains("stage 'import' was interrupted"));
+    auto* state = w.parameterEditor()->findChild<QLabel*>("stageState");
+    QVERIFY2(!state->text().contains("running"), qPrintable(state->text()));
+    save(w.grab().toImage(), "gui_job_crashed.png");
+    // Still fully usable: the project reopens and the stage runs again.
+    QVERIFY(w.openProject(QString::fromStdString(f.project.string())));
     w.runStage("import");
     QVERIFY(waitUntil([&] { return !w.busy(); }, 120000));
     QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
@@ -252,7 +256,8 @@ class TestGui : public QObject {
     QVERIFY(QTest::qWaitForWindowExposed(&w));
     QVERIFY(w.newProject(QString::fromStdString(test::tempPath(tmp, "new-project").string())));
     auto* mime = new QMimeData;
-    mime->setUrls({QUrl::fromLocalFile(QString::fromStdString((test::sampleDir() / "images").string()))});
+    mime->setUrls(
+        {QUrl::fromLocalFile(QString::fromStdString((test::sampleDir() / "images").string()))});
     QWidget* target = w.photoBrowser()->viewport();
     const QPoint at = target->rect().center();
     QDragEnterEvent enter(at, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
