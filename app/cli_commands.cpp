@@ -8,6 +8,8 @@
 #include "pipeline/runner.h"
 #include "pipeline/schema.h"
 #include "pipeline/stage.h"
+#include "io/colmap_model.h"
+#include "sfm/pose_eval.h"
 #include "plugin/plugin_manager.h"
 #include "synthetic/sample_scene.h"
 #include "util/cancel.h"
@@ -199,6 +201,44 @@ int exportGeometry(const std::string& project, const std::string& what, const st
   std::string summary;
   fs::path written = exportProject(ws, what, format, out, &summary);
   std::cout << "wrote " << written.string() << " (" << summary << ")\n";
+  return kExitOk;
+}
+
+int evaluatePoses(const std::string& project, const std::string& gt, const std::string& format,
+                  int modelIndex, const Common& common) {
+  Workspace ws = Workspace::open(project);
+  const fs::path modelDir = ws.sparseDir().parent_path() / std::to_string(modelIndex);
+  if (!hasColmapModel(modelDir))
+    throw Error("the project has no sparse model " + modelDir.string() +
+                "; run the 'sparse' stage first (parallax-cli reconstruct)");
+  const Reconstruction model = readColmapModel(modelDir);
+  const PoseSet truth = readGroundTruthPoses(gt, format);
+  const PoseEvaluation ev = parallax::evaluatePoses(model, truth);
+  size_t matched = 0;
+  for (const auto& [id, im] : model.images) matched += truth.count(imageStem(im.name));
+  if (matched == 0)
+    throw Error("none of the model's " + std::to_string(model.images.size()) +
+                " photos appear in the ground truth (names are paired by file stem, e.g. 0003 "
+                "for images/0003.jpg); is it the ground truth of these photos?");
+  if (common.json) {
+    json auc = json::object();
+    for (const auto& [t, v] : ev.auc) auc[std::to_string(t)] = v;
+    std::cout << json{{"registered", ev.registered},
+                      {"total", ev.total},
+                      {"auc", auc},
+                      {"median_rotation_error_deg", ev.median_rotation_error_deg},
+                      {"median_center_error", ev.median_center_error},
+                      {"scene_extent", ev.scene_extent}}
+                     .dump()
+              << "\n";
+    return kExitOk;
+  }
+  std::cout << std::fixed << std::setprecision(3);
+  std::cout << "registered          " << ev.registered << "/" << ev.total << "\n";
+  for (const auto& [t, v] : ev.auc) std::cout << "AUC@" << t << "deg" << std::string(t < 10 ? 11 : 10, ' ') << v << "\n";
+  std::cout << "median rot. error   " << ev.median_rotation_error_deg << " deg\n";
+  std::cout << "median centre error " << ev.median_center_error
+            << " (ground-truth units; cameras lie " << ev.scene_extent << " from their centre)\n";
   return kExitOk;
 }
 

@@ -28,5 +28,7 @@ int exportGeometry(const std::string& project, const std::string& what, const st
 int sample(const std::string& name, const std::string& outDir, int views, int width, int height,
            int seed, const Common& common);
 int plugins(const Common& common);
+int evaluatePoses(const std::string& project, const std::string& gt, const std::string& format,
+                  int modelIndex, const Common& common);
 
 }  // namespace parallax::cli

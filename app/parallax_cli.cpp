@@ -90,6 +90,20 @@ int main(int argc, char** argv) {
   cSample->add_option("--seed", seed, "Texture seed")->capture_default_str();
   addJson(cSample);
 
+  std::string gt, gtFormat;
+  int modelIndex = 0;
+  auto* cEval = app.add_subcommand(
+      "evaluate-poses",
+      "Score a project's camera poses against ground truth: registered, relative-pose AUC@1/3/5/10 "
+      "deg, median rotation and camera-centre errors");
+  cEval->add_option("project", project, "Project folder")->required();
+  cEval->add_option("--gt", gt, "Ground-truth file or folder")->required();
+  cEval->add_option("--format", gtFormat, "middlebury, strecha, nerf, dtu or colmap")
+      ->required()
+      ->check(CLI::IsMember({"middlebury", "strecha", "nerf", "dtu", "colmap"}));
+  cEval->add_option("--model", modelIndex, "Which model: sparse/N")->capture_default_str();
+  addJson(cEval);
+
   auto* cPlugins =
       app.add_subcommand("plugins", "List plugins, their model files and whether each is found");
   addJson(cPlugins);
@@ -110,6 +124,7 @@ int main(int argc, char** argv) {
     if (*cExport) return cli::exportGeometry(project, what, format, out);
     if (*cSample) return cli::sample(name, out, views, width, height, seed, common);
     if (*cPlugins) return cli::plugins(common);
+    if (*cEval) return cli::evaluatePoses(project, gt, gtFormat, modelIndex, common);
   } catch (const Error& e) {
     std::cerr << "parallax-cli: error: " << e.what() << std::endl;
     return cli::kExitFailed;

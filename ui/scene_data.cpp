@@ -16,8 +16,11 @@ SceneData loadSceneData(const fs::path& root) {
       data.problems.push_back(path.string() + ": " + e.what());
     }
   };
-  const fs::path sparse = root / "sparse" / "0";
+  // A running mapper's snapshot, while there is one, else the finished model.
+  const fs::path live = root / "cache" / "live" / "sparse";
+  const fs::path sparse = hasColmapModel(live) ? live : root / "sparse" / "0";
   if (hasColmapModel(sparse)) attempt(sparse, [&] { data.sparse = readColmapModel(sparse); });
+  data.sparseIsLive = sparse == live;
   const fs::path fused = root / "dense" / "fused.ply";
   if (fs::exists(fused)) attempt(fused, [&] { data.dense = readPly(fused); });
   for (const fs::path& mesh :

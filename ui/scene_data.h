@@ -14,6 +14,7 @@ namespace parallax::ui {
 
 struct SceneData {
   std::optional<Reconstruction> sparse;
+  bool sparseIsLive = false;  // a snapshot of a mapper still running
   std::optional<PointCloud> dense;
   std::optional<TriangleMesh> mesh;
   std::string meshSource;             // which file the mesh came from

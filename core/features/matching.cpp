@@ -3,16 +3,12 @@
 #include <opencv2/calib3d.hpp>
 #include <opencv2/core/eigen.hpp>
 #include <opencv2/features2d.hpp>
+#include <Eigen/Core>
+#include <immintrin.h>
+#include <limits>
 
 namespace parallax {
 namespace {
-
-cv::Mat toFloat(const FeatureDescriptors& d) {
-  cv::Mat bytes(d.rows, d.cols, CV_8U, const_cast<uint8_t*>(d.data.data()));
-  cv::Mat out;
-  bytes.convertTo(out, CV_32F, 1.0 / 512.0);
-  return out;
-}
 
 Eigen::Matrix3d toEigen(const cv::Mat& m) {
   Eigen::Matrix3d e = Eigen::Matrix3d::Zero();
@@ -22,28 +18,148 @@ Eigen::Matrix3d toEigen(const cv::Mat& m) {
 
 int countMask(const cv::Mat& mask) { return mask.empty() ? 0 : cv::countNonZero(mask); }
 
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Dot products of descriptor rows, the inner loop of exhaustive matching.
+// `packed` holds B in tiles of kTile columns, each tile dim-major (128 x kTile),
+// so the AVX2 kernel streams it from L1 while 4 rows of A are broadcast.
+constexpr int kTile = 64;
+
+RowMatrix packColumns(const RowMatrix& B) {
+  const int dims = int(B.cols());
+  const int tiles = (int(B.rows()) + kTile - 1) / kTile;
+  RowMatrix packed = RowMatrix::Zero(tiles, dims * kTile);
+  for (int j = 0; j < B.rows(); ++j)
+    for (int k = 0; k < dims; ++k) packed(j / kTile, k * kTile + j % kTile) = B(j, k);
+  return packed;
+}
+
+__attribute__((target("avx2,fma"))) void dotsAvx2(const RowMatrix& A, int r0, int rows,
+                                                   const RowMatrix& packed, int dims,
+                                                   RowMatrix& out) {
+  const int tiles = int(packed.rows());
+  const int width = tiles * kTile;
+  for (int t = 0; t < tiles; ++t) {
+    const float* tile = packed.data() + size_t(t) * size_t(dims) * kTile;
+    for (int i = 0; i < rows; i += 4) {
+      const float* a[4];
+      for (int r = 0; r < 4; ++r) a[r] = A.data() + size_t(r0 + std::min(i + r, rows - 1)) * dims;
+      for (int j = 0; j < kTile; j += 16) {
+        // 4 rows x 16 columns of accumulators, written out so they stay in registers.
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00,
+               c30 = c00, c31 = c00;
+        const float* b = tile + j;
+        for (int k = 0; k < dims; ++k, b += kTile) {
+          const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+          __m256 av = _mm256_broadcast_ss(a[0] + k);
+          c00 = _mm256_fmadd_ps(av, b0, c00);
+          c01 = _mm256_fmadd_ps(av, b1, c01);
+          av = _mm256_broadcast_ss(a[1] + k);
+          c10 = _mm256_fmadd_ps(av, b0, c10);
+          c11 = _mm256_fmadd_ps(av, b1, c11);
+          av = _mm256_broadcast_ss(a[2] + k);
+          c20 = _mm256_fmadd_ps(av, b0, c20);
+          c21 = _mm256_fmadd_ps(av, b1, c21);
+          av = _mm256_broadcast_ss(a[3] + k);
+          c30 = _mm256_fmadd_ps(av, b0, c30);
+          c31 = _mm256_fmadd_ps(av, b1, c31);
+        }
+        const __m256 results[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+        for (int r = 0; r < 4 && i + r < rows; ++r) {
+          float* dst = out.data() + size_t(i + r) * size_t(width) + size_t(t) * kTile + size_t(j);
+          _mm256_storeu_ps(dst, results[r][0]);
+          _mm256_storeu_ps(dst + 8, results[r][1]);
+        }
+      }
+    }
+  }
+}
+
+bool haveAvx2() {
+  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return yes;
+}
+
 }  // namespace
 
 FeatureMatches matchDescriptors(const FeatureDescriptors& a, const FeatureDescriptors& b,
-                                const MatchOptions& o) {
+                                const MatchOptions& o, std::vector<float>* ratios) {
   FeatureMatches out;
+  if (ratios) ratios->clear();
   if (a.rows < 2 || b.rows < 2) return out;
-  cv::Mat fa = toFloat(a), fb = toFloat(b);
-  cv::BFMatcher matcher(cv::NORM_L2);
-  std::vector<std::vector<cv::DMatch>> ab;
-  matcher.knnMatch(fa, fb, ab, 2);
-  std::vector<int> ba(size_t(b.rows), -1);
-  if (o.cross_check) {
-    std::vector<cv::DMatch> back;
-    matcher.match(fb, fa, back);
-    for (const auto& m : back) ba[size_t(m.queryIdx)] = m.trainIdx;
+  auto toMatrix = [](const FeatureDescriptors& d) {
+    RowMatrix m(d.rows, d.cols);
+    for (size_t k = 0; k < d.data.size(); ++k) m.data()[k] = float(d.data[k]) * (1.f / 512.f);
+    return m;
+  };
+  const RowMatrix A = toMatrix(a), B = toMatrix(b);
+  const Eigen::VectorXf normA = A.rowwise().squaredNorm(), normB = B.rowwise().squaredNorm();
+  // Squared distances |x|^2 + |y|^2 - 2 x.y from one matrix product (BLAS-like GEMM), in
+  // blocks of rows so a pair of 8192-feature photos needs 32 MB, not 256 MB. Each row keeps
+  // its two nearest columns (ratio test), each column its two nearest rows (the reverse).
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  std::vector<float> row1(size_t(a.rows), kInf), row2(size_t(a.rows), kInf);
+  std::vector<int> rowBest(size_t(a.rows), -1);
+  std::vector<float> col1(size_t(b.rows), kInf), col2(size_t(b.rows), kInf);
+  std::vector<int> colBest(size_t(b.rows), -1);
+  constexpr int kBlock = 1024;
+  const bool avx2 = haveAvx2() && a.cols == b.cols;
+  const RowMatrix packed = avx2 ? packColumns(B) : RowMatrix();
+  RowMatrix dots;
+  for (int r0 = 0; r0 < a.rows; r0 += kBlock) {
+    const int rows = std::min(kBlock, a.rows - r0);
+    if (avx2) {
+      dots.resize(rows, packed.rows() * kTile);
+      dotsAvx2(A, r0, rows, packed, a.cols, dots);
+    } else {
+      dots.noalias() = A.middleRows(r0, rows) * B.transpose();
+    }
+    for (int r = 0; r < rows; ++r) {
+      const int i = r0 + r;
+      const float* d = dots.data() + size_t(r) * size_t(dots.cols());
+      float best = kInf, second = kInf;
+      int bestJ = -1;
+      for (int j = 0; j < b.rows; ++j) {
+        const float dist = normA[i] + normB[j] - 2.f * d[j];
+        if (dist < second) {
+          if (dist < best) {
+            second = best;
+            best = dist;
+            bestJ = j;
+          } else {
+            second = dist;
+          }
+        }
+        if (dist < col2[size_t(j)]) {
+          if (dist < col1[size_t(j)]) {
+            col2[size_t(j)] = col1[size_t(j)];
+            col1[size_t(j)] = dist;
+            colBest[size_t(j)] = i;
+          } else {
+            col2[size_t(j)] = dist;
+          }
+        }
+      }
+      row1[size_t(i)] = best;
+      row2[size_t(i)] = second;
+      rowBest[size_t(i)] = bestJ;
+    }
   }
-  for (const auto& knn : ab) {
-    if (knn.size() < 2) continue;
-    const cv::DMatch& best = knn[0];
-    if (best.distance > o.max_distance || best.distance > o.max_ratio * knn[1].distance) continue;
-    if (o.cross_check && ba[size_t(best.trainIdx)] != best.queryIdx) continue;
-    out.emplace_back(uint32_t(best.queryIdx), uint32_t(best.trainIdx));
+  auto distance = [](float squared) { return std::sqrt(std::max(0.f, squared)); };
+  const float maxDistance = float(o.max_distance), ratio = float(o.max_ratio);
+  for (int i = 0; i < a.rows; ++i) {
+    const int j = rowBest[size_t(i)];
+    if (j < 0) continue;
+    const float best = distance(row1[size_t(i)]);
+    const float rowRatio = best / std::max(1e-12f, distance(row2[size_t(i)]));
+    if (best > maxDistance || rowRatio > ratio) continue;
+    float colRatio = 0.f;
+    if (o.cross_check) {
+      colRatio = distance(col1[size_t(j)]) / std::max(1e-12f, distance(col2[size_t(j)]));
+      if (colBest[size_t(j)] != i || colRatio > ratio) continue;
+    }
+    out.emplace_back(uint32_t(i), uint32_t(j));
+    if (ratios) ratios->push_back(std::max(rowRatio, colRatio));
   }
   return out;
 }

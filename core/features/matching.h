@@ -20,9 +20,11 @@ struct MatchOptions {
   bool cross_check = true;    // keep mutual nearest neighbours only
 };
 
-// Brute force (OpenCV's SIMD kernels) on uint8 descriptors scaled back to unit length.
+// Exhaustive nearest neighbours on uint8 descriptors scaled back to unit length
+// (blocked dot products, AVX2 where the CPU has it). The ratio test applies both
+// ways; `ratios`, when given, receives each match's worse ratio of the two.
 FeatureMatches matchDescriptors(const FeatureDescriptors& a, const FeatureDescriptors& b,
-                                const MatchOptions& options);
+                                const MatchOptions& options, std::vector<float>* ratios = nullptr);
 
 struct VerifyOptions {
   double max_error = 4.0;  // pixels (COLMAP's default RANSAC threshold)

@@ -63,7 +63,23 @@ Eigen::Vector2d Camera::imgFromCam(const Eigen::Vector3d& x_cam) const {
 }
 
 Eigen::Vector3d Camera::camFromImg(const Eigen::Vector2d& p) const {
-  return {(p.x() - principalX()) / focalX(), (p.y() - principalY()) / focalY(), 1.0};
+  const Eigen::Vector2d distorted((p.x() - principalX()) / focalX(),
+                                  (p.y() - principalY()) / focalY());
+  if (model_id != kSimpleRadial && model_id != kRadial && model_id != kOpenCV)
+    return {distorted.x(), distorted.y(), 1.0};
+  // Invert the distortion by fixed-point iteration (converges for the mild distortion of
+  // photographic lenses; COLMAP iterates the same way).
+  Eigen::Vector2d u = distorted;
+  for (int i = 0; i < 100; ++i) {
+    const Eigen::Vector3d ray(u.x(), u.y(), 1.0);
+    const Eigen::Vector2d projected = imgFromCam(ray);
+    const Eigen::Vector2d d((projected.x() - principalX()) / focalX(),
+                            (projected.y() - principalY()) / focalY());
+    const Eigen::Vector2d step = distorted - d;
+    u += step;
+    if (step.squaredNorm() < 1e-20) break;
+  }
+  return {u.x(), u.y(), 1.0};
 }
 
 Camera Camera::pinhole(int width, int height, double fx, double fy, double cx, double cy) {

@@ -44,7 +44,7 @@ struct Camera {
   // for SIMPLE_RADIAL, RADIAL and OPENCV. Pixel centre convention: COLMAP's (0.5 = centre of first
   // pixel).
   Eigen::Vector2d imgFromCam(const Eigen::Vector3d& x_cam) const;
-  // Inverse for the undistorted models; ray direction with z = 1.
+  // Inverse of imgFromCam (distortion removed iteratively); ray direction with z = 1.
   Eigen::Vector3d camFromImg(const Eigen::Vector2d& pixel) const;
   std::string modelName() const;
 

@@ -311,6 +311,17 @@ size_t Database::numVerifiedPairs() const {
   return size_t(sqlite3_column_int64(s.stmt, 0));
 }
 
+std::vector<std::pair<uint32_t, uint32_t>> Database::verifiedPairs() const {
+  Statement s(db_, "SELECT pair_id FROM two_view_geometries WHERE rows > 0 ORDER BY pair_id;");
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  constexpr uint64_t kMaxImageId = 2147483647;
+  while (sqlite3_step(s.stmt) == SQLITE_ROW) {
+    const auto id = uint64_t(sqlite3_column_int64(s.stmt, 0));
+    out.emplace_back(uint32_t(id / kMaxImageId), uint32_t(id % kMaxImageId));
+  }
+  return out;
+}
+
 size_t Database::numKeypoints() const {
   Statement s(db_, "SELECT COALESCE(SUM(rows), 0) FROM keypoints;");
   sqlite3_step(s.stmt);

@@ -93,6 +93,8 @@ class Database {
   TwoViewGeometry readTwoViewGeometry(uint32_t image_id1, uint32_t image_id2) const;
   // Pairs whose geometry has at least one inlier.
   size_t numVerifiedPairs() const;
+  // Their image ids (smaller first).
+  std::vector<std::pair<uint32_t, uint32_t>> verifiedPairs() const;
 
   void beginTransaction();
   void commit();

@@ -32,6 +32,8 @@ class Workspace {
   std::filesystem::path sparseDir() const { return root_ / "sparse" / "0"; }
   std::filesystem::path denseDir() const { return root_ / "dense"; }
   std::filesystem::path referenceDir() const { return root_ / "reference"; }
+  // Where a running stage writes snapshots for the viewport (removed when it ends).
+  std::filesystem::path livePreviewDir() const { return root_ / "cache" / "live" / "sparse"; }
   std::filesystem::path exportsDir() const { return root_ / "exports"; }
 
   const std::vector<std::string>& recoveryNotes() const { return recoveryNotes_; }

@@ -13,6 +13,7 @@ void registerBuiltinStages() {
     registerFeaturesStage();
     registerMatchingStage();
     registerGroundTruthStage();
+    registerSparseStage();
   });
 }
 

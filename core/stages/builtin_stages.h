@@ -7,5 +7,6 @@ void registerImportStage();
 void registerFeaturesStage();
 void registerMatchingStage();
 void registerGroundTruthStage();
+void registerSparseStage();
 
 }  // namespace parallax

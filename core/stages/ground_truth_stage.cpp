@@ -1,7 +1,7 @@
 // Stage "ground_truth": for photos made by the synthetic-scene generator, loads
-// the exact cameras, 3D points and surface mesh into the project (sparse/0 and
-// reference/mesh.ply). Until real reconstruction exists this is how a sample
-// shows cameras and a mesh; later it is the reference for accuracy checks.
+// the exact cameras, 3D points and surface mesh into the project's reference/
+// folder (reference/sparse, reference/mesh.ply): what `evaluate-poses` and the
+// tests compare the reconstruction with.
 #include <algorithm>
 #include <optional>
 
@@ -90,10 +90,10 @@ StageOutcome runGroundTruth(StageContext& ctx) {
         p2.point3D_id = kInvalidPoint3DId;
   model.checkConsistency();
 
-  ctx.report.progress(1, 3, "writing sparse/0");
-  writeDirAtomic(ws.sparseDir(),
+  ctx.report.progress(1, 3, "writing reference/sparse");
+  fs::create_directories(ws.referenceDir());
+  writeDirAtomic(ws.referenceDir() / "sparse",
                  [&](const fs::path& tmp) { writeColmapModel(tmp, model, ModelFormat::kBinary); });
-  ctx.report.preview("sparse", ws.sparseDir().string());
 
   size_t faces = 0;
   if (ctx.params["load_mesh"].get<bool>()) {

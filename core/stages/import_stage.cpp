@@ -117,6 +117,7 @@ StageOutcome runImport(StageContext& ctx) {
   const double focalFactor = ctx.params["default_focal_factor"].get<double>();
   const std::string modelName = ctx.params["camera_model"].get<std::string>();
   const bool single = ctx.params["single_camera"].get<bool>();
+  const bool byCamera = ctx.params["camera_grouping"].get<std::string>() == "by_camera";
   const CameraModelInfo& model = cameraModelByName(modelName);
 
   std::map<std::string, std::string> firstByHash;
@@ -187,11 +188,23 @@ StageOutcome runImport(StageContext& ctx) {
   writeViaTemp(ws.databasePath(), [&](const fs::path& tmp) {
     Database db(tmp);
     db.beginTransaction();
-    uint32_t sharedCamera = 0;
+    std::map<std::string, uint32_t> cameraOfGroup;
     for (const auto& a : accepted) {
       const Camera camera = cameraFor(*a.info);
-      uint32_t camera_id = single && sharedCamera ? sharedCamera : db.addCamera(camera);
-      if (single) sharedCamera = camera_id;
+      // Which photos share intrinsics: all, those from one camera and zoom setting, or none.
+      std::string group = a.name;
+      if (single) {
+        group = "all";
+      } else if (byCamera) {
+        char focal[32];
+        std::snprintf(focal, sizeof focal, "%.2f", camera.focalX());
+        group = std::to_string(a.info->width) + "x" + std::to_string(a.info->height) + "|" +
+                a.info->camera_make + "|" + a.info->camera_model + "|" + a.info->focal_source +
+                "|" + focal;
+      }
+      auto [slot, isNew] = cameraOfGroup.emplace(group, 0);
+      if (isNew) slot->second = db.addCamera(camera);
+      const uint32_t camera_id = slot->second;
       uint32_t image_id = db.addImage(a.name, camera_id);
       photos.push_back({{"image_id", image_id},
                         {"name", a.name},

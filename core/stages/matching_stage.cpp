@@ -27,7 +27,9 @@ std::vector<std::pair<size_t, size_t>> choosePairs(size_t n, const std::string& 
 StageOutcome runMatching(StageContext& ctx) {
   const auto& p = ctx.params;
   MatchOptions match;
-  match.max_ratio = p["max_ratio"].get<double>();
+  const double strictRatio = p["max_ratio"].get<double>();
+  const double fallbackRatio = std::max(strictRatio, p["fallback_ratio"].get<double>());
+  match.max_ratio = fallbackRatio;
   match.max_distance = p["max_distance"].get<double>();
   match.cross_check = p["cross_check"].get<bool>();
   VerifyOptions verify;
@@ -68,12 +70,25 @@ StageOutcome runMatching(StageContext& ctx) {
       [&](size_t k) {
         throwIfCancelled();
         const auto [a, b] = pairs[k];
-        FeatureMatches matches = matchDescriptors(descriptors[a], descriptors[b], match);
+        std::vector<float> ratios;
+        const FeatureMatches loose = matchDescriptors(descriptors[a], descriptors[b], match, &ratios);
+        FeatureMatches matches;
+        for (size_t m = 0; m < loose.size(); ++m)
+          if (ratios[m] <= strictRatio) matches.push_back(loose[m]);
         const Camera& camA = cameras.at(images[a].camera_id);
         const Camera& camB = cameras.at(images[b].camera_id);
         const bool calibrated = camA.has_prior_focal_length && camB.has_prior_focal_length;
         TwoViewGeometry g =
             verifyPair(keypoints[a], camA, keypoints[b], camB, matches, calibrated, verify);
+        if (g.inliers.empty() && loose.size() > matches.size()) {
+          // Wide baselines and weak texture: the looser ratio often still verifies.
+          TwoViewGeometry second =
+              verifyPair(keypoints[a], camA, keypoints[b], camB, loose, calibrated, verify);
+          if (!second.inliers.empty()) {
+            g = std::move(second);
+            matches = loose;
+          }
+        }
         {
           std::lock_guard<std::mutex> lock(dbMutex);
           db.writeMatches(images[a].image_id, images[b].image_id, matches);

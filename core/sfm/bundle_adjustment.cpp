@@ -1,0 +1,279 @@
+#include "sfm/bundle_adjustment.h"
+
+#include <ceres/ceres.h>
+
+#include <cmath>
+#include <thread>
+
+#include "util/error.h"
+
+namespace parallax {
+namespace {
+
+// Projection of a camera-frame point to pixels for each supported COLMAP model,
+// parameter order as COLMAP's (camera.h). Written once for doubles and Jets.
+template <int ModelId>
+struct Model;
+
+template <>
+struct Model<kSimplePinhole> {
+  static constexpr int kNumParams = 3;
+  template <typename T>
+  static void project(const T* p, T u, T v, T* xy) {
+    xy[0] = p[0] * u + p[1];
+    xy[1] = p[0] * v + p[2];
+  }
+};
+
+template <>
+struct Model<kPinhole> {
+  static constexpr int kNumParams = 4;
+  template <typename T>
+  static void project(const T* p, T u, T v, T* xy) {
+    xy[0] = p[0] * u + p[2];
+    xy[1] = p[1] * v + p[3];
+  }
+};
+
+template <>
+struct Model<kSimpleRadial> {
+  static constexpr int kNumParams = 4;
+  template <typename T>
+  static void project(const T* p, T u, T v, T* xy) {
+    const T radial = T(1) + p[3] * (u * u + v * v);
+    xy[0] = p[0] * u * radial + p[1];
+    xy[1] = p[0] * v * radial + p[2];
+  }
+};
+
+template <>
+struct Model<kRadial> {
+  static constexpr int kNumParams = 5;
+  template <typename T>
+  static void project(const T* p, T u, T v, T* xy) {
+    const T r2 = u * u + v * v;
+    const T radial = T(1) + p[3] * r2 + p[4] * r2 * r2;
+    xy[0] = p[0] * u * radial + p[1];
+    xy[1] = p[0] * v * radial + p[2];
+  }
+};
+
+template <>
+struct Model<kOpenCV> {
+  static constexpr int kNumParams = 8;
+  template <typename T>
+  static void project(const T* p, T u, T v, T* xy) {
+    const T uu = u * u, vv = v * v, uv = u * v, r2 = uu + vv;
+    const T radial = p[4] * r2 + p[5] * r2 * r2;
+    const T du = u * radial + T(2) * p[6] * uv + p[7] * (r2 + T(2) * uu);
+    const T dv = v * radial + T(2) * p[7] * uv + p[6] * (r2 + T(2) * vv);
+    xy[0] = p[0] * (u + du) + p[2];
+    xy[1] = p[1] * (v + dv) + p[3];
+  }
+};
+
+template <int ModelId>
+struct ReprojectionError {
+  explicit ReprojectionError(const Eigen::Vector2d& observed) : observed_(observed) {}
+
+  template <typename T>
+  bool operator()(const T* rotation, const T* translation, const T* params, const T* point,
+                  T* residuals) const {
+    const Eigen::Map<const Eigen::Quaternion<T>> q(rotation);
+    const Eigen::Map<const Eigen::Matrix<T, 3, 1>> t(translation);
+    const Eigen::Map<const Eigen::Matrix<T, 3, 1>> x(point);
+    const Eigen::Matrix<T, 3, 1> cam = q * x + t;
+    T xy[2];
+    Model<ModelId>::project(params, cam[0] / cam[2], cam[1] / cam[2], xy);
+    residuals[0] = xy[0] - T(observed_.x());
+    residuals[1] = xy[1] - T(observed_.y());
+    return true;
+  }
+
+  static ceres::CostFunction* create(const Eigen::Vector2d& observed) {
+    return new ceres::AutoDiffCostFunction<ReprojectionError, 2, 4, 3, Model<ModelId>::kNumParams,
+                                           3>(new ReprojectionError(observed));
+  }
+
+ private:
+  Eigen::Vector2d observed_;
+};
+
+ceres::CostFunction* reprojectionCost(int model_id, const Eigen::Vector2d& observed) {
+  switch (model_id) {
+    case kSimplePinhole: return ReprojectionError<kSimplePinhole>::create(observed);
+    case kPinhole: return ReprojectionError<kPinhole>::create(observed);
+    case kSimpleRadial: return ReprojectionError<kSimpleRadial>::create(observed);
+    case kRadial: return ReprojectionError<kRadial>::create(observed);
+    case kOpenCV: return ReprojectionError<kOpenCV>::create(observed);
+    default:
+      throw Error(std::string("camera model ") + cameraModelById(model_id).name +
+                  std::string(" is not supported by bundle adjustment; use SIMPLE_PINHOLE, "
+                              "PINHOLE, SIMPLE_RADIAL, RADIAL or OPENCV (import.camera_model)"));
+  }
+}
+
+// Indices of the parameters held fixed for a camera model under the options.
+std::vector<int> constantIntrinsics(int model_id, const BundleOptions& o) {
+  std::vector<int> focal, principal, extra;
+  switch (model_id) {
+    case kSimplePinhole: focal = {0}, principal = {1, 2}; break;
+    case kPinhole: focal = {0, 1}, principal = {2, 3}; break;
+    case kSimpleRadial: focal = {0}, principal = {1, 2}, extra = {3}; break;
+    case kRadial: focal = {0}, principal = {1, 2}, extra = {3, 4}; break;
+    case kOpenCV: focal = {0, 1}, principal = {2, 3}, extra = {4, 5, 6, 7}; break;
+    default: break;
+  }
+  std::vector<int> fixed;
+  if (!o.refine_focal_length) fixed.insert(fixed.end(), focal.begin(), focal.end());
+  if (!o.refine_principal_point) fixed.insert(fixed.end(), principal.begin(), principal.end());
+  if (!o.refine_extra_params) fixed.insert(fixed.end(), extra.begin(), extra.end());
+  return fixed;
+}
+
+int threads(int requested) {
+  return requested > 0 ? requested : std::max(1, int(std::thread::hardware_concurrency()));
+}
+
+double rmse(ceres::Problem& problem) {
+  double cost = 0;
+  problem.Evaluate(ceres::Problem::EvaluateOptions(), &cost, nullptr, nullptr, nullptr);
+  const int n = problem.NumResiduals();
+  return n > 0 ? std::sqrt(2.0 * cost / n) : 0.0;
+}
+
+}  // namespace
+
+BundleSummary bundleAdjust(Reconstruction& rec, const BundleConfig& config,
+                           const BundleOptions& options) {
+  BundleSummary summary;
+  ceres::Problem::Options problemOptions;
+  problemOptions.manifold_ownership = ceres::TAKE_OWNERSHIP;
+  ceres::Problem problem(problemOptions);
+  ceres::LossFunction* loss = new ceres::HuberLoss(options.loss_scale_px);  // owned by `problem`
+
+  // Eigen quaternions are stored x, y, z, w: the layout EigenQuaternionManifold expects.
+  std::set<uint32_t> posedImages, usedCameras;
+  std::set<uint64_t> points;
+  auto addObservation = [&](Image& image, const Point2D& p2) {
+    Camera& camera = rec.cameras.at(image.camera_id);
+    Point3D& point = rec.points3D.at(p2.point3D_id);
+    problem.AddResidualBlock(reprojectionCost(camera.model_id, p2.xy), loss,
+                             image.cam_from_world.rotation.coeffs().data(),
+                             image.cam_from_world.translation.data(), camera.params.data(),
+                             point.xyz.data());
+    posedImages.insert(image.image_id);
+    usedCameras.insert(camera.camera_id);
+    points.insert(p2.point3D_id);
+    ++summary.num_residuals;
+  };
+  for (uint32_t id : config.variable_images) {
+    Image& image = rec.images.at(id);
+    for (const Point2D& p2 : image.points2D)
+      if (p2.point3D_id != kInvalidPoint3DId) addObservation(image, p2);
+  }
+  std::set<uint32_t> otherImages;
+  if (config.include_other_observers) {
+    const std::set<uint64_t> adjusted = points;
+    for (uint64_t pid : adjusted)
+      for (const TrackElement& el : rec.points3D.at(pid).track)
+        if (!config.variable_images.count(el.image_id)) {
+          Image& image = rec.images.at(el.image_id);
+          addObservation(image, image.points2D.at(el.point2D_idx));
+          otherImages.insert(el.image_id);
+        }
+  }
+  if (summary.num_residuals == 0) {
+    summary.message = "nothing to adjust";
+    return summary;
+  }
+
+  for (uint32_t id : posedImages) {
+    Image& image = rec.images.at(id);
+    double* q = image.cam_from_world.rotation.coeffs().data();
+    double* t = image.cam_from_world.translation.data();
+    problem.SetManifold(q, new ceres::EigenQuaternionManifold);
+    if (otherImages.count(id) || config.constant_poses.count(id)) {
+      problem.SetParameterBlockConstant(q);
+      problem.SetParameterBlockConstant(t);
+    } else if (id == config.scale_gauge_image) {
+      int axis = 0;
+      image.cam_from_world.translation.cwiseAbs().maxCoeff(&axis);
+      problem.SetManifold(t, new ceres::SubsetManifold(3, {axis}));
+    }
+  }
+  // Intrinsics refined only when all images using them are variable.
+  std::set<uint32_t> fixedCameras = config.constant_cameras;
+  for (uint32_t id : otherImages) fixedCameras.insert(rec.images.at(id).camera_id);
+  for (uint32_t cid : usedCameras) {
+    Camera& camera = rec.cameras.at(cid);
+    double* params = camera.params.data();
+    const std::vector<int> fixed = constantIntrinsics(camera.model_id, options);
+    if (fixedCameras.count(cid) || int(fixed.size()) == int(camera.params.size())) {
+      problem.SetParameterBlockConstant(params);
+    } else if (!fixed.empty()) {
+      problem.SetManifold(params, new ceres::SubsetManifold(int(camera.params.size()), fixed));
+    }
+  }
+  for (uint64_t pid : config.constant_points)
+    if (points.count(pid)) problem.SetParameterBlockConstant(rec.points3D.at(pid).xyz.data());
+
+  ceres::Solver::Options solver;
+  solver.linear_solver_type =
+      posedImages.size() <= 50 ? ceres::DENSE_SCHUR : ceres::SPARSE_SCHUR;
+  solver.max_num_iterations = options.max_iterations;
+  solver.function_tolerance = options.function_tolerance;
+  solver.gradient_tolerance = 1e-10;
+  solver.parameter_tolerance = 1e-8;
+  solver.num_threads = threads(options.num_threads);
+  solver.logging_type = ceres::SILENT;
+  solver.minimizer_progress_to_stdout = false;
+
+  summary.initial_rmse_px = rmse(problem);
+  ceres::Solver::Summary result;
+  ceres::Solve(solver, &problem, &result);
+  summary.iterations = int(result.iterations.size());
+  summary.usable = result.IsSolutionUsable();
+  summary.final_rmse_px = rmse(problem);
+  summary.message = result.BriefReport();
+  for (uint32_t id : posedImages) rec.images.at(id).cam_from_world.rotation.normalize();
+  return summary;
+}
+
+bool refineAbsolutePose(Image& image, Camera& camera,
+                        const std::vector<std::pair<Eigen::Vector2d, Eigen::Vector3d>>& matches,
+                        bool refine_focal, double loss_scale_px) {
+  ceres::Problem problem;
+  std::vector<Eigen::Vector3d> points;
+  points.reserve(matches.size());
+  ceres::LossFunction* loss = new ceres::HuberLoss(loss_scale_px);
+  double* q = image.cam_from_world.rotation.coeffs().data();
+  double* t = image.cam_from_world.translation.data();
+  for (const auto& [xy, xyz] : matches) {
+    points.push_back(xyz);
+    problem.AddResidualBlock(reprojectionCost(camera.model_id, xy), loss, q, t,
+                             camera.params.data(), points.back().data());
+    problem.SetParameterBlockConstant(points.back().data());
+  }
+  if (matches.empty()) return false;
+  problem.SetManifold(q, new ceres::EigenQuaternionManifold);
+  BundleOptions o;
+  o.refine_focal_length = refine_focal;
+  o.refine_extra_params = false;
+  const std::vector<int> fixed = constantIntrinsics(camera.model_id, o);
+  if (int(fixed.size()) == int(camera.params.size()))
+    problem.SetParameterBlockConstant(camera.params.data());
+  else
+    problem.SetManifold(camera.params.data(),
+                        new ceres::SubsetManifold(int(camera.params.size()), fixed));
+  ceres::Solver::Options solver;
+  solver.linear_solver_type = ceres::DENSE_QR;
+  solver.max_num_iterations = 100;
+  solver.logging_type = ceres::SILENT;
+  ceres::Solver::Summary result;
+  ceres::Solve(solver, &problem, &result);
+  image.cam_from_world.rotation.normalize();
+  return result.IsSolutionUsable();
+}
+
+}  // namespace parallax
