@@ -21,10 +21,16 @@ SiftFeatures extractSift(const cv::Mat& gray, const SiftOptions& o) {
   cv::Mat work = gray;
   if (scale < 1.0) cv::resize(gray, work, cv::Size(), scale, scale, cv::INTER_AREA);
 
-  auto sift = cv::SIFT::create(0, 3, o.peak_threshold, o.edge_threshold, 1.6);
   std::vector<cv::KeyPoint> keypoints;
-  sift->detect(work, keypoints);
-  if (o.upright) {
+  cv::Mat descriptors;
+  if (!o.upright) {
+    // One pass over the scale space: OpenCV keeps the strongest `max_num_features`
+    // responses before computing their descriptors.
+    auto sift = cv::SIFT::create(o.max_num_features, 3, o.peak_threshold, o.edge_threshold, 1.6);
+    sift->detectAndCompute(work, cv::noArray(), keypoints, descriptors);
+  } else {
+    auto sift = cv::SIFT::create(0, 3, o.peak_threshold, o.edge_threshold, 1.6);
+    sift->detect(work, keypoints);
     // Orientation assignment makes duplicates at one location; upright keeps one each.
     for (auto& k : keypoints) k.angle = 0.f;
     std::sort(keypoints.begin(), keypoints.end(), [](const cv::KeyPoint& a, const cv::KeyPoint& b) {
@@ -35,16 +41,15 @@ SiftFeatures extractSift(const cv::Mat& gray, const SiftOptions& o) {
                                   return a.pt == b.pt && a.size == b.size;
                                 }),
                     keypoints.end());
+    // Keep the strongest (largest response) up to the limit.
+    if (int(keypoints.size()) > o.max_num_features) {
+      std::nth_element(
+          keypoints.begin(), keypoints.begin() + o.max_num_features, keypoints.end(),
+          [](const cv::KeyPoint& a, const cv::KeyPoint& b) { return a.response > b.response; });
+      keypoints.resize(size_t(o.max_num_features));
+    }
+    sift->compute(work, keypoints, descriptors);
   }
-  // Keep the strongest (largest response) up to the limit.
-  if (int(keypoints.size()) > o.max_num_features) {
-    std::nth_element(
-        keypoints.begin(), keypoints.begin() + o.max_num_features, keypoints.end(),
-        [](const cv::KeyPoint& a, const cv::KeyPoint& b) { return a.response > b.response; });
-    keypoints.resize(size_t(o.max_num_features));
-  }
-  cv::Mat descriptors;
-  sift->compute(work, keypoints, descriptors);
 
   SiftFeatures out;
   out.keypoints.reserve(keypoints.size());

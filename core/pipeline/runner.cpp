@@ -77,8 +77,8 @@ StageState stageState(const Workspace& ws, const std::string& stage, StageKeyCac
     }
   }
   st.reason = record.value("params_hash", "") != hashHex(effectiveParams(ws, stage).dump())
-                  ? "its parameters changed"
-                  : "its inputs changed";
+                  ? "its parameters have changed since it ran"
+                  : "its inputs have changed since it ran";
   return st;
 }
 
@@ -108,7 +108,7 @@ RunResult runStage(Workspace& ws, const std::string& stage,
     StageKeyCache keys;
     for (const auto& up : schema.after) {
       StageState upState = stageState(ws, up, &keys);
-      if (upState.stale) throw Error("run stage '" + up + "' first: it " + upState.reason);
+      if (upState.stale) throw Error("run stage '" + up + "' first (" + upState.reason + ")");
     }
     params = effectiveParams(ws, stage);
     paramsHash = hashHex(params.dump());

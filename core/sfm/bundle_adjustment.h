@@ -32,6 +32,8 @@ struct BundleConfig {
   uint32_t scale_gauge_image = 0;
   // Cameras (intrinsics) held fixed whatever the options say.
   std::set<uint32_t> constant_cameras;
+  // Cameras whose principal point stays put even when the options refine it.
+  std::set<uint32_t> fixed_principal_point_cameras;
   // Points whose positions are held fixed.
   std::set<uint64_t> constant_points;
   // When true, images outside `variable_images` that observe an adjusted point

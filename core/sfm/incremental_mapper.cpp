@@ -64,6 +64,8 @@ double triangulationAngle(const Eigen::Vector3d& c1, const Eigen::Vector3d& c2,
 namespace {
 
 constexpr double kDegree = M_PI / 180.0;
+constexpr int kMinViewsForPrincipalPoint = 5;
+constexpr int kMinCoveredCells = 80;  // of 10 x 10 over the frame
 
 struct Observation {
   uint32_t image = 0;  // index into SfmInput::images
@@ -139,6 +141,7 @@ class Mapper {
         for (size_t i = 0; i < reg_.size(); ++i)
           if (reg_[i]) used_[i] = 1;
         result.models.push_back(std::move(rec_));
+        ++modelIndex_;
       }
       rec_ = Reconstruction();
       if (!o_.multiple_models) break;
@@ -270,11 +273,17 @@ class Mapper {
     std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
       return in_.pairs[x].inliers.size() > in_.pairs[y].inliers.size();
     });
-    for (const auto& [minInliers, minAngle] : levels) {
+    for (size_t level = 0; level < std::size(levels); ++level) {
+      const auto [minInliers, minAngle] = levels[level];
       int trials = 0;
       for (size_t k : order) {
         const auto& p = in_.pairs[k];
         if (used_[p.a] || used_[p.b] || p.config == kDegenerate) continue;
+        // A pair explained by a homography (a plane, or a camera turning on the spot) gives
+        // an ambiguous relative pose: used only as a last resort.
+        const bool planar =
+            p.config == kPlanar || p.config == kPanoramic || p.config == kPlanarOrPanoramic;
+        if (planar && level + 1 < std::size(levels)) continue;
         if (int(p.inliers.size()) < minInliers) break;
         if (triedInit_.count({k, minAngle})) continue;
         if (trials++ >= o_.init_max_trials) break;
@@ -352,10 +361,15 @@ class Mapper {
     config.constant_poses = {gaugeFirst_};
     config.scale_gauge_image = gaugeSecond_;
     config.constant_cameras = {in_.images[p.a].camera_id, in_.images[p.b].camera_id};
-    bundleAdjust(rec_, config, o_.ba);
+    bundleAdjust(rec_, config, o_.ba);  // intrinsics constant: principal points stay
     filterObservations({gaugeFirst_, gaugeSecond_});
     triangulateImage(p.b);
-    report("initialised from " + in_.images[p.a].name + " and " + in_.images[p.b].name);
+    char note[160];
+    std::snprintf(note, sizeof note, " (%zu points, median triangulation angle %.1f deg)",
+                  rec_.points3D.size(), median);
+    report("model " + std::to_string(modelIndex_ + 1) + " started from " + in_.images[p.a].name +
+               " and " + in_.images[p.b].name + note,
+           true);
     return numRegistered() == 2 && rec_.points3D.size() >= size_t(minInliers / 2);
   }
 
@@ -377,12 +391,12 @@ class Mapper {
           registered = true;
           triangulateImage(index);
           if (numRegistered() <= 12 || numRegistered() >= o_.global_ba_growth * lastGlobal) {
-            globalRefinement(1);
+            globalRefinement(1, 10);
             lastGlobal = numRegistered();
           } else {
             localRefinement(index);
           }
-          report("registered " + in_.images[index].name);
+          report("registered " + in_.images[index].name + " (" + lastRegistration_ + ")");
           // The model changed: images that failed before may fit now.
           std::fill(failedTries_.begin(), failedTries_.end(), 0);
           break;
@@ -391,23 +405,33 @@ class Mapper {
       }
       if (!registered) break;
     }
-    globalRefinement(3);
-    report("model finished");
+    globalRefinement(3, o_.ba.max_iterations);
+    report("model " + std::to_string(modelIndex_ + 1) + " finished", true);
   }
 
-  // Unregistered images ranked by how many reconstructed points they see.
+  // Unregistered images ranked by how many reconstructed points they see. Images
+  // linked to the model only through pairs a homography explains come last: such
+  // links (a textured floor, repeated tiles) are where false matches agree with
+  // each other, and registering from them alone can flip a camera.
   std::vector<size_t> nextImages() {
-    std::vector<std::pair<size_t, size_t>> scored;  // (visible points, index)
+    std::vector<std::tuple<bool, size_t, size_t>> scored;  // (general link, visible, index)
+    std::vector<char> generalLink(in_.images.size(), 0);
+    for (const auto& p : in_.pairs) {
+      if (p.config != kCalibrated && p.config != kUncalibrated) continue;
+      if (reg_[p.a]) generalLink[p.b] = 1;
+      if (reg_[p.b]) generalLink[p.a] = 1;
+    }
     for (size_t i = 0; i < in_.images.size(); ++i) {
       if (reg_[i] || used_[i] || failedTries_[i] >= 2) continue;
       std::set<size_t> seen;
       for (int32_t t : tracks_.trackOf[i])
         if (t >= 0 && rec_.points3D.count(pointId(size_t(t)))) seen.insert(size_t(t));
-      if (int(seen.size()) >= o_.abs_pose_min_num_inliers) scored.emplace_back(seen.size(), i);
+      if (int(seen.size()) >= o_.abs_pose_min_num_inliers)
+        scored.emplace_back(generalLink[i] != 0, seen.size(), i);
     }
     std::sort(scored.rbegin(), scored.rend());
     std::vector<size_t> out;
-    for (const auto& s : scored) out.push_back(s.second);
+    for (const auto& s : scored) out.push_back(std::get<2>(s));
     return out;
   }
 
@@ -478,6 +502,8 @@ class Mapper {
       deregisterImage(index);
       return false;
     }
+    lastRegistration_ = std::to_string(inliers.size()) + " of " + std::to_string(corrs.size()) +
+                        " 2D-3D matches fit its pose";
     return true;
   }
 
@@ -637,12 +663,17 @@ class Mapper {
     // Intrinsics shared with images outside the window stay as they are.
     for (const auto& [otherId, im] : rec_.images)
       if (!config.variable_images.count(otherId)) config.constant_cameras.insert(im.camera_id);
-    bundleAdjust(rec_, config, o_.ba);
+    BundleOptions local = o_.ba;
+    local.refine_principal_point = false;
+    local.max_iterations = 25;  // as COLMAP: the window is refined again later
+    bundleAdjust(rec_, config, local);
     filterObservations(config.variable_images);
     completeTracks();
   }
 
-  void globalRefinement(int rounds) {
+  void globalRefinement(int rounds, int maxIterations) {
+    BundleOptions options = o_.ba;
+    options.max_iterations = maxIterations;
     for (int r = 0; r < rounds; ++r) {
       throwIfCancelled();
       BundleConfig config;
@@ -652,13 +683,37 @@ class Mapper {
       // Focal lengths are only observable with enough views.
       if (numRegistered() < 3)
         for (const auto& [id, im] : rec_.images) config.constant_cameras.insert(im.camera_id);
-      bundleAdjust(rec_, config, o_.ba);
+      for (const auto& [cid, camera] : rec_.cameras)
+        if (!principalPointObservable(cid)) config.fixed_principal_point_cameras.insert(cid);
+      bundleAdjust(rec_, config, options);
       const size_t removed = filterObservations(registeredIds());
       dropImplausibleCameras();
       retriangulate();
       completeTracks();
       if (removed == 0 && r > 0) break;
     }
+  }
+
+  // A principal point is determined only by many views through the same lens whose
+  // points cover most of the frame (as in a calibration); otherwise it trades off
+  // against rotation and distortion, and stays at the image centre.
+  bool principalPointObservable(uint32_t cameraId) const {
+    constexpr int kGrid = 10;
+    std::vector<char> cells(kGrid * kGrid, 0);
+    int views = 0;
+    const Camera& camera = rec_.cameras.at(cameraId);
+    for (const auto& [id, im] : rec_.images) {
+      if (im.camera_id != cameraId) continue;
+      ++views;
+      for (const Point2D& p2 : im.points2D) {
+        if (p2.point3D_id == kInvalidPoint3DId) continue;
+        const int cx = std::clamp(int(p2.xy.x() * kGrid / camera.width), 0, kGrid - 1);
+        const int cy = std::clamp(int(p2.xy.y() * kGrid / camera.height), 0, kGrid - 1);
+        cells[size_t(cy * kGrid + cx)] = 1;
+      }
+    }
+    const int covered = int(std::count(cells.begin(), cells.end(), 1));
+    return views >= kMinViewsForPrincipalPoint && covered >= kMinCoveredCells;
   }
 
   // COLMAP's image filter: cameras whose focal length or distortion ran off.
@@ -683,9 +738,11 @@ class Mapper {
     }
   }
 
-  void report(const std::string& message) {
+  void report(const std::string& message, bool milestone = false) {
     if (!observer_) return;
     MapperProgress progress;
+    progress.model_index = modelIndex_;
+    progress.milestone = milestone;
     progress.registered = numRegistered();
     progress.total_images = in_.images.size();
     progress.num_points = rec_.points3D.size();
@@ -703,6 +760,8 @@ class Mapper {
   std::vector<char> reg_;
   std::vector<int> failedTries_;
   uint32_t gaugeFirst_ = 0, gaugeSecond_ = 0;
+  std::string lastRegistration_;
+  size_t modelIndex_ = 0;
 };
 
 }  // namespace

@@ -60,6 +60,7 @@ struct MapperProgress {
   size_t total_images = 0;
   size_t num_points = 0;
   std::string message;
+  bool milestone = false;  // a model started or finished: worth a log line
 };
 
 struct MapperResult {

@@ -133,6 +133,7 @@ StageOutcome runSparse(StageContext& ctx) {
   auto lastPreview = std::chrono::steady_clock::now() - std::chrono::hours(1);
   auto observer = [&](const MapperProgress& p, const Reconstruction& model) {
     throwIfCancelled();
+    if (p.milestone) ctx.report.info(p.message);
     ctx.report.progress(p.registered, p.total_images,
                         p.message + " (" + std::to_string(p.registered) + " photos, " +
                             std::to_string(p.num_points) + " points)");

@@ -241,7 +241,7 @@ class TestGui : public QObject {
     QCOMPARE(reopened.paramOverrides("import")["default_focal_factor"].get<double>(), 0.9);
     QVERIFY(stageState(reopened, "ground_truth").stale);
     auto* state = w.parameterEditor()->findChild<QLabel*>("stageState");
-    QVERIFY2(state->text().contains("its parameters changed"), qPrintable(state->text()));
+    QVERIFY2(state->text().contains("its parameters have changed since it ran"), qPrintable(state->text()));
     // Reconstruct reruns exactly the stale stages.
     w.reconstruct();
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));

@@ -120,7 +120,7 @@ class TestWorkspace : public QObject {
     QVERIFY(!stageState(ws, "ground_truth").stale);
     ws.setParamOverride("import", "camera_model", "PINHOLE");
     QVERIFY(stageState(ws, "import").stale);
-    QCOMPARE(stageState(ws, "import").reason, std::string("its parameters changed"));
+    QCOMPARE(stageState(ws, "import").reason, std::string("its parameters have changed since it ran"));
     QVERIFY(stageState(ws, "ground_truth").stale);
     QVERIFY(QString::fromStdString(stageState(ws, "ground_truth").reason)
                 .contains("upstream stage 'import'"));
@@ -163,7 +163,7 @@ class TestWorkspace : public QObject {
     QVERIFY(!stageState(ws, "import").stale);
     fs::copy_file(test::sampleDir() / "images" / "view_002.png", photos / "c.png");
     QVERIFY(stageState(ws, "import").stale);
-    QCOMPARE(stageState(ws, "import").reason, std::string("its inputs changed"));
+    QCOMPARE(stageState(ws, "import").reason, std::string("its inputs have changed since it ran"));
   }
 
   void runningDownstreamBeforeUpstreamSaysWhatToRun() {
