@@ -80,7 +80,7 @@ fs::path generatedOnce(const std::string& name, const SampleOptions& options) {
 }
 }  // namespace
 
-fs::path sampleDir() { return generatedOnce("sample", smallSampleOptions(8, 3000)); }
+fs::path sampleDir() { return generatedOnce("sample", smallSampleOptions(24, 3000)); }
 
 fs::path ringSampleDir() { return generatedOnce("ring", smallSampleOptions(24, 100)); }
 

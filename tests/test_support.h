@@ -27,7 +27,7 @@ ProcessResult runCli(const QStringList& args, int timeoutMs = 120000);
 
 // Options of a small, fast test sample (the shared samples and one-off ones).
 SampleOptions smallSampleOptions(int views, int points, int width = 320, int height = 240);
-// A small synthetic sample (8 views, 320x240), generated once per test process.
+// A small synthetic sample (24 views 15 degrees apart, 320x240), generated once per test process.
 std::filesystem::path sampleDir();
 // A denser ring (24 views 15 degrees apart, 320x240), generated once per test process.
 std::filesystem::path ringSampleDir();

@@ -28,6 +28,23 @@ SiftFeatures extractSift(const cv::Mat& gray, const SiftOptions& o) {
     // responses before computing their descriptors.
     auto sift = cv::SIFT::create(o.max_num_features, 3, o.peak_threshold, o.edge_threshold, 1.6);
     sift->detectAndCompute(work, cv::noArray(), keypoints, descriptors);
+    // retainBest keeps ties at the cut; honour the limit exactly, strongest first.
+    if (int(keypoints.size()) > o.max_num_features) {
+      std::vector<int> order(keypoints.size());
+      std::iota(order.begin(), order.end(), 0);
+      std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+        return keypoints[size_t(a)].response > keypoints[size_t(b)].response;
+      });
+      order.resize(size_t(o.max_num_features));
+      std::vector<cv::KeyPoint> kept;
+      cv::Mat keptDescriptors(int(order.size()), descriptors.cols, descriptors.type());
+      for (size_t k = 0; k < order.size(); ++k) {
+        kept.push_back(keypoints[size_t(order[k])]);
+        descriptors.row(order[k]).copyTo(keptDescriptors.row(int(k)));
+      }
+      keypoints = std::move(kept);
+      descriptors = keptDescriptors;
+    }
   } else {
     auto sift = cv::SIFT::create(0, 3, o.peak_threshold, o.edge_threshold, 1.6);
     sift->detect(work, keypoints);

@@ -142,6 +142,8 @@ class Mapper {
           if (reg_[i]) used_[i] = 1;
         result.models.push_back(std::move(rec_));
         ++modelIndex_;
+      } else {
+        initStats_.largest_small_model = std::max(initStats_.largest_small_model, numRegistered());
       }
       rec_ = Reconstruction();
       if (!o_.multiple_models) break;
@@ -239,25 +241,50 @@ class Mapper {
 
   // ---- initialisation ------------------------------------------------------
   struct InitStats {
-    int best_inliers = 0;
+    int best_inliers = 0;  // matches fitting a relative pose with points in front
+    size_t max_verified = 0;  // verified matches of the pairs tried
     double best_angle_deg = 0;
+    size_t best_points = 0;
+    size_t largest_small_model = 0;  // a model that started but stayed below min_model_size
     int tried = 0;
   } initStats_;
 
   std::string initFailure() const {
-    char buf[512];
-    if (initStats_.tried == 0 || initStats_.best_inliers < 15) {
+    char buf[640];
+    const double minAngle = o_.init_min_tri_angle_deg / 4;
+    if (initStats_.largest_small_model > 0) {
       std::snprintf(buf, sizeof buf,
-                    "no photo pair has enough consistent matches (the best has %d, at least %d "
-                    "needed). The photos may not overlap, or show a blank or repetitive surface",
-                    initStats_.best_inliers, std::max(15, o_.init_min_num_inliers / 4));
-    } else {
+                    "at most %zu photos could be posed together, fewer than the %d a model needs "
+                    "(sparse.min_model_size). The photos overlap too little: take them closer "
+                    "together (about 10-20 deg apart around an object, 60-80%% overlap)",
+                    initStats_.largest_small_model, o_.min_model_size);
+    } else if (initStats_.max_verified >= 15 && (initStats_.best_inliers < 15 ||
+                                                 initStats_.best_angle_deg < minAngle)) {
+      // Matches that fit no camera motion with parallax: no baseline between the shots.
       std::snprintf(buf, sizeof buf,
                     "the overlapping photos were taken from (nearly) the same position: the widest "
                     "median triangulation angle is %.1f deg, at least %.1f deg needed. Identical "
                     "photos or a camera turning on the spot cannot be triangulated; move the camera "
                     "between shots",
-                    initStats_.best_angle_deg, o_.init_min_tri_angle_deg / 4);
+                    initStats_.best_angle_deg, minAngle);
+    } else if (initStats_.tried == 0 || initStats_.best_inliers < 15) {
+      std::snprintf(buf, sizeof buf,
+                    "no photo pair has enough consistent matches (the best has %d, at least %d "
+                    "needed). The photos may not overlap, or show a blank or repetitive surface",
+                    initStats_.best_inliers, std::max(15, o_.init_min_num_inliers / 4));
+    } else if (initStats_.best_angle_deg < minAngle) {
+      std::snprintf(buf, sizeof buf,
+                    "the overlapping photos were taken from (nearly) the same position: the widest "
+                    "median triangulation angle is %.1f deg, at least %.1f deg needed. Identical "
+                    "photos or a camera turning on the spot cannot be triangulated; move the camera "
+                    "between shots",
+                    initStats_.best_angle_deg, minAngle);
+    } else {
+      std::snprintf(buf, sizeof buf,
+                    "no photo pair gave a stable start (at most %d matches fit a relative pose, "
+                    "%zu points triangulated). The photos overlap too little or show a repetitive "
+                    "surface",
+                    initStats_.best_inliers, initStats_.best_points);
     }
     return buf;
   }
@@ -296,6 +323,7 @@ class Mapper {
 
   bool initializeFrom(const SfmInput::Pair& p, int minInliers, double minAngleDeg) {
     ++initStats_.tried;
+    initStats_.max_verified = std::max(initStats_.max_verified, p.inliers.size());
     rec_ = Reconstruction();
     rec_.cameras = in_.cameras;
     reg_.assign(in_.images.size(), 0);
@@ -350,6 +378,7 @@ class Mapper {
       median = angles[angles.size() / 2] / kDegree;
     }
     initStats_.best_angle_deg = std::max(initStats_.best_angle_deg, median);
+    initStats_.best_points = std::max(initStats_.best_points, angles.size());
     if (int(angles.size()) < minInliers || median < minAngleDeg) {
       rec_ = Reconstruction();
       reg_.assign(in_.images.size(), 0);

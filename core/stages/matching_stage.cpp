@@ -84,7 +84,10 @@ StageOutcome runMatching(StageContext& ctx) {
           // Wide baselines and weak texture: the looser ratio often still verifies.
           TwoViewGeometry second =
               verifyPair(keypoints[a], camA, keypoints[b], camB, loose, calibrated, verify);
-          if (!second.inliers.empty()) {
+          // Looser matches hold more chance agreements: demand a clear majority and twice the
+          // usual support before trusting them.
+          if (int(second.inliers.size()) >= 2 * verify.min_num_inliers &&
+              second.inliers.size() * 2 >= loose.size()) {
             g = std::move(second);
             matches = loose;
           }

@@ -136,7 +136,7 @@ class TestGui : public QObject {
              empty.pixelColor(empty.width() - 10, empty.height() / 2));
 
     // The photo browser lists the imported photos.
-    QCOMPARE(w.photoBrowser()->count(), 8);
+    QCOMPARE(w.photoBrowser()->count(), 24);
   }
 
   void fitViewAndTrackballChangeTheView() {
@@ -245,7 +245,7 @@ class TestGui : public QObject {
     // Reconstruct reruns exactly the stale stages.
     w.reconstruct();
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
-    QCOMPARE(w.jobs().size(), 4);  // import and everything after it
+    QCOMPARE(w.jobs().size(), 5);  // import and everything after it
     for (StageJob* j : w.jobs()) QCOMPARE(j->state(), StageJob::State::kSucceeded);
   }
 
@@ -268,7 +268,7 @@ class TestGui : public QObject {
     QVERIFY(w.busy());  // the drop started an import worker
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
     QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
-    QVERIFY(waitUntil([&] { return w.photoBrowser()->count() == 8; }, 10000));
+    QVERIFY(waitUntil([&] { return w.photoBrowser()->count() == 24; }, 10000));
     delete mime;
   }
 

@@ -84,7 +84,7 @@ class TestCli : public QObject {
       if (e["event"] == "succeeded") ++succeeded;
     }
     QVERIFY(progress >= 2);
-    QCOMPARE(succeeded, 4);  // import, features, matching, ground_truth
+    QCOMPARE(succeeded, 5);  // import, features, matching, sparse, ground_truth
   }
 
   void exportsEveryFormat_data() {

@@ -79,7 +79,7 @@ class TestJobs : public QObject {
     QCOMPARE(ws.stageRecord("import")["status"], json("interrupted"));
     // Running it again completes and imports everything.
     QCOMPARE(int(runStage(ws, "import", nullptr)), int(RunResult::kSucceeded));
-    QCOMPARE(ws.stageRecord("import")["outputs"]["num_images"].get<int>(), 8 + 40);
+    QCOMPARE(ws.stageRecord("import")["outputs"]["num_images"].get<int>(), 24 + 40);
   }
 };
 

@@ -117,7 +117,13 @@ class TestImport : public QObject {
     QCOMPARE((*photo(result_, "sub/nested.tif"))["format"], json("TIFF"));
     Database db(project_ / "database.db");
     QCOMPARE(db.numImages(), size_t(5));
-    QCOMPARE(db.readCameras().size(), size_t(5));
+    // Intrinsics are shared per physical camera: the two same-size photos without EXIF
+    // share one; the photos with their own EXIF focal length each get theirs.
+    auto cameraOf = [&](const char* name) { return (*photo(result_, name))["camera_id"]; };
+    QCOMPARE(cameraOf("good.png"), cameraOf("sub/nested.tif"));
+    QVERIFY(cameraOf("f35.jpg") != cameraOf("sensor.jpg"));
+    QVERIFY(cameraOf("f35.jpg") != cameraOf("good.png"));
+    QCOMPARE(db.readCameras().size(), size_t(4));
   }
 
   void exifFocalLengthGivesAPrior() {

@@ -89,7 +89,7 @@ class TestMatching : public QObject {
     ws.save();
     QCOMPARE(int(runStage(ws, "matching", nullptr)), int(RunResult::kSucceeded));
     QCOMPARE(ws.stageRecord("matching")["outputs"]["num_pairs"].get<int>(),
-             7 + 6);  // 8 photos, overlap 2
+             23 + 22);  // 24 photos, overlap 2
     Database db(ws.databasePath());
     auto images = db.readImages();
     QVERIFY(db.readMatches(images[0].image_id, images[3].image_id).empty());

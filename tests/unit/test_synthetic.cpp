@@ -55,7 +55,7 @@ class TestSynthetic : public QObject {
 
   void groundTruthPointsProjectOntoTheirObservations() {
     Reconstruction gt = readColmapModel(test::sampleDir() / "ground_truth" / "sparse");
-    QCOMPARE(gt.images.size(), size_t(8));
+    QCOMPARE(gt.images.size(), size_t(24));
     QVERIFY(gt.points3D.size() > 500);
     const Camera& cam = gt.cameras.begin()->second;
     double worst = 0;

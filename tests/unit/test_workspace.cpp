@@ -146,7 +146,7 @@ class TestWorkspace : public QObject {
     for (const auto& e : sink->events())
       if (e["stage"] == "import" && e["event"] == "up_to_date") importUpToDate = true;
     QVERIFY(importUpToDate);
-    QVERIFY(readColmapModel(ws.sparseDir()).points3D.size() <= 50);
+    QVERIFY(readColmapModel(ws.referenceDir() / "sparse").points3D.size() <= 50);
     QVERIFY(!stageState(ws, "ground_truth").stale);
   }
 

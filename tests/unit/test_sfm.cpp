@@ -1,0 +1,191 @@
+// Sparse reconstruction: the mapper on synthetic scenes with exact ground truth,
+// the pose metrics, and the messages a user gets when photos cannot be posed.
+#include <QtTest>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "io/colmap_model.h"
+#include "io/database.h"
+#include "pipeline/runner.h"
+#include "pipeline/stage.h"
+#include "sfm/incremental_mapper.h"
+#include "sfm/pose_eval.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace parallax;
+
+namespace {
+
+Rigid3d rotatedAbout(const Rigid3d& pose, const Eigen::Vector3d& axis, double degrees) {
+  Rigid3d out = pose;
+  out.rotation = Eigen::Quaterniond(Eigen::AngleAxisd(degrees * M_PI / 180, axis.normalized())) *
+                 pose.rotation;
+  return out;
+}
+
+// A failed sparse run's message.
+QString sparseFailure(const fs::path& photos, const QTemporaryDir& tmp) {
+  Workspace ws = Workspace::create(test::tempPath(tmp, "project-" + photos.filename().string()));
+  ws.addPhotoRoot(photos);
+  ws.save();
+  auto sink = std::make_shared<CollectingSink>();
+  if (runPipeline(ws, "sparse", sink) == RunResult::kSucceeded) return "succeeded";
+  QString messages;
+  for (const auto& e : sink->events())
+    if (e.value("event", "") == "failed") messages += QString::fromStdString(e.value("reason", ""));
+  return messages;
+}
+
+cv::Mat texture(int seed) {
+  cv::Mat img(240, 320, CV_8UC3);
+  cv::RNG rng{uint64_t(seed)};
+  rng.fill(img, cv::RNG::UNIFORM, 0, 255);
+  cv::GaussianBlur(img, img, cv::Size(5, 5), 1.5);
+  return img;
+}
+
+}  // namespace
+
+class TestSfm : public QObject {
+  Q_OBJECT
+ private slots:
+  void initTestCase() { registerBuiltinStages(); }
+
+  void mapperPosesEveryViewOfTheRing() {
+    QTemporaryDir tmp;
+    const fs::path project = test::projectFrom(test::ringSampleDir(), tmp, "");
+    const Reconstruction model = readColmapModel(project / "sparse" / "0");
+    model.checkConsistency();
+    const PoseSet truth = readGroundTruthPoses(project / "reference" / "sparse", "colmap");
+    const PoseEvaluation ev = evaluatePoses(model, truth);
+    qInfo("ring: %zu/%zu registered, AUC@1 %.3f AUC@5 %.3f, median rotation %.3f deg, %zu points",
+          ev.registered, ev.total, ev.auc.at(1), ev.auc.at(5), ev.median_rotation_error_deg,
+          model.points3D.size());
+    QCOMPARE(ev.registered, size_t(24));
+    QVERIFY(ev.auc.at(5) > 0.9);
+    QVERIFY(ev.median_rotation_error_deg < 0.2);
+    QVERIFY(ev.median_center_error < 0.01 * ev.scene_extent);
+    // Every point is seen by at least two photos and reprojects within the filter's bound.
+    for (const auto& [id, p] : model.points3D) {
+      QVERIFY(p.track.size() >= 2);
+      QVERIFY(p.error >= 0 && p.error <= 4.0);
+    }
+  }
+
+  void sparseModelKeepsTheDatabaseIds() {
+    QTemporaryDir tmp;
+    const fs::path project = test::projectFrom(test::sampleDir(), tmp, "sparse");
+    Database db(project / "database.db");
+    std::map<uint32_t, std::string> names;
+    for (const auto& im : db.readImages()) names[im.image_id] = im.name;
+    const Reconstruction model = readColmapModel(project / "sparse" / "0");
+    QVERIFY(model.images.size() >= 2);
+    for (const auto& [id, im] : model.images) {
+      QVERIFY(names.count(id));
+      QCOMPARE(im.name, names[id]);
+      QCOMPARE(im.points2D.size(), db.readKeypoints(id).size());
+    }
+  }
+
+  void poseAucIsTheAreaUnderTheRecallCurve() {
+    QCOMPARE(poseAuc({0, 0, 0, 0}, 5), 1.0);
+    QCOMPARE(poseAuc({10, 20}, 5), 0.0);
+    // Half the pairs perfect, half failed: the recall is 0.5 throughout.
+    QVERIFY(std::abs(poseAuc({0, 1e9}, 5) - 0.5) < 1e-12);
+    // One error at 2.5 of a 5 threshold: recall 0 until 2.5, then 1.
+    QVERIFY(std::abs(poseAuc({2.5}, 5) - 0.5) < 1e-12);
+  }
+
+  void evaluationScoresTruthPerfectlyAndSeesADisturbedCamera() {
+    const PoseSet truth = readGroundTruthPoses(test::ringSampleDir() / "ground_truth" / "sparse",
+                                               "colmap");
+    Reconstruction model;
+    uint32_t id = 1;
+    // Same poses in another frame (rotated, scaled, shifted): the metrics ignore the frame.
+    const Eigen::Quaterniond frame(Eigen::AngleAxisd(0.7, Eigen::Vector3d(1, 2, 3).normalized()));
+    for (const auto& [name, pose] : truth) {
+      Image im;
+      im.image_id = id++;
+      im.name = "images/" + name + ".png";
+      const Rigid3d worldFromNew(frame.conjugate(), Eigen::Vector3d(0.5, -1, 2));
+      Rigid3d p = pose * worldFromNew;
+      p.translation *= 3.0;
+      im.cam_from_world = p;
+      model.images[im.image_id] = im;
+    }
+    PoseEvaluation ev = evaluatePoses(model, truth);
+    QCOMPARE(ev.registered, truth.size());
+    QVERIFY(ev.auc.at(1) > 0.999);
+    QVERIFY(ev.median_rotation_error_deg < 1e-6);
+    QVERIFY(ev.median_center_error < 1e-6);
+
+    // One camera turned by 2 degrees: the pairs with it fail AUC@1, others do not.
+    model.images.begin()->second.cam_from_world =
+        rotatedAbout(model.images.begin()->second.cam_from_world, {0, 1, 0}, 2.0);
+    ev = evaluatePoses(model, truth);
+    const double n = double(truth.size());
+    const double brokenShare = (n - 1) / (n * (n - 1) / 2);
+    QVERIFY(std::abs(ev.auc.at(1) - (1 - brokenShare)) < 1e-3);
+    // A missing camera fails all its pairs at every threshold.
+    model.images.erase(model.images.begin());
+    ev = evaluatePoses(model, truth);
+    QCOMPARE(ev.registered, truth.size() - 1);
+    QVERIFY(std::abs(ev.auc.at(10) - (1 - brokenShare)) < 1e-3);
+  }
+
+  void unknownGroundTruthFormatIsNamed() {
+    QVERIFY(test::errorOf([] { readGroundTruthPoses(test::sampleDir(), "bundler"); })
+                .contains("unknown ground-truth format 'bundler'"));
+    QVERIFY(test::errorOf([] { readGroundTruthPoses("/no/such/file", "colmap"); })
+                .contains("does not exist"));
+  }
+
+  void onePhotoCannotBeReconstructed() {
+    QTemporaryDir tmp;
+    const fs::path photos = test::tempPath(tmp, "one");
+    fs::create_directories(photos);
+    fs::copy_file(test::sampleDir() / "images" / "view_000.png", photos / "view_000.png");
+    const QString why = sparseFailure(photos, tmp);
+    QVERIFY2(why.contains("could not find an initial pair") && why.contains("1 photo"),
+             qPrintable(why));
+  }
+
+  void photosFromOnePlaceCannotBeTriangulated() {
+    // The same view saved twice (different bytes, so import keeps both): no parallax.
+    QTemporaryDir tmp;
+    const fs::path photos = test::tempPath(tmp, "same");
+    fs::create_directories(photos);
+    const cv::Mat view = cv::imread((test::sampleDir() / "images" / "view_000.png").string());
+    cv::imwrite((photos / "a.png").string(), view);
+    cv::imwrite((photos / "b.jpg").string(), view, {cv::IMWRITE_JPEG_QUALITY, 98});
+    cv::Mat shifted = view.clone();
+    cv::imwrite((photos / "c.png").string(), shifted, {cv::IMWRITE_PNG_COMPRESSION, 1});
+    const QString why = sparseFailure(photos, tmp);
+    QVERIFY2(why.contains("could not find an initial pair") && why.contains("same position"),
+             qPrintable(why));
+  }
+
+  void blankWallAndUnrelatedPhotosAreExplained() {
+    QTemporaryDir tmp;
+    const fs::path blank = test::tempPath(tmp, "blank");
+    fs::create_directories(blank);
+    for (int i = 0; i < 3; ++i)
+      cv::imwrite((blank / ("wall" + std::to_string(i) + ".png")).string(),
+                  cv::Mat(240, 320, CV_8UC3, cv::Scalar(180 + i, 180, 180)));
+    QString why = sparseFailure(blank, tmp);
+    QVERIFY2(why.contains("could not find an initial pair") && why.contains("blank"),
+             qPrintable(why));
+
+    const fs::path unrelated = test::tempPath(tmp, "unrelated");
+    fs::create_directories(unrelated);
+    for (int i = 0; i < 3; ++i)
+      cv::imwrite((unrelated / ("noise" + std::to_string(i) + ".png")).string(), texture(i + 1));
+    why = sparseFailure(unrelated, tmp);
+    QVERIFY2(why.contains("could not find an initial pair") && why.contains("overlap"),
+             qPrintable(why));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestSfm)
+#include "test_sfm.moc"
