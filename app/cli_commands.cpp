@@ -206,8 +206,12 @@ int exportGeometry(const std::string& project, const std::string& what, const st
 
 int evaluatePoses(const std::string& project, const std::string& gt, const std::string& format,
                   int modelIndex, const Common& common) {
-  Workspace ws = Workspace::open(project);
-  const fs::path modelDir = ws.sparseDir().parent_path() / std::to_string(modelIndex);
+  // A project, or a COLMAP model folder (to score another tool's result the same way).
+  fs::path modelDir = project;
+  if (!hasColmapModel(modelDir)) {
+    Workspace ws = Workspace::open(project);
+    modelDir = ws.sparseDir().parent_path() / std::to_string(modelIndex);
+  }
   if (!hasColmapModel(modelDir))
     throw Error("the project has no sparse model " + modelDir.string() +
                 "; run the 'sparse' stage first (parallax-cli reconstruct)");

@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
       "evaluate-poses",
       "Score a project's camera poses against ground truth: registered, relative-pose AUC@1/3/5/10 "
       "deg, median rotation and camera-centre errors");
-  cEval->add_option("project", project, "Project folder")->required();
+  cEval->add_option("project", project, "Project folder, or a COLMAP model folder")->required();
   cEval->add_option("--gt", gt, "Ground-truth file or folder")->required();
   cEval->add_option("--format", gtFormat, "middlebury, strecha, nerf, dtu or colmap")
       ->required()

@@ -14,6 +14,8 @@ PACKAGES=(
   libexiv2-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   # plugins
   libtorch-dev
+  # tests and benchmarks: COLMAP 3.8, the reference our databases and models must open in
+  colmap time
 )
 
 missing=()

@@ -1,6 +1,8 @@
 // Sparse reconstruction: the mapper on synthetic scenes with exact ground truth,
 // the pose metrics, and the messages a user gets when photos cannot be posed.
 #include <QtTest>
+#include <QProcess>
+#include <QStandardPaths>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -86,6 +88,48 @@ class TestSfm : public QObject {
       QCOMPARE(im.name, names[id]);
       QCOMPARE(im.points2D.size(), db.readKeypoints(id).size());
     }
+  }
+
+  // COLMAP 3.8 reads our model and maps from our database (installed by
+  // packaging/install-deps.sh; a CI machine without it fails this test).
+  void colmapOpensOurModelAndDatabase() {
+    const QString colmap = QStandardPaths::findExecutable("colmap");
+    if (colmap.isEmpty()) {
+      if (test::underCI()) QFAIL("colmap is not installed; run packaging/install-deps.sh");
+      QSKIP("colmap is not installed (packaging/install-deps.sh installs it)");
+    }
+    QTemporaryDir tmp;
+    const fs::path project = test::projectFrom(test::sampleDir(), tmp, "sparse");
+    const Reconstruction ours = readColmapModel(project / "sparse" / "0");
+    auto run = [&](const QStringList& args) {
+      QProcess p;
+      QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+      env.insert("QT_QPA_PLATFORM", "offscreen");
+      p.setProcessEnvironment(env);
+      p.start(colmap, args);
+      p.waitForFinished(300000);
+      const QString out = QString::fromLocal8Bit(p.readAllStandardOutput() + p.readAllStandardError());
+      if (p.exitStatus() != QProcess::NormalExit || p.exitCode() != 0)
+        qWarning("%s", qPrintable(out.right(2000)));
+      return std::make_pair(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, out);
+    };
+    auto [analyzed, report] =
+        run({"model_analyzer", "--path", QString::fromStdString((project / "sparse" / "0").string())});
+    QVERIFY(analyzed);
+    QVERIFY2(report.contains(QString("Registered images: %1").arg(ours.images.size())),
+             qPrintable(report));
+    QVERIFY2(report.contains(QString("Points: %1").arg(ours.points3D.size())), qPrintable(report));
+
+    const fs::path out = test::tempPath(tmp, "colmap-sparse");
+    fs::create_directories(out);
+    auto [mapped, log] = run({"mapper", "--database_path",
+                              QString::fromStdString((project / "database.db").string()),
+                              "--image_path",
+                              QString::fromStdString((test::sampleDir() / "images").string()),
+                              "--output_path", QString::fromStdString(out.string())});
+    QVERIFY(mapped);
+    const Reconstruction theirs = readColmapModel(out / "0");
+    QVERIFY2(theirs.images.size() >= ours.images.size() / 2, qPrintable(log.right(1000)));
   }
 
   void poseAucIsTheAreaUnderTheRecallCurve() {
