@@ -1,5 +1,7 @@
 #include "scene/workspace.h"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
@@ -125,6 +127,15 @@ void Workspace::recover() {
   for (auto& [stage, record] : doc_["stages"].items()) {
     if (record.value("status", "") == "running" && !processAlive(record.value("pid", 0L)))
       interrupted.push_back(stage);
+  }
+  // A live preview left by a mapper that died is not the project's model.
+  bool anyRunning = false;
+  for (auto& [stage, record] : doc_["stages"].items())
+    anyRunning |= record.value("status", "") == "running" &&
+                  std::find(interrupted.begin(), interrupted.end(), stage) == interrupted.end();
+  if (!anyRunning && fs::exists(livePreviewDir())) {
+    std::error_code ec;
+    fs::remove_all(livePreviewDir(), ec);
   }
   for (const auto& stage : interrupted) {
     updateStageRecord(stage, [](json& r) {
