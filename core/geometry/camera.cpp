@@ -1,5 +1,6 @@
 #include "geometry/camera.h"
 
+#include "geometry/camera_models.h"
 #include "util/error.h"
 
 namespace parallax {
@@ -44,22 +45,18 @@ double Camera::principalY() const { return singleFocal(model_id) ? params.at(2) 
 std::string Camera::modelName() const { return cameraModelById(model_id).name; }
 
 Eigen::Vector2d Camera::imgFromCam(const Eigen::Vector3d& x_cam) const {
-  double u = x_cam.x() / x_cam.z(), v = x_cam.y() / x_cam.z();
-  double du = 0, dv = 0;
-  if (model_id == kSimpleRadial || model_id == kRadial) {
-    double r2 = u * u + v * v;
-    double k1 = params.at(3), k2 = model_id == kRadial ? params.at(4) : 0.0;
-    double radial = k1 * r2 + k2 * r2 * r2;
-    du = u * radial;
-    dv = v * radial;
-  } else if (model_id == kOpenCV) {
-    double k1 = params[4], k2 = params[5], p1 = params[6], p2 = params[7];
-    double uu = u * u, vv = v * v, uv = u * v, r2 = uu + vv;
-    double radial = k1 * r2 + k2 * r2 * r2;
-    du = u * radial + 2 * p1 * uv + p2 * (r2 + 2 * uu);
-    dv = v * radial + 2 * p2 * uv + p1 * (r2 + 2 * vv);
+  const double u = x_cam.x() / x_cam.z(), v = x_cam.y() / x_cam.z();
+  Eigen::Vector2d xy;
+  switch (model_id) {
+    case kSimplePinhole: CameraModel<kSimplePinhole>::project(params.data(), u, v, xy.data()); break;
+    case kPinhole: CameraModel<kPinhole>::project(params.data(), u, v, xy.data()); break;
+    case kSimpleRadial: CameraModel<kSimpleRadial>::project(params.data(), u, v, xy.data()); break;
+    case kRadial: CameraModel<kRadial>::project(params.data(), u, v, xy.data()); break;
+    case kOpenCV: CameraModel<kOpenCV>::project(params.data(), u, v, xy.data()); break;
+    default:  // the fisheye models: pinhole part only, as before
+      xy = {focalX() * u + principalX(), focalY() * v + principalY()};
   }
-  return {focalX() * (u + du) + principalX(), focalY() * (v + dv) + principalY()};
+  return xy;
 }
 
 Eigen::Vector3d Camera::camFromImg(const Eigen::Vector2d& p) const {

@@ -5,72 +5,11 @@
 #include <cmath>
 #include <thread>
 
+#include "geometry/camera_models.h"
 #include "util/error.h"
 
 namespace parallax {
 namespace {
-
-// Projection of a camera-frame point to pixels for each supported COLMAP model,
-// parameter order as COLMAP's (camera.h). Written once for doubles and Jets.
-template <int ModelId>
-struct Model;
-
-template <>
-struct Model<kSimplePinhole> {
-  static constexpr int kNumParams = 3;
-  template <typename T>
-  static void project(const T* p, T u, T v, T* xy) {
-    xy[0] = p[0] * u + p[1];
-    xy[1] = p[0] * v + p[2];
-  }
-};
-
-template <>
-struct Model<kPinhole> {
-  static constexpr int kNumParams = 4;
-  template <typename T>
-  static void project(const T* p, T u, T v, T* xy) {
-    xy[0] = p[0] * u + p[2];
-    xy[1] = p[1] * v + p[3];
-  }
-};
-
-template <>
-struct Model<kSimpleRadial> {
-  static constexpr int kNumParams = 4;
-  template <typename T>
-  static void project(const T* p, T u, T v, T* xy) {
-    const T radial = T(1) + p[3] * (u * u + v * v);
-    xy[0] = p[0] * u * radial + p[1];
-    xy[1] = p[0] * v * radial + p[2];
-  }
-};
-
-template <>
-struct Model<kRadial> {
-  static constexpr int kNumParams = 5;
-  template <typename T>
-  static void project(const T* p, T u, T v, T* xy) {
-    const T r2 = u * u + v * v;
-    const T radial = T(1) + p[3] * r2 + p[4] * r2 * r2;
-    xy[0] = p[0] * u * radial + p[1];
-    xy[1] = p[0] * v * radial + p[2];
-  }
-};
-
-template <>
-struct Model<kOpenCV> {
-  static constexpr int kNumParams = 8;
-  template <typename T>
-  static void project(const T* p, T u, T v, T* xy) {
-    const T uu = u * u, vv = v * v, uv = u * v, r2 = uu + vv;
-    const T radial = p[4] * r2 + p[5] * r2 * r2;
-    const T du = u * radial + T(2) * p[6] * uv + p[7] * (r2 + T(2) * uu);
-    const T dv = v * radial + T(2) * p[7] * uv + p[6] * (r2 + T(2) * vv);
-    xy[0] = p[0] * (u + du) + p[2];
-    xy[1] = p[1] * (v + dv) + p[3];
-  }
-};
 
 template <int ModelId>
 struct ReprojectionError {
@@ -84,14 +23,14 @@ struct ReprojectionError {
     const Eigen::Map<const Eigen::Matrix<T, 3, 1>> x(point);
     const Eigen::Matrix<T, 3, 1> cam = q * x + t;
     T xy[2];
-    Model<ModelId>::project(params, cam[0] / cam[2], cam[1] / cam[2], xy);
+    CameraModel<ModelId>::project(params, cam[0] / cam[2], cam[1] / cam[2], xy);
     residuals[0] = xy[0] - T(observed_.x());
     residuals[1] = xy[1] - T(observed_.y());
     return true;
   }
 
   static ceres::CostFunction* create(const Eigen::Vector2d& observed) {
-    return new ceres::AutoDiffCostFunction<ReprojectionError, 2, 4, 3, Model<ModelId>::kNumParams,
+    return new ceres::AutoDiffCostFunction<ReprojectionError, 2, 4, 3, CameraModel<ModelId>::kNumParams,
                                            3>(new ReprojectionError(observed));
   }
 

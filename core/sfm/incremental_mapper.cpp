@@ -272,13 +272,6 @@ class Mapper {
                     "no photo pair has enough consistent matches (the best has %d, at least %d "
                     "needed). The photos may not overlap, or show a blank or repetitive surface",
                     initStats_.best_inliers, std::max(15, o_.init_min_num_inliers / 4));
-    } else if (initStats_.best_angle_deg < minAngle) {
-      std::snprintf(buf, sizeof buf,
-                    "the overlapping photos were taken from (nearly) the same position: the widest "
-                    "median triangulation angle is %.1f deg, at least %.1f deg needed. Identical "
-                    "photos or a camera turning on the spot cannot be triangulated; move the camera "
-                    "between shots",
-                    initStats_.best_angle_deg, minAngle);
     } else {
       std::snprintf(buf, sizeof buf,
                     "no photo pair gave a stable start (at most %d matches fit a relative pose, "
@@ -312,10 +305,14 @@ class Mapper {
             p.config == kPlanar || p.config == kPanoramic || p.config == kPlanarOrPanoramic;
         if (planar && level + 1 < std::size(levels)) continue;
         if (int(p.inliers.size()) < minInliers) break;
-        if (triedInit_.count({k, minAngle})) continue;
+        // A pair that already started a model would start the same one again.
+        if (startedFrom_.count(k) || triedInit_.count({k, minAngle})) continue;
         if (trials++ >= o_.init_max_trials) break;
         triedInit_.insert({k, minAngle});
-        if (initializeFrom(p, minInliers, minAngle)) return true;
+        if (initializeFrom(p, minInliers, minAngle)) {
+          startedFrom_.insert(k);
+          return true;
+        }
       }
     }
     return false;
@@ -785,6 +782,7 @@ class Mapper {
   Tracks tracks_;
   std::vector<char> used_;  // registered in a finished model
   std::set<std::pair<size_t, double>> triedInit_;
+  std::set<size_t> startedFrom_;
   Reconstruction rec_;
   std::vector<char> reg_;
   std::vector<int> failedTries_;
