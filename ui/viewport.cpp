@@ -129,6 +129,8 @@ struct Viewport::Impl {
   int pointSize = 3;
   bool initialized = false;
   bool fitPending = false;
+  bool hasFitBox = false;
+  double fitBox[6] = {0, 0, 0, 0, 0, 0};  // xmin, xmax, ymin, ymax, zmin, zmax
 };
 
 Viewport::Viewport(QWidget* parent) : QOpenGLWidget(parent), d_(std::make_unique<Impl>()) {
@@ -161,7 +163,10 @@ void Viewport::resizeGL(int w, int h) {
 
 void Viewport::paintGL() {
   if (d_->fitPending) {
-    d_->renderer->ResetCamera();
+    if (d_->hasFitBox)
+      d_->renderer->ResetCamera(d_->fitBox);
+    else
+      d_->renderer->ResetCamera();
     d_->fitPending = false;
   }
   const int w = int(width() * devicePixelRatio()), h = int(height() * devicePixelRatio());
@@ -196,14 +201,24 @@ void Viewport::setScene(const SceneData& data) {
     d_->renderer->AddActor(actor);
     d_->actors[layer] = actor;
   };
-  BoundingBox box;
-  if (data.mesh)
-    for (const auto& p : data.mesh->points) box.extend(p);
-  if (data.dense)
-    for (const auto& p : data.dense->points) box.extend(p);
-  if (data.sparse)
-    for (const auto& [id, p] : data.sparse->points3D) box.extend(p.xyz.cast<float>());
-  const double diagonal = box.min.x() <= box.max.x() ? box.diagonal() : 1.0;
+  // Framing and frustum size follow the bulk of the scene: a few far-off sparse points
+  // must not shrink the subject to a dot.
+  std::vector<Eigen::Vector3f> all;
+  if (data.mesh) all.insert(all.end(), data.mesh->points.begin(), data.mesh->points.end());
+  if (data.dense) all.insert(all.end(), data.dense->points.begin(), data.dense->points.end());
+  if (data.sparse) {
+    for (const auto& [id, p] : data.sparse->points3D) all.push_back(p.xyz.cast<float>());
+    for (const auto& [id, im] : data.sparse->images)
+      all.push_back(im.projectionCenter().cast<float>());
+  }
+  const BoundingBox box = robustBoundingBox(std::move(all));
+  const bool haveBox = box.min.x() <= box.max.x();
+  const double diagonal = haveBox && box.diagonal() > 0 ? box.diagonal() : 1.0;
+  d_->hasFitBox = haveBox && box.diagonal() > 0;
+  for (int k = 0; k < 3; ++k) {
+    d_->fitBox[2 * k] = box.min[k];
+    d_->fitBox[2 * k + 1] = box.max[k];
+  }
   if (data.mesh && !data.mesh->faces.empty()) {
     auto actor = makeActor(meshPolyData(*data.mesh));
     actor->GetProperty()->SetInterpolationToGouraud();

@@ -4,6 +4,9 @@
 #include <opencv2/core/eigen.hpp>
 #include <opencv2/features2d.hpp>
 #include <Eigen/Core>
+#include <Eigen/LU>
+
+#include <cmath>
 #include <immintrin.h>
 #include <limits>
 
@@ -160,6 +163,103 @@ FeatureMatches matchDescriptors(const FeatureDescriptors& a, const FeatureDescri
     }
     out.emplace_back(uint32_t(i), uint32_t(j));
     if (ratios) ratios->push_back(std::max(rowRatio, colRatio));
+  }
+  return out;
+}
+
+FeatureMatches guidedMatch(const FeatureDescriptors& a, const std::vector<FeatureKeypoint>& kpsA,
+                           const FeatureDescriptors& b, const std::vector<FeatureKeypoint>& kpsB,
+                           const TwoViewGeometry& g, double maxError, const MatchOptions& o) {
+  FeatureMatches out;
+  if (a.rows < 1 || b.rows < 1 || a.cols != b.cols || size_t(a.rows) > kpsA.size() ||
+      size_t(b.rows) > kpsB.size())
+    return out;
+  const bool planar = g.config == kPlanar || g.config == kPanoramic ||
+                      g.config == kPlanarOrPanoramic;
+  const Eigen::Matrix3d M = planar ? g.H : g.F;
+  if (M.isZero() || !M.allFinite()) return out;
+  Eigen::Matrix3d Minv = Eigen::Matrix3d::Zero();
+  if (planar) {
+    if (std::abs(M.determinant()) < 1e-12) return out;
+    Minv = M.inverse();
+  }
+  // Per feature of A: its epipolar line in B (unit normal) or its transfer into B; and back.
+  auto point = [](const FeatureKeypoint& k) { return Eigen::Vector3d(k.x, k.y, 1.0); };
+  auto line = [](const Eigen::Vector3d& l) {
+    const double n = std::hypot(l.x(), l.y());
+    return n > 1e-12 ? Eigen::Vector3d(l / n) : Eigen::Vector3d(0, 0, 1e12);
+  };
+  auto transfer = [](const Eigen::Vector3d& x) {
+    return std::abs(x.z()) > 1e-12 ? Eigen::Vector3d(x / x.z())
+                                   : Eigen::Vector3d(1e12, 1e12, 1.0);
+  };
+  std::vector<Eigen::Vector3d> toB(size_t(a.rows)), toA(size_t(b.rows));
+  for (int i = 0; i < a.rows; ++i)
+    toB[size_t(i)] = planar ? transfer(M * point(kpsA[size_t(i)]))
+                            : line(M * point(kpsA[size_t(i)]));
+  for (int j = 0; j < b.rows; ++j)
+    toA[size_t(j)] = planar ? transfer(Minv * point(kpsB[size_t(j)]))
+                            : line(M.transpose() * point(kpsB[size_t(j)]));
+  const double maxSq = maxError * maxError;
+  auto fits = [&](int i, int j) {
+    const Eigen::Vector3d xa = point(kpsA[size_t(i)]), xb = point(kpsB[size_t(j)]);
+    if (planar)
+      return (toB[size_t(i)] - xb).head<2>().squaredNorm() <= maxSq &&
+             (toA[size_t(j)] - xa).head<2>().squaredNorm() <= maxSq;
+    return std::abs(toB[size_t(i)].dot(xb)) <= maxError &&
+           std::abs(toA[size_t(j)].dot(xa)) <= maxError;
+  };
+  // Descriptor distances for the candidates only (a few percent of all pairs), in
+  // integers: uint8 descriptors are unit vectors scaled by 512.
+  const int dims = a.cols;
+  auto squaredNorms = [dims](const FeatureDescriptors& d) {
+    std::vector<int> n(size_t(d.rows));
+    for (int r = 0; r < d.rows; ++r) {
+      int s = 0;
+      const uint8_t* x = d.data.data() + size_t(r) * size_t(dims);
+      for (int k = 0; k < dims; ++k) s += int(x[k]) * int(x[k]);
+      n[size_t(r)] = s;
+    }
+    return n;
+  };
+  const std::vector<int> normA = squaredNorms(a), normB = squaredNorms(b);
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  std::vector<float> row1(size_t(a.rows), kInf), row2(size_t(a.rows), kInf);
+  std::vector<float> col1(size_t(b.rows), kInf), col2(size_t(b.rows), kInf);
+  std::vector<int> rowBest(size_t(a.rows), -1), colBest(size_t(b.rows), -1);
+  for (int i = 0; i < a.rows; ++i) {
+    const uint8_t* x = a.data.data() + size_t(i) * size_t(dims);
+    for (int j = 0; j < b.rows; ++j) {
+      if (!fits(i, j)) continue;
+      const uint8_t* y = b.data.data() + size_t(j) * size_t(dims);
+      int dot = 0;
+      for (int k = 0; k < dims; ++k) dot += int(x[k]) * int(y[k]);
+      const float dist =
+          std::sqrt(std::max(0.f, float(normA[size_t(i)] + normB[size_t(j)] - 2 * dot))) / 512.f;
+      if (dist < row1[size_t(i)]) {
+        row2[size_t(i)] = row1[size_t(i)];
+        row1[size_t(i)] = dist;
+        rowBest[size_t(i)] = j;
+      } else if (dist < row2[size_t(i)]) {
+        row2[size_t(i)] = dist;
+      }
+      if (dist < col1[size_t(j)]) {
+        col2[size_t(j)] = col1[size_t(j)];
+        col1[size_t(j)] = dist;
+        colBest[size_t(j)] = i;
+      } else if (dist < col2[size_t(j)]) {
+        col2[size_t(j)] = dist;
+      }
+    }
+  }
+  const float maxDistance = float(o.max_distance), ratio = float(o.max_ratio);
+  for (int i = 0; i < a.rows; ++i) {
+    const int j = rowBest[size_t(i)];
+    if (j < 0 || row1[size_t(i)] > maxDistance || row1[size_t(i)] > ratio * row2[size_t(i)])
+      continue;
+    if (o.cross_check && (colBest[size_t(j)] != i || col1[size_t(j)] > ratio * col2[size_t(j)]))
+      continue;
+    out.emplace_back(uint32_t(i), uint32_t(j));
   }
   return out;
 }

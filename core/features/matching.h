@@ -26,6 +26,17 @@ struct MatchOptions {
 FeatureMatches matchDescriptors(const FeatureDescriptors& a, const FeatureDescriptors& b,
                                 const MatchOptions& options, std::vector<float>* ratios = nullptr);
 
+// Guided matching (COLMAP's guided_matching): for a pair whose geometry is known,
+// the nearest neighbours and the ratio test (both ways) are taken only among the
+// features that fit it (within `max_error` px of the epipolar line both ways, or of
+// the homography transfer both ways for planar/panoramic pairs). It finds the
+// correct matches an unconstrained ratio test loses to look-alikes elsewhere in
+// the photo, which is what links wide-baseline views into one track.
+FeatureMatches guidedMatch(const FeatureDescriptors& a, const std::vector<FeatureKeypoint>& kpsA,
+                           const FeatureDescriptors& b, const std::vector<FeatureKeypoint>& kpsB,
+                           const TwoViewGeometry& geometry, double max_error,
+                           const MatchOptions& options);
+
 struct VerifyOptions {
   double max_error = 4.0;  // pixels (COLMAP's default RANSAC threshold)
   double confidence = 0.999;

@@ -1,5 +1,7 @@
 #include "scene/geometry_data.h"
 
+#include <algorithm>
+
 namespace parallax {
 
 void TriangleMesh::computeVertexNormals() {
@@ -17,6 +19,27 @@ void TriangleMesh::computeVertexNormals() {
 BoundingBox boundingBox(const PointCloud& cloud) {
   BoundingBox box;
   for (const auto& p : cloud.points) box.extend(p);
+  return box;
+}
+
+BoundingBox robustBoundingBox(std::vector<Eigen::Vector3f> points, float trim, float margin) {
+  BoundingBox box;
+  if (points.empty()) return box;
+  const size_t n = points.size();
+  const size_t lo = std::min(n - 1, size_t(double(trim) * double(n)));
+  const size_t hi = std::max(lo, std::min(n - 1, size_t(double(1.f - trim) * double(n))));
+  for (int axis = 0; axis < 3; ++axis) {
+    auto less = [axis](const Eigen::Vector3f& a, const Eigen::Vector3f& b) {
+      return a[axis] < b[axis];
+    };
+    std::nth_element(points.begin(), points.begin() + long(lo), points.end(), less);
+    box.min[axis] = points[lo][axis];
+    std::nth_element(points.begin(), points.begin() + long(hi), points.end(), less);
+    box.max[axis] = points[hi][axis];
+  }
+  const Eigen::Vector3f pad = margin * (box.max - box.min);
+  box.min -= pad;
+  box.max += pad;
   return box;
 }
 

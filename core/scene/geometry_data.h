@@ -42,4 +42,11 @@ struct BoundingBox {
 
 BoundingBox boundingBox(const PointCloud& cloud);
 
+// The box holding the bulk of the points: per axis, from the `trim` to the
+// 1 - `trim` quantile, widened by `margin` of its size on each side. A few stray
+// points (a sparse model's far-off triangulations) do not stretch it, so a view
+// framed on it shows the subject, not a dot. Empty input: an empty box.
+BoundingBox robustBoundingBox(std::vector<Eigen::Vector3f> points, float trim = 0.02f,
+                              float margin = 0.1f);
+
 }  // namespace parallax

@@ -3,6 +3,7 @@
 #include <ceres/ceres.h>
 
 #include <cmath>
+#include <memory>
 #include <thread>
 
 #include "geometry/camera_models.h"
@@ -11,10 +12,80 @@
 namespace parallax {
 namespace {
 
+// Reprojection residual of a world point in a posed camera. The rigid transform's
+// derivatives are written out and only the camera model is differentiated
+// automatically (Jets of 3 + #intrinsics, not 4 + 3 + #intrinsics + 3): bundle
+// adjustment spends most of its time here.
+//   cam = v + 2w (u x v) + 2 u x (u x v) + t,  q = (u, w) stored x, y, z, w as Eigen does.
 template <int ModelId>
-struct ReprojectionError {
-  explicit ReprojectionError(const Eigen::Vector2d& observed) : observed_(observed) {}
+class ReprojectionCost
+    : public ceres::SizedCostFunction<2, 4, 3, CameraModel<ModelId>::kNumParams, 3> {
+ public:
+  static constexpr int P = CameraModel<ModelId>::kNumParams;
+  explicit ReprojectionCost(const Eigen::Vector2d& observed) : observed_(observed) {}
 
+  bool Evaluate(double const* const* parameters, double* residuals,
+                double** jacobians) const override {
+    const Eigen::Map<const Eigen::Vector3d> u(parameters[0]), t(parameters[1]), v(parameters[3]);
+    const double w = parameters[0][3];
+    const double* params = parameters[2];
+    const Eigen::Vector3d c1 = u.cross(v);
+    const Eigen::Vector3d cam = v + 2.0 * w * c1 + 2.0 * u.cross(c1) + t;
+    if (!jacobians) {
+      double xy[2];
+      CameraModel<ModelId>::project(params, cam.x() / cam.z(), cam.y() / cam.z(), xy);
+      residuals[0] = xy[0] - observed_.x();
+      residuals[1] = xy[1] - observed_.y();
+      return true;
+    }
+    using Jet = ceres::Jet<double, 3 + P>;
+    Jet camJ[3], paramsJ[P], xy[2];
+    for (int k = 0; k < 3; ++k) camJ[k] = Jet(cam[k], k);
+    for (int k = 0; k < P; ++k) paramsJ[k] = Jet(params[k], 3 + k);
+    CameraModel<ModelId>::project(paramsJ, camJ[0] / camJ[2], camJ[1] / camJ[2], xy);
+    residuals[0] = xy[0].a - observed_.x();
+    residuals[1] = xy[1].a - observed_.y();
+    Eigen::Matrix<double, 2, 3> dCam;
+    for (int r = 0; r < 2; ++r) dCam.row(r) = xy[r].v.template head<3>().transpose();
+    auto skew = [](const Eigen::Vector3d& a) {
+      Eigen::Matrix3d m;
+      m << 0, -a.z(), a.y(), a.z(), 0, -a.x(), -a.y(), a.x(), 0;
+      return m;
+    };
+    using RowMajor2x = Eigen::Matrix<double, 2, Eigen::Dynamic, Eigen::RowMajor>;
+    if (jacobians[0]) {
+      Eigen::Matrix<double, 3, 4> dq;
+      dq.leftCols<3>() = -2.0 * w * skew(v) - 2.0 * skew(c1) - 2.0 * skew(u) * skew(v);
+      dq.col(3) = 2.0 * c1;
+      Eigen::Map<Eigen::Matrix<double, 2, 4, Eigen::RowMajor>> dRotation(jacobians[0]);
+      dRotation = dCam * dq;
+    }
+    if (jacobians[1]) {
+      Eigen::Map<Eigen::Matrix<double, 2, 3, Eigen::RowMajor>> dTranslation(jacobians[1]);
+      dTranslation = dCam;
+    }
+    if (jacobians[2]) {
+      Eigen::Map<RowMajor2x> dParams(jacobians[2], 2, P);
+      for (int r = 0; r < 2; ++r) dParams.row(r) = xy[r].v.template tail<P>().transpose();
+    }
+    if (jacobians[3]) {
+      const Eigen::Matrix3d su = skew(u);
+      const Eigen::Matrix3d dX = Eigen::Matrix3d::Identity() + 2.0 * w * su + 2.0 * su * su;
+      Eigen::Map<Eigen::Matrix<double, 2, 3, Eigen::RowMajor>> dPoint(jacobians[3]);
+      dPoint = dCam * dX;
+    }
+    return true;
+  }
+
+ private:
+  Eigen::Vector2d observed_;
+};
+
+// The same residual differentiated automatically throughout: the reference the
+// written-out derivatives are checked against.
+template <int ModelId>
+struct AutoDiffReprojection {
+  explicit AutoDiffReprojection(const Eigen::Vector2d& observed) : observed_(observed) {}
   template <typename T>
   bool operator()(const T* rotation, const T* translation, const T* params, const T* point,
                   T* residuals) const {
@@ -28,23 +99,26 @@ struct ReprojectionError {
     residuals[1] = xy[1] - T(observed_.y());
     return true;
   }
-
-  static ceres::CostFunction* create(const Eigen::Vector2d& observed) {
-    return new ceres::AutoDiffCostFunction<ReprojectionError, 2, 4, 3, CameraModel<ModelId>::kNumParams,
-                                           3>(new ReprojectionError(observed));
-  }
-
- private:
   Eigen::Vector2d observed_;
 };
 
-ceres::CostFunction* reprojectionCost(int model_id, const Eigen::Vector2d& observed) {
+template <int ModelId>
+ceres::CostFunction* makeCost(const Eigen::Vector2d& observed, bool autodiff) {
+  if (autodiff)
+    return new ceres::AutoDiffCostFunction<AutoDiffReprojection<ModelId>, 2, 4, 3,
+                                           CameraModel<ModelId>::kNumParams, 3>(
+        new AutoDiffReprojection<ModelId>(observed));
+  return new ReprojectionCost<ModelId>(observed);
+}
+
+ceres::CostFunction* reprojectionCost(int model_id, const Eigen::Vector2d& observed,
+                                      bool autodiff = false) {
   switch (model_id) {
-    case kSimplePinhole: return ReprojectionError<kSimplePinhole>::create(observed);
-    case kPinhole: return ReprojectionError<kPinhole>::create(observed);
-    case kSimpleRadial: return ReprojectionError<kSimpleRadial>::create(observed);
-    case kRadial: return ReprojectionError<kRadial>::create(observed);
-    case kOpenCV: return ReprojectionError<kOpenCV>::create(observed);
+    case kSimplePinhole: return makeCost<kSimplePinhole>(observed, autodiff);
+    case kPinhole: return makeCost<kPinhole>(observed, autodiff);
+    case kSimpleRadial: return makeCost<kSimpleRadial>(observed, autodiff);
+    case kRadial: return makeCost<kRadial>(observed, autodiff);
+    case kOpenCV: return makeCost<kOpenCV>(observed, autodiff);
     default:
       throw Error(std::string("camera model ") + cameraModelById(model_id).name +
                   std::string(" is not supported by bundle adjustment; use SIMPLE_PINHOLE, "
@@ -216,6 +290,33 @@ bool refineAbsolutePose(Image& image, Camera& camera,
   ceres::Solve(solver, &problem, &result);
   image.cam_from_world.rotation.normalize();
   return result.IsSolutionUsable();
+}
+
+double reprojectionJacobianError(const Camera& camera, const Rigid3d& cam_from_world,
+                                 const Eigen::Vector3d& point, const Eigen::Vector2d& observed) {
+  std::unique_ptr<ceres::CostFunction> written(reprojectionCost(camera.model_id, observed)),
+      reference(reprojectionCost(camera.model_id, observed, true));
+  Eigen::Vector4d q = cam_from_world.rotation.coeffs();
+  Eigen::Vector3d t = cam_from_world.translation, x = point;
+  std::vector<double> params = camera.params;
+  const double* parameters[] = {q.data(), t.data(), params.data(), x.data()};
+  const int sizes[] = {4, 3, int(params.size()), 3};
+  double worst = 0;
+  double r1[2], r2[2];
+  std::vector<std::vector<double>> j1, j2;
+  std::vector<double*> p1, p2;
+  for (int k = 0; k < 4; ++k) {
+    j1.emplace_back(size_t(2 * sizes[k]));
+    j2.emplace_back(size_t(2 * sizes[k]));
+  }
+  for (int k = 0; k < 4; ++k) p1.push_back(j1[size_t(k)].data()), p2.push_back(j2[size_t(k)].data());
+  written->Evaluate(parameters, r1, p1.data());
+  reference->Evaluate(parameters, r2, p2.data());
+  for (int r = 0; r < 2; ++r) worst = std::max(worst, std::abs(r1[r] - r2[r]));
+  for (size_t k = 0; k < 4; ++k)
+    for (size_t e = 0; e < j1[k].size(); ++e)
+      worst = std::max(worst, std::abs(j1[k][e] - j2[k][e]) / std::max(1.0, std::abs(j2[k][e])));
+  return worst;
 }
 
 }  // namespace parallax

@@ -18,7 +18,7 @@ struct BundleOptions {
   // Huber loss scale in pixels: observations further off count linearly, so a
   // few bad ones cannot drag the solution.
   double loss_scale_px = 2.0;
-  int max_iterations = 100;
+  int max_iterations = 50;
   double function_tolerance = 1e-6;
   int num_threads = 0;  // 0: one per core
 };
@@ -59,5 +59,11 @@ BundleSummary bundleAdjust(Reconstruction& reconstruction, const BundleConfig& c
 bool refineAbsolutePose(Image& image, Camera& camera,
                         const std::vector<std::pair<Eigen::Vector2d, Eigen::Vector3d>>& matches,
                         bool refine_focal, double loss_scale_px);
+
+// Largest difference between bundle adjustment's written-out reprojection
+// derivatives and automatic differentiation of the same residual (relative,
+// per entry), at the given state: a check for tests.
+double reprojectionJacobianError(const Camera& camera, const Rigid3d& cam_from_world,
+                                 const Eigen::Vector3d& point, const Eigen::Vector2d& observed);
 
 }  // namespace parallax

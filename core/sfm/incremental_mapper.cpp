@@ -702,6 +702,8 @@ class Mapper {
     options.max_iterations = maxIterations;
     for (int r = 0; r < rounds; ++r) {
       throwIfCancelled();
+      // Later rounds only settle the few observations the filter changed.
+      if (r == 1) options.max_iterations = std::max(10, maxIterations / 4);
       BundleConfig config;
       config.variable_images = registeredIds();
       config.constant_poses = {gaugeFirst_};

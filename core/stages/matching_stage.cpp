@@ -32,6 +32,7 @@ StageOutcome runMatching(StageContext& ctx) {
   match.max_ratio = fallbackRatio;
   match.max_distance = p["max_distance"].get<double>();
   match.cross_check = p["cross_check"].get<bool>();
+  const bool guided = p["guided"].get<bool>();
   VerifyOptions verify;
   verify.max_error = p["max_error"].get<double>();
   verify.min_num_inliers = int(p["min_num_inliers"].get<long long>());
@@ -90,6 +91,25 @@ StageOutcome runMatching(StageContext& ctx) {
               second.inliers.size() * 2 >= loose.size()) {
             g = std::move(second);
             matches = loose;
+          }
+        }
+        // With the pair's geometry known, match again among the features that fit it. Only
+        // where that geometry is well supported and general: an epipolar geometry fitted to a
+        // handful of matches, or a homography standing in for a non-planar scene, is off
+        // away from its inliers, and matches found there would agree with its error.
+        const bool general = g.config == kCalibrated || g.config == kUncalibrated;
+        if (guided && general && int(g.inliers.size()) >= 2 * verify.min_num_inliers) {
+          MatchOptions guidedOptions = match;
+          guidedOptions.max_ratio = strictRatio;
+          const FeatureMatches more = guidedMatch(descriptors[a], keypoints[a], descriptors[b],
+                                                  keypoints[b], g, verify.max_error, guidedOptions);
+          if (more.size() > g.inliers.size()) {
+            TwoViewGeometry refined =
+                verifyPair(keypoints[a], camA, keypoints[b], camB, more, calibrated, verify);
+            if (refined.inliers.size() > g.inliers.size()) {
+              g = std::move(refined);
+              matches = more;
+            }
           }
         }
         {

@@ -6,6 +6,7 @@
 #include "io/colmap_model.h"
 #include "io/mesh_io.h"
 #include "io/ply.h"
+#include "scene/geometry_data.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
@@ -62,6 +63,23 @@ Reconstruction makeModel() {
 class TestGeometryIo : public QObject {
   Q_OBJECT
  private slots:
+  void robustBoxIgnoresAFewFarOffPoints() {
+    // 1000 points in the unit cube and 5 stray triangulations 1000 units away: the
+    // viewport frames the cube, not the strays.
+    std::vector<Eigen::Vector3f> pts;
+    for (int i = 0; i < 1000; ++i)
+      pts.emplace_back(float(i % 10) / 9.f, float(i / 10 % 10) / 9.f, float(i / 100) / 9.f);
+    for (int i = 0; i < 5; ++i) pts.emplace_back(1000.f + float(i), -1000.f, 500.f);
+    const BoundingBox box = robustBoundingBox(pts);
+    for (int k = 0; k < 3; ++k) {
+      QVERIFY(box.min[k] > -0.2f && box.min[k] <= 0.f);
+      QVERIFY(box.max[k] < 1.2f && box.max[k] >= 1.f);
+    }
+    QVERIFY(robustBoundingBox({}).min.x() > robustBoundingBox({}).max.x());  // empty
+    const BoundingBox one = robustBoundingBox({Eigen::Vector3f(1, 2, 3)});
+    QVERIFY(one.min.isApprox(Eigen::Vector3f(1, 2, 3)) && one.max.isApprox(one.min));
+  }
+
   void plyRoundTrip_data() {
     QTest::addColumn<bool>("binary");
     QTest::addColumn<bool>("faces");

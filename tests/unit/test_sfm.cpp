@@ -10,6 +10,7 @@
 #include "io/database.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
+#include "sfm/bundle_adjustment.h"
 #include "sfm/incremental_mapper.h"
 #include "sfm/pose_eval.h"
 #include "test_support.h"
@@ -130,6 +131,42 @@ class TestSfm : public QObject {
     QVERIFY(mapped);
     const Reconstruction theirs = readColmapModel(out / "0");
     QVERIFY2(theirs.images.size() >= ours.images.size() / 2, qPrintable(log.right(1000)));
+  }
+
+  void bundleAdjustmentDerivativesMatchAutomaticDifferentiation() {
+    // Bundle adjustment writes out the pose and point derivatives by hand; a slip there
+    // would make it converge slowly or to the wrong place. Compare with Ceres' autodiff.
+    const std::pair<int, std::vector<double>> models[] = {
+        {kSimplePinhole, {800, 320, 240}},
+        {kPinhole, {800, 780, 320, 240}},
+        {kSimpleRadial, {800, 320, 240, -0.08}},
+        {kRadial, {800, 320, 240, -0.08, 0.02}},
+        {kOpenCV, {800, 780, 320, 240, -0.08, 0.02, 0.001, -0.002}}};
+    cv::RNG rng(7);
+    for (const auto& [model, params] : models) {
+      Camera camera;
+      camera.model_id = model;
+      camera.width = 640;
+      camera.height = 480;
+      camera.params = params;
+      double worst = 0;
+      for (int trial = 0; trial < 20; ++trial) {
+        Rigid3d pose(Eigen::Quaterniond(Eigen::AngleAxisd(rng.uniform(-3.0, 3.0),
+                                                          Eigen::Vector3d(rng.uniform(-1.0, 1.0),
+                                                                          rng.uniform(-1.0, 1.0),
+                                                                          rng.uniform(-1.0, 1.0))
+                                                              .normalized())),
+                     Eigen::Vector3d(rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0),
+                                     rng.uniform(-1.0, 1.0)));
+        // A point 2-6 units in front of the camera, within the frame.
+        const Eigen::Vector3d inCamera(rng.uniform(-0.3, 0.3), rng.uniform(-0.3, 0.3), 1.0);
+        const Eigen::Vector3d X = pose.inverse() * (inCamera * rng.uniform(2.0, 6.0));
+        const Eigen::Vector2d observed(rng.uniform(0.0, 640.0), rng.uniform(0.0, 480.0));
+        worst = std::max(worst, reprojectionJacobianError(camera, pose, X, observed));
+      }
+      qInfo("%s: largest derivative difference %.2e", cameraModelById(model).name, worst);
+      QVERIFY(worst < 1e-8);
+    }
   }
 
   void poseAucIsTheAreaUnderTheRecallCurve() {
