@@ -25,6 +25,8 @@
 #include "ui/jobs_panel.h"
 #include "ui/parameter_editor.h"
 #include "ui/photo_browser.h"
+#include "ui/selection_panel.h"
+#include "ui/stats_panel.h"
 #include "ui/stage_job.h"
 #include "ui/viewport.h"
 #include "util/error.h"
@@ -51,6 +53,25 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   paramDock->setObjectName("parametersDock");
   paramDock->setWidget(params_);
   addDockWidget(Qt::RightDockWidgetArea, paramDock);
+
+  stats_ = new StatsPanel(this);
+  auto* statsDock = new QDockWidget("Statistics", this);
+  statsDock->setObjectName("statisticsDock");
+  statsDock->setWidget(stats_);
+  addDockWidget(Qt::RightDockWidgetArea, statsDock);
+
+  selection_ = new SelectionPanel(this);
+  selectionDock_ = new QDockWidget("Selection", this);
+  selectionDock_->setObjectName("selectionDock");
+  selectionDock_->setWidget(selection_);
+  addDockWidget(Qt::RightDockWidgetArea, selectionDock_);
+  tabifyDockWidget(paramDock, statsDock);
+  tabifyDockWidget(statsDock, selectionDock_);
+  paramDock->raise();
+  connect(viewport_, &Viewport::selectionChanged, this, [this](const Selection& s) {
+    selection_->showSelection(viewport_->model(), s, photoPaths_);
+    if (s.kind != Selection::kNone) selectionDock_->raise();
+  });
 
   jobs_ = new JobsPanel(this);
   auto* jobDock = new QDockWidget("Jobs and log", this);
@@ -284,7 +305,12 @@ void MainWindow::reloadScene() {
     SceneData data = sceneWatcher_->result();
     for (const auto& p : data.problems)
       jobs_->appendLog("viewport", "warning", "could not show " + QString::fromStdString(p));
+    photoPaths_ = data.photoPaths;
     viewport_->setScene(data);
+    stats_->setModel(data.sparse ? &*data.sparse : nullptr, data.photoPaths.size(),
+                     data.sparseIsLive);
+    // The selected camera or point may have moved (a live model grows): show it anew.
+    selection_->showSelection(viewport_->model(), viewport_->selection(), photoPaths_);
     sceneLoaded_ = true;
     emit sceneReloaded();
   });

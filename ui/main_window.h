@@ -12,6 +12,7 @@
 #include "ui/scene_data.h"
 
 class QAction;
+class QDockWidget;
 class QMenu;
 
 namespace parallax::ui {
@@ -21,6 +22,8 @@ class PhotoBrowser;
 class ParameterEditor;
 class JobsPanel;
 class StageJob;
+class SelectionPanel;
+class StatsPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -42,6 +45,8 @@ class MainWindow : public QMainWindow {
   JobsPanel* jobsPanel() const { return jobs_; }
   PhotoBrowser* photoBrowser() const { return photos_; }
   ParameterEditor* parameterEditor() const { return params_; }
+  SelectionPanel* selectionPanel() const { return selection_; }
+  StatsPanel* statsPanel() const { return stats_; }
   const QList<StageJob*>& jobs() const { return allJobs_; }
   Workspace* workspace() { return ws_ ? &*ws_ : nullptr; }
   // True once the scene of the current project is loaded into the viewport.
@@ -71,6 +76,10 @@ class MainWindow : public QMainWindow {
   PhotoBrowser* photos_;
   ParameterEditor* params_;
   JobsPanel* jobs_;
+  SelectionPanel* selection_;
+  StatsPanel* stats_;
+  QDockWidget* selectionDock_;
+  std::map<std::string, std::filesystem::path> photoPaths_;  // of the scene on show
   QLabel* statusLabel_;
   QList<StageJob*> queue_;
   QList<StageJob*> allJobs_;

@@ -70,6 +70,7 @@ SceneData loadSceneData(const fs::path& root) {
     });
     break;
   }
+  data.photoPaths = importedPhotoPaths(root);
   return data;
 }
 

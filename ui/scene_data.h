@@ -2,6 +2,7 @@
 // model (cameras, points), the dense cloud and meshes. Plain data, no VTK.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,8 @@ struct SceneData {
   std::optional<TriangleMesh> mesh;
   std::string meshSource;             // which file the mesh came from
   std::vector<std::string> problems;  // files that exist but could not be read
+  // The imported photos (photos.json): file per image name, for the selection panel.
+  std::map<std::string, std::filesystem::path> photoPaths;
 };
 
 // Reads whatever the project has; unreadable files become `problems`, never exceptions.

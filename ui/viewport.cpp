@@ -6,6 +6,7 @@
 #include <vtkFloatArray.h>
 #include <vtkGenericRenderWindowInteractor.h>
 #include <vtkInteractorStyleTrackballCamera.h>
+#include <vtkMatrix4x4.h>
 #include <vtkNew.h>
 #include <vtkPointData.h>
 #include <vtkPoints.h>
@@ -20,6 +21,8 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QWheelEvent>
+#include <cmath>
+#include <limits>
 #include <map>
 
 namespace parallax::ui {
@@ -129,6 +132,12 @@ struct Viewport::Impl {
   int pointSize = 3;
   bool initialized = false;
   bool fitPending = false;
+  std::shared_ptr<const Reconstruction> model;
+  double frustumSize = 1.0;
+  Selection selection;
+  vtkSmartPointer<vtkActor> highlightLines, highlightPoints;
+  QPointF pressPos;
+  bool leftPressed = false;
   bool hasFitBox = false;
   double fitBox[6] = {0, 0, 0, 0, 0, 0};  // xmin, xmax, ymin, ymax, zmin, zmax
 };
@@ -187,15 +196,122 @@ void Viewport::paintGL() {
 
 QImage Viewport::lastFrame() const { return d_->frame; }
 
-void Viewport::clearScene() {
+void Viewport::removeActors() {
   for (auto& [layer, actor] : d_->actors) d_->renderer->RemoveActor(actor);
   d_->actors.clear();
+  for (auto* a : {&d_->highlightLines, &d_->highlightPoints})
+    if (*a) d_->renderer->RemoveActor(*a), *a = nullptr;
+  d_->model.reset();
+}
+
+void Viewport::clearScene() {
+  removeActors();
+  select(Selection{});
+  update();
+}
+
+const Reconstruction* Viewport::model() const { return d_->model.get(); }
+Selection Viewport::selection() const { return d_->selection; }
+
+std::optional<QPointF> Viewport::projectToWidget(const Eigen::Vector3d& world) const {
+  if (width() <= 0 || height() <= 0) return std::nullopt;
+  vtkCamera* cam = d_->renderer->GetActiveCamera();
+  vtkMatrix4x4* m =
+      cam->GetCompositeProjectionTransformMatrix(double(width()) / double(height()), -1, 1);
+  const double in[4] = {world.x(), world.y(), world.z(), 1.0};
+  double clip[4];
+  m->MultiplyPoint(in, clip);
+  if (clip[3] <= 1e-12) return std::nullopt;
+  const double x = clip[0] / clip[3], y = clip[1] / clip[3];
+  return QPointF((x + 1) * 0.5 * width(), (1 - y) * 0.5 * height());
+}
+
+Selection Viewport::pick(const QPointF& pos) const {
+  Selection best;
+  if (!d_->model) return best;
+  auto distanceTo = [&](const Eigen::Vector3d& world) {
+    const auto p = projectToWidget(world);
+    return p ? std::hypot(p->x() - pos.x(), p->y() - pos.y())
+             : std::numeric_limits<double>::infinity();
+  };
+  constexpr double kCameraRadius = 10, kPointRadius = 6;  // logical pixels
+  double bestDistance = kCameraRadius;
+  if (d_->visible[Layer::kCameras])
+    for (const auto& [id, im] : d_->model->images) {
+      const double dist = distanceTo(im.projectionCenter());
+      if (dist <= bestDistance) bestDistance = dist, best = {Selection::kCamera, id};
+    }
+  if (best.kind != Selection::kNone || !d_->visible[Layer::kSparse]) return best;
+  bestDistance = kPointRadius;
+  for (const auto& [id, point] : d_->model->points3D) {
+    const double dist = distanceTo(point.xyz);
+    if (dist <= bestDistance) bestDistance = dist, best = {Selection::kPoint, id};
+  }
+  return best;
+}
+
+void Viewport::select(const Selection& selection) {
+  for (auto* a : {&d_->highlightLines, &d_->highlightPoints})
+    if (*a) d_->renderer->RemoveActor(*a), *a = nullptr;
+  Selection valid = selection;
+  const Reconstruction* model = d_->model.get();
+  if (!model || (selection.kind == Selection::kCamera && !model->images.count(uint32_t(selection.id))) ||
+      (selection.kind == Selection::kPoint && !model->points3D.count(selection.id)))
+    valid = Selection{};
+  std::vector<Eigen::Vector3f> marked;
+  Reconstruction frusta;  // the highlighted cameras
+  auto addFrustum = [&](uint32_t imageId) {
+    const Image& im = model->images.at(imageId);
+    frusta.images[imageId] = im;
+    frusta.cameras[im.camera_id] = model->cameras.at(im.camera_id);
+  };
+  vtkSmartPointer<vtkPolyData> lines;
+  if (valid.kind == Selection::kCamera) {
+    addFrustum(uint32_t(valid.id));
+    for (const Point2D& p2 : model->images.at(uint32_t(valid.id)).points2D)
+      if (p2.point3D_id != kInvalidPoint3DId && model->points3D.count(p2.point3D_id))
+        marked.push_back(model->points3D.at(p2.point3D_id).xyz.cast<float>());
+    lines = frustaPolyData(frusta, d_->frustumSize);
+  } else if (valid.kind == Selection::kPoint) {
+    const Point3D& point = model->points3D.at(valid.id);
+    marked.push_back(point.xyz.cast<float>());
+    for (const TrackElement& el : point.track)
+      if (model->images.count(el.image_id)) addFrustum(el.image_id);
+    lines = frustaPolyData(frusta, d_->frustumSize);
+    // Rays from the point to each camera that sees it.
+    vtkPoints* pts = lines->GetPoints();
+    vtkCellArray* cells = lines->GetLines();
+    const vtkIdType origin = pts->InsertNextPoint(point.xyz.data());
+    for (const auto& [id, im] : frusta.images) {
+      const Eigen::Vector3d c = im.projectionCenter();
+      const vtkIdType end = pts->InsertNextPoint(c.data());
+      const vtkIdType seg[2] = {origin, end};
+      cells->InsertNextCell(2, seg);
+    }
+  }
+  if (lines) {
+    d_->highlightLines = makeActor(lines);
+    d_->highlightLines->GetProperty()->SetColor(0.2, 0.9, 1.0);
+    d_->highlightLines->GetProperty()->SetLineWidth(3.f);
+    d_->highlightLines->GetProperty()->LightingOff();
+    d_->renderer->AddActor(d_->highlightLines);
+  }
+  if (!marked.empty()) {
+    d_->highlightPoints = makeActor(pointsPolyData(marked, {}));
+    d_->highlightPoints->GetProperty()->SetColor(1.0, 0.9, 0.1);
+    d_->highlightPoints->GetProperty()->SetPointSize(float(d_->pointSize + 3));
+    d_->highlightPoints->GetProperty()->LightingOff();
+    d_->renderer->AddActor(d_->highlightPoints);
+  }
+  const bool changed = !(valid == d_->selection);
+  d_->selection = valid;
+  if (changed) emit selectionChanged(valid);
   update();
 }
 
 void Viewport::setScene(const SceneData& data) {
   const bool hadScene = !d_->actors.empty();
-  clearScene();
+  removeActors();
   auto add = [&](Layer layer, vtkSmartPointer<vtkActor> actor) {
     actor->SetVisibility(d_->visible[layer]);
     d_->renderer->AddActor(actor);
@@ -229,6 +345,8 @@ void Viewport::setScene(const SceneData& data) {
     actor->GetProperty()->SetPointSize(float(d_->pointSize));
     add(Layer::kDense, actor);
   }
+  d_->frustumSize = 0.04 * diagonal;
+  d_->model = data.sparse ? std::make_shared<const Reconstruction>(*data.sparse) : nullptr;
   if (data.sparse) {
     std::vector<Eigen::Vector3f> pts;
     std::vector<Color3> colors;
@@ -242,7 +360,7 @@ void Viewport::setScene(const SceneData& data) {
       add(Layer::kSparse, actor);
     }
     if (!data.sparse->images.empty()) {
-      auto actor = makeActor(frustaPolyData(*data.sparse, 0.04 * diagonal));
+      auto actor = makeActor(frustaPolyData(*data.sparse, d_->frustumSize));
       actor->GetProperty()->SetColor(1.0, 0.45, 0.1);
       actor->GetProperty()->SetLineWidth(1.5f);
       actor->GetProperty()->LightingOff();
@@ -250,6 +368,13 @@ void Viewport::setScene(const SceneData& data) {
     }
   }
   if (!hadScene) fitView();
+  // Keep the selection across reloads (a live model growing) while it still exists.
+  const Selection previous = d_->selection;
+  const bool stillThere =
+      d_->model && ((previous.kind == Selection::kCamera &&
+                     d_->model->images.count(uint32_t(previous.id))) ||
+                    (previous.kind == Selection::kPoint && d_->model->points3D.count(previous.id)));
+  select(stillThere ? previous : Selection{});
   update();
 }
 
@@ -300,6 +425,7 @@ static void setEventInfo(vtkGenericRenderWindowInteractor* i, const QPointF& pos
 }
 
 void Viewport::mousePressEvent(QMouseEvent* e) {
+  if (e->button() == Qt::LeftButton) d_->pressPos = e->position(), d_->leftPressed = true;
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
   if (int ev = vtkButtonEvent(e->button(), true); ev >= 0) d_->interactor->InvokeEvent(ev);
   update();
@@ -308,6 +434,11 @@ void Viewport::mousePressEvent(QMouseEvent* e) {
 void Viewport::mouseReleaseEvent(QMouseEvent* e) {
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
   if (int ev = vtkButtonEvent(e->button(), false); ev >= 0) d_->interactor->InvokeEvent(ev);
+  // A click, not the end of a drag: select what is under the cursor.
+  if (e->button() == Qt::LeftButton && d_->leftPressed &&
+      (e->position() - d_->pressPos).manhattanLength() < 4)
+    select(pick(e->position()));
+  d_->leftPressed = false;
   update();
 }
 

@@ -6,12 +6,20 @@
 
 #include <QOpenGLWidget>
 #include <memory>
+#include <optional>
 
 #include "ui/scene_data.h"
 
 namespace parallax::ui {
 
 enum class Layer { kCameras, kSparse, kDense, kMesh };
+
+// What a click in the viewport selected: a registered photo (its camera) or a sparse point.
+struct Selection {
+  enum Kind { kNone, kCamera, kPoint } kind = kNone;
+  uint64_t id = 0;  // image id or 3D point id
+  bool operator==(const Selection& o) const { return kind == o.kind && id == o.id; }
+};
 
 class Viewport : public QOpenGLWidget {
   Q_OBJECT
@@ -29,8 +37,22 @@ class Viewport : public QOpenGLWidget {
   // The most recent rendered frame (device pixels).
   QImage lastFrame() const;
 
+  // Selection. A click (press and release without a drag) picks the camera centre or
+  // sparse point nearest the cursor within a few pixels, cameras first; a click on
+  // empty space clears. The selected camera is drawn highlighted with the points it
+  // sees; a selected point with rays to the cameras of its track.
+  Selection pick(const QPointF& widgetPos) const;
+  void select(const Selection& selection);
+  Selection selection() const;
+  // The sparse model on show (nullptr when none).
+  const Reconstruction* model() const;
+  // Where a world point appears in the widget (logical pixels) with the current view;
+  // nullopt when it is behind the camera.
+  std::optional<QPointF> projectToWidget(const Eigen::Vector3d& world) const;
+
  signals:
   void frameRendered();
+  void selectionChanged(const parallax::ui::Selection& selection);
 
  protected:
   void initializeGL() override;
@@ -42,6 +64,7 @@ class Viewport : public QOpenGLWidget {
   void wheelEvent(QWheelEvent* e) override;
 
  private:
+  void removeActors();
   struct Impl;
   std::unique_ptr<Impl> d_;
 };

@@ -51,6 +51,26 @@ struct Reconstruction {
   // Throws Error naming the first inconsistency (an image without its camera,
   // a track pointing at a missing image or observation).
   void checkConsistency() const;
+
+  // Distance in pixels between an observation and its point's projection (infinite
+  // when the point is behind the camera).
+  double observationError(const Point3D& point, const TrackElement& observation) const;
 };
+
+// What the statistics panel shows of a model.
+struct ModelStatistics {
+  size_t registered_images = 0;
+  size_t num_points = 0;
+  size_t num_observations = 0;
+  double mean_track_length = 0;
+  double mean_error_px = 0;    // over all observations
+  double median_error_px = 0;
+  double error_bin_px = 0.25;  // histogram bin width
+  std::vector<size_t> error_histogram;         // last bin: this error and above
+  std::vector<size_t> track_length_histogram;  // [k]: points seen by k photos; last: and more
+};
+
+ModelStatistics modelStatistics(const Reconstruction& model, double error_bin_px = 0.25,
+                                int error_bins = 16, int max_track_length = 12);
 
 }  // namespace parallax

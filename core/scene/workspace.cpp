@@ -213,4 +213,15 @@ void Workspace::updateStageRecord(const std::string& stage,
   });
 }
 
+std::map<std::string, fs::path> importedPhotoPaths(const fs::path& projectRoot) {
+  std::map<std::string, fs::path> out;
+  try {
+    const json j = json::parse(readFile(projectRoot / "photos.json"));
+    for (const auto& p : j.at("photos"))
+      out[p.at("name").get<std::string>()] = p.at("path").get<std::string>();
+  } catch (const std::exception&) {
+  }
+  return out;
+}
+
 }  // namespace parallax

@@ -76,4 +76,9 @@ class Workspace {
   std::vector<std::string> recoveryNotes_;
 };
 
+// Photo file per image name, from the import stage's photos.json (empty before import
+// or when the file cannot be read).
+std::map<std::string, std::filesystem::path> importedPhotoPaths(
+    const std::filesystem::path& projectRoot);
+
 }  // namespace parallax

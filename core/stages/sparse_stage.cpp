@@ -40,20 +40,6 @@ MapperOptions mapperOptions(const json& p) {
   return o;
 }
 
-// Photo file per image name, from the import stage's photos.json.
-std::map<std::string, fs::path> photoPaths(const Workspace& ws) {
-  std::map<std::string, fs::path> out;
-  std::ifstream in(ws.root() / "photos.json");
-  if (!in) return out;
-  try {
-    const json j = json::parse(in);
-    for (const auto& p : j.at("photos"))
-      out[p.at("name").get<std::string>()] = p.at("path").get<std::string>();
-  } catch (const json::exception&) {
-  }
-  return out;
-}
-
 // Mean colour of each point over the photos that see it.
 void colorize(Reconstruction& model, const std::map<std::string, fs::path>& paths, int threads) {
   std::vector<const Image*> images;
@@ -71,14 +57,16 @@ void colorize(Reconstruction& model, const std::map<std::string, fs::path>& path
           const int x = std::clamp(int(p2.xy.x()), 0, bgr.cols - 1);
           const int y = std::clamp(int(p2.xy.y()), 0, bgr.rows - 1);
           const cv::Vec3b c = bgr.at<cv::Vec3b>(y, x);
-          sums[i][p2.point3D_id] += Eigen::Vector3d(c[2], c[1], c[0]);
+          // Eigen vectors are not zeroed on construction: insert a zero sum first.
+          auto slot = sums[i].try_emplace(p2.point3D_id, Eigen::Vector3d::Zero()).first;
+          slot->second += Eigen::Vector3d(c[2], c[1], c[0]);
         }
       },
       threads);
   std::map<uint64_t, std::pair<Eigen::Vector3d, int>> total;
   for (const auto& s : sums)
     for (const auto& [pid, c] : s) {
-      auto& t = total[pid];
+      auto& t = total.try_emplace(pid, Eigen::Vector3d::Zero(), 0).first->second;
       t.first += c;
       ++t.second;
     }
@@ -95,11 +83,7 @@ void colorize(Reconstruction& model, const std::map<std::string, fs::path>& path
 void computeErrors(Reconstruction& model) {
   for (auto& [pid, point] : model.points3D) {
     double sum = 0;
-    for (const TrackElement& el : point.track) {
-      const Image& im = model.images.at(el.image_id);
-      const Camera& cam = model.cameras.at(im.camera_id);
-      sum += (cam.imgFromCam(im.cam_from_world * point.xyz) - im.points2D[el.point2D_idx].xy).norm();
-    }
+    for (const TrackElement& el : point.track) sum += model.observationError(point, el);
     point.error = point.track.empty() ? 0.0 : sum / double(point.track.size());
   }
 }
@@ -151,7 +135,7 @@ StageOutcome runSparse(StageContext& ctx) {
   throwIfCancelled();
 
   ctx.report.progress(0, 1, "colouring points");
-  const auto paths = photoPaths(ws);
+  const auto paths = importedPhotoPaths(ws.root());
   for (Reconstruction& model : result.models) {
     pruneCameras(model);
     computeErrors(model);

@@ -15,6 +15,8 @@
 #include "ui/main_window.h"
 #include "ui/parameter_editor.h"
 #include "ui/photo_browser.h"
+#include "ui/selection_panel.h"
+#include "ui/stats_panel.h"
 #include "ui/stage_job.h"
 #include "ui/viewport.h"
 #include "util/hash.h"
@@ -79,6 +81,22 @@ StageJob* startSlowImport(MainWindow& w, const test::SlowImportProject& f) {
   return job->fraction() > 0 ? job : nullptr;
 }
 
+// Pixels of about this colour (sum of channel differences below `tolerance`).
+long countColour(const QImage& img, const QColor& colour, int tolerance = 60) {
+  long n = 0;
+  for (int y = 0; y < img.height(); ++y)
+    for (int x = 0; x < img.width(); ++x) {
+      const QColor p = img.pixelColor(x, y);
+      if (std::abs(p.red() - colour.red()) + std::abs(p.green() - colour.green()) +
+              std::abs(p.blue() - colour.blue()) <
+          tolerance)
+        ++n;
+    }
+  return n;
+}
+
+const QColor kFrustumOrange(255, 115, 25), kHighlightCyan(51, 230, 255);
+
 bool waitUntil(const std::function<bool()>& done, int ms) {
   QElapsedTimer t;
   t.start();
@@ -137,6 +155,110 @@ class TestGui : public QObject {
 
     // The photo browser lists the imported photos.
     QCOMPARE(w.photoBrowser()->count(), 24);
+  }
+
+  void clickingACameraOrAPointShowsWhatItSees() {
+    QTemporaryDir tmp;
+    fs::path project = test::sampleProject(tmp);
+    MainWindow w;
+    w.resize(1400, 900);
+    QVERIFY(showAndOpen(w, project));
+    Viewport* v = w.viewport();
+    QVERIFY(!renderNow(v).isNull());
+    const Reconstruction* model = v->model();
+    QVERIFY(model && !model->images.empty());
+
+    // Statistics: every photo of the sample is registered.
+    const ModelStatistics stats = modelStatistics(*model);
+    QVERIFY2(w.statsPanel()->summary().startsWith(
+                 QString("%1 of 24 photos registered").arg(model->images.size())),
+             qPrintable(w.statsPanel()->summary()));
+    size_t histogramTotal = 0;
+    for (size_t n : w.statsPanel()->errorHistogram()->bins()) histogramTotal += n;
+    QCOMPARE(histogramTotal, stats.num_observations);
+    histogramTotal = 0;
+    for (size_t n : w.statsPanel()->trackHistogram()->bins()) histogramTotal += n;
+    QCOMPARE(histogramTotal, stats.num_points);
+
+    // Click on a camera centre: the camera is selected, highlighted, and its photo shown.
+    const QImage before = v->lastFrame();
+    QVERIFY(countColour(before, kHighlightCyan) < 20);
+    const auto& [imageId, image] = *model->images.begin();
+    const auto at = v->projectToWidget(image.projectionCenter());
+    QVERIFY(at && v->rect().contains(at->toPoint()));
+    QTest::mouseClick(v, Qt::LeftButton, {}, at->toPoint());
+    QCOMPARE(int(v->selection().kind), int(Selection::kCamera));
+    const Image& picked = model->images.at(uint32_t(v->selection().id));
+    QCOMPARE(w.selectionPanel()->title(), QString::fromStdString(picked.name));
+    QVERIFY(w.selectionPanel()->photoView()->isVisible());
+    const QImage selected = renderNow(v);
+    save(w.grab().toImage(), "gui_camera_selected.png");
+    QVERIFY2(countColour(selected, kHighlightCyan) > 50, "the selected frustum is not highlighted");
+
+    // Click on a point far from every camera: its track is listed, one row per photo.
+    std::optional<std::pair<uint64_t, QPointF>> target;
+    for (const auto& [pid, point] : model->points3D) {
+      if (point.track.size() < 3) continue;
+      const auto p = v->projectToWidget(point.xyz);
+      if (!p || !v->rect().adjusted(20, 20, -20, -20).contains(p->toPoint())) continue;
+      bool nearCamera = false;
+      for (const auto& [id, im] : model->images) {
+        const auto c = v->projectToWidget(im.projectionCenter());
+        nearCamera |= c && QLineF(*c, *p).length() < 20;
+      }
+      if (!nearCamera) {
+        target = {{pid, *p}};
+        break;
+      }
+    }
+    QVERIFY(target);
+    QTest::mouseClick(v, Qt::LeftButton, {}, target->second.toPoint());
+    QCOMPARE(int(v->selection().kind), int(Selection::kPoint));
+    const Point3D& point = model->points3D.at(v->selection().id);
+    QCOMPARE(size_t(w.selectionPanel()->trackRows()), point.track.size());
+    QStringList names;
+    for (int r = 0; r < w.selectionPanel()->trackRows(); ++r)
+      names << w.selectionPanel()->trackRow(r).section(' ', 0, 0);
+    for (const TrackElement& el : point.track)
+      QVERIFY(names.contains(QString::fromStdString(model->images.at(el.image_id).name)));
+    renderNow(v);
+    save(w.grab().toImage(), "gui_point_selected.png");
+
+    // A drag rotates the view and selects nothing new; a click on empty space clears.
+    QTest::mouseClick(v, Qt::LeftButton, {}, QPoint(3, 3));
+    QCOMPARE(int(v->selection().kind), int(Selection::kNone));
+    QVERIFY(w.selectionPanel()->trackRows() == 0);
+  }
+
+  // The acceptance screenshot: fountain-P11's 11 cameras and sparse points.
+  void viewportShowsTheFountainModel() {
+    PARALLAX_REQUIRE_DATA(data, "strecha_fountain-P11");
+    QTemporaryDir tmp;
+    Workspace ws = Workspace::create(test::tempPath(tmp, "fountain"));
+    ws.addPhotoRoot(data / "images");
+    ws.save();
+    QCOMPARE(int(runPipeline(ws, "sparse", nullptr)), int(RunResult::kSucceeded));
+    MainWindow w;
+    w.resize(1400, 900);
+    QVERIFY(showAndOpen(w, ws.root()));
+    Viewport* v = w.viewport();
+    QVERIFY(v->hasLayer(Layer::kCameras) && v->hasLayer(Layer::kSparse));
+    QCOMPARE(v->model()->images.size(), size_t(11));
+    const QImage frame = renderNow(v);
+    save(w.grab().toImage(), "gui_fountain.png");
+    // Every camera centre lands inside the view, and the frusta are drawn.
+    for (const auto& [id, im] : v->model()->images) {
+      const auto p = v->projectToWidget(im.projectionCenter());
+      QVERIFY(p && v->rect().contains(p->toPoint()));
+    }
+    QVERIFY(countColour(frame, kFrustumOrange) > 200);
+    // The points cover a real part of the view: hiding them changes it.
+    v->setLayerVisible(Layer::kSparse, false);
+    const double pointShare = changedFraction(frame, renderNow(v));
+    qInfo("fountain: %zu cameras, %zu points, points cover %.1f%% of the viewport",
+          v->model()->images.size(), v->model()->points3D.size(), 100 * pointShare);
+    QVERIFY(pointShare > 0.03);
+    QVERIFY(w.statsPanel()->summary().startsWith("11 of 11 photos registered"));
   }
 
   void fitViewAndTrackballChangeTheView() {

@@ -74,6 +74,24 @@ class TestSfm : public QObject {
       QVERIFY(p.track.size() >= 2);
       QVERIFY(p.error >= 0 && p.error <= 4.0);
     }
+    // Each point has the mean colour of the pixels where the photos see it.
+    std::map<uint32_t, cv::Mat> photos;
+    for (const auto& [id, im] : model.images)
+      photos[id] = cv::imread((test::ringSampleDir() / "images" / im.name).string());
+    int checked = 0;
+    for (const auto& [id, p] : model.points3D) {
+      if (checked++ == 200) break;
+      Eigen::Vector3d sum = Eigen::Vector3d::Zero();
+      for (const TrackElement& el : p.track) {
+        const Eigen::Vector2d xy = model.images.at(el.image_id).points2D[el.point2D_idx].xy;
+        const cv::Mat& photo = photos.at(el.image_id);
+        const cv::Vec3b c = photo.at<cv::Vec3b>(std::clamp(int(xy.y()), 0, photo.rows - 1),
+                                                std::clamp(int(xy.x()), 0, photo.cols - 1));
+        sum += Eigen::Vector3d(c[2], c[1], c[0]);
+      }
+      const Eigen::Vector3d expected = sum / double(p.track.size());
+      for (int k = 0; k < 3; ++k) QVERIFY(std::abs(expected[k] - p.color[size_t(k)]) <= 1.0);
+    }
   }
 
   void sparseModelKeepsTheDatabaseIds() {
