@@ -16,12 +16,19 @@ export QT_QPA_PLATFORM=offscreen
 # seconds and peak KB of a command, appended to $work/usage
 measure() { /usr/bin/time -f "%e %M" -a -o "$work/usage" "$@" >>"$work/log" 2>&1; }
 sum_usage() { awk '{t+=$1; if ($2>m) m=$2} END {printf "%.1f %.2f", t, m/1048576}' "$work/usage"; }
-score() {  # registered auc1 auc5 rot
+score() {  # registered auc1 auc3 auc5 auc10 rot
   "$cli" evaluate-poses "$1" --gt "$2" --format "$3" --json 2>/dev/null |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); a=d["auc"]; print("%d/%d %.3f %.3f %.3f %.3f" % (d["registered"], d["total"], a["1"], a["5"], a["10"], d["median_rotation_error_deg"]))'
+    python3 -c 'import json,sys; d=json.load(sys.stdin); a=d["auc"]; print("%d/%d %.3f %.3f %.3f %.3f %.3f" % (d["registered"], d["total"], a["1"], a["3"], a["5"], a["10"], d["median_rotation_error_deg"]))'
 }
+# Per-stage wall seconds, features/matching/mapping. Parallax: the stage records (import
+# counts with features); COLMAP: the three commands' lines in $work/usage.
+parallax_stages() {
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"]; e=lambda k: s.get(k,{}).get("elapsed_s",0); print("%.1f/%.1f/%.1f" % (e("import")+e("features"), e("matching"), e("sparse")))' "$1/parallax.json"
+}
+colmap_stages() { awk '{printf "%s%.1f", (NR>1?"/":""), $1} END {print ""}' "$work/usage"; }
 
-printf "%-28s %-9s %-8s %-7s %-7s %-7s %-9s %-8s %-7s\n" dataset tool registered AUC@1 AUC@5 AUC@10 "rot.err" "wall s" "peak GB"
+row() { printf "%-28s %-9s %-10s %-6s %-6s %-6s %-6s %-8s %-7s %-17s %-7s\n" "$@"; }
+row dataset tool registered AUC@1 AUC@3 AUC@5 AUC@10 "rot.deg" "wall s" "feat/match/map s" "peak GB"
 status=0
 for ds in "${datasets[@]}"; do
   case $ds in
@@ -33,7 +40,8 @@ for ds in "${datasets[@]}"; do
   : > "$work/usage"
   measure "$cli" reconstruct "$images" "$work/$ds-parallax" --until sparse || status=1
   read -r pt pm < <(sum_usage)
-  read -r preg pa1 pa5 pa10 prot < <(score "$work/$ds-parallax" "$gt" "$fmt")
+  read -r preg pa1 pa3 pa5 pa10 prot < <(score "$work/$ds-parallax" "$gt" "$fmt")
+  pstages=$(parallax_stages "$work/$ds-parallax")
   # COLMAP: extractor, exhaustive matcher, mapper (the GUI's automatic reconstruction steps).
   : > "$work/usage"
   db=$work/$ds-colmap.db; out=$work/$ds-colmap; mkdir -p "$out"
@@ -41,9 +49,11 @@ for ds in "${datasets[@]}"; do
   measure colmap exhaustive_matcher --database_path "$db" --SiftMatching.use_gpu 0
   measure colmap mapper --database_path "$db" --image_path "$images" --output_path "$out"
   read -r ct cm < <(sum_usage)
-  read -r creg ca1 ca5 ca10 crot < <(score "$out/0" "$gt" "$fmt" || echo "0/0 0 0 0 nan")
-  printf "%-28s %-9s %-8s %-7s %-7s %-7s %-9s %-8s %-7s\n" "$ds" parallax "$preg" "$pa1" "$pa5" "$pa10" "$prot" "$pt" "$pm"
-  printf "%-28s %-9s %-8s %-7s %-7s %-7s %-9s %-8s %-7s\n" "$ds" colmap "$creg" "$ca1" "$ca5" "$ca10" "$crot" "$ct" "$cm"
-  awk -v a="$pt" -v b="$ct" 'BEGIN {printf "%-28s time ratio parallax/colmap %.2f\n", "", a/b}'
+  cstages=$(colmap_stages)
+  read -r creg ca1 ca3 ca5 ca10 crot < <(score "$out/0" "$gt" "$fmt" || echo "0/0 0 0 0 0 nan")
+  row "$ds" parallax "$preg" "$pa1" "$pa3" "$pa5" "$pa10" "$prot" "$pt" "$pstages" "$pm"
+  row "$ds" colmap "$creg" "$ca1" "$ca3" "$ca5" "$ca10" "$crot" "$ct" "$cstages" "$cm"
+  awk -v a="$pt" -v b="$ct" -v m="$pm" -v n="$cm" \
+    'BEGIN {printf "%-28s parallax/colmap: time %.2f, peak memory %.2f\n", "", a/b, (n > 0 ? m/n : 0)}'
 done
 exit $status

@@ -230,6 +230,34 @@ class TestGui : public QObject {
     QVERIFY(w.selectionPanel()->trackRows() == 0);
   }
 
+  void mapperWorkerShowsTheModelAsItGrows() {
+    QTemporaryDir tmp;
+    const fs::path project = test::projectFrom(test::sampleDir(), tmp, "matching");
+    MainWindow w;
+    w.resize(1200, 800);
+    QVERIFY(showAndOpen(w, project));
+    QVERIFY(!w.viewport()->model());  // nothing reconstructed yet
+    int liveReloads = 0;
+    connect(&w, &MainWindow::sceneReloaded, this, [&] {
+      if (w.statsPanel()->summary().contains("mapper running")) ++liveReloads;
+    });
+    w.runStage("sparse");
+    StageJob* job = w.jobs().last();
+    QSignalSpy previews(job, &StageJob::preview);
+    QSignalSpy finished(&w, &MainWindow::queueFinished);
+    QVERIFY(finished.wait(120000));
+    int livePreviews = 0;
+    for (const auto& args : previews) livePreviews += args.at(0).toString() == "sparse-live";
+    qInfo("%d live snapshots announced, %d shown while the mapper ran", livePreviews, liveReloads);
+    // The worker announces snapshots as photos register; the GUI reloads on them.
+    QVERIFY(livePreviews >= 1);
+    // Once done, the finished model replaces the snapshot, which is removed.
+    QVERIFY(waitUntil([&] { return w.statsPanel()->summary().startsWith("24 of 24"); }, 20000));
+    QVERIFY(!w.statsPanel()->summary().contains("mapper running"));
+    QVERIFY(!fs::exists(project / "cache" / "live" / "sparse"));
+    QCOMPARE(w.viewport()->model()->images.size(), size_t(24));
+  }
+
   // The acceptance screenshot: fountain-P11's 11 cameras and sparse points.
   void viewportShowsTheFountainModel() {
     PARALLAX_REQUIRE_DATA(data, "strecha_fountain-P11");
