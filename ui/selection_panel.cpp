@@ -171,10 +171,12 @@ void SelectionPanel::showSelection(const Reconstruction* model, const Selection&
             .arg(c.y(), 0, 'g', 4)
             .arg(c.z(), 0, 'g', 4));
     if (const auto path = photoOf(im.name)) {
-      double scale = 1;
-      const QImage photo = loadPhoto(*path, &scale);
-      if (!photo.isNull()) {
-        photo_->setPhoto(photo, scale, std::move(with), std::move(without));
+      if (*path != photoPath_) {
+        photoCache_ = loadPhoto(*path, &photoScale_);
+        photoPath_ = *path;
+      }
+      if (!photoCache_.isNull()) {
+        photo_->setPhoto(photoCache_, photoScale_, std::move(with), std::move(without));
         photo_->show();
         return;
       }

@@ -55,6 +55,10 @@ class SelectionPanel : public QWidget {
   QLabel* details_;
   PhotoView* photo_;
   QListWidget* track_;
+  // The last photo decoded: a live model reloads several times a second, the photo stays.
+  std::filesystem::path photoPath_;
+  QImage photoCache_;
+  double photoScale_ = 1;
 };
 
 }  // namespace parallax::ui

@@ -3,7 +3,6 @@
 // While it runs, the current model is written to the live-preview folder after
 // each registration so the viewport can show cameras and points appearing.
 #include <chrono>
-#include <fstream>
 #include <opencv2/imgcodecs.hpp>
 
 #include "io/colmap_model.h"

@@ -66,6 +66,12 @@ bool showAndOpen(MainWindow& w, const fs::path& project) {
   return w.openProject(QString::fromStdString(project.string())) && loaded.wait(20000);
 }
 
+// The reconstructed sample project (a fresh copy in `tmp`), open in a 1400x900 window.
+bool openSampleProject(MainWindow& w, const QTemporaryDir& tmp) {
+  w.resize(1400, 900);
+  return showAndOpen(w, test::sampleProject(tmp));
+}
+
 // Opens the slow-import project in `w` and starts the import as a worker, returning
 // once the worker has reported progress.
 StageJob* startSlowImport(MainWindow& w, const test::SlowImportProject& f) {
@@ -119,10 +125,8 @@ class TestGui : public QObject {
 
   void viewportShowsTheSampleMeshAndCameras() {
     QTemporaryDir tmp;
-    fs::path project = test::sampleProject(tmp);
     MainWindow w;
-    w.resize(1400, 900);
-    QVERIFY(showAndOpen(w, project));
+    QVERIFY(openSampleProject(w, tmp));
     Viewport* v = w.viewport();
     QVERIFY(v->hasLayer(Layer::kMesh));
     QVERIFY(v->hasLayer(Layer::kCameras));
@@ -159,10 +163,8 @@ class TestGui : public QObject {
 
   void clickingACameraOrAPointShowsWhatItSees() {
     QTemporaryDir tmp;
-    fs::path project = test::sampleProject(tmp);
     MainWindow w;
-    w.resize(1400, 900);
-    QVERIFY(showAndOpen(w, project));
+    QVERIFY(openSampleProject(w, tmp));
     Viewport* v = w.viewport();
     QVERIFY(!renderNow(v).isNull());
     const Reconstruction* model = v->model();
