@@ -317,17 +317,17 @@ void Viewport::setScene(const SceneData& data) {
     d_->renderer->AddActor(actor);
     d_->actors[layer] = actor;
   };
-  // Framing and frustum size follow the bulk of the scene: a few far-off sparse points
-  // must not shrink the subject to a dot.
+  // Framing and frustum size follow the bulk of the points and every camera: a few
+  // far-off sparse points must not shrink the subject to a dot.
   std::vector<Eigen::Vector3f> all;
   if (data.mesh) all.insert(all.end(), data.mesh->points.begin(), data.mesh->points.end());
   if (data.dense) all.insert(all.end(), data.dense->points.begin(), data.dense->points.end());
-  if (data.sparse) {
+  if (data.sparse)
     for (const auto& [id, p] : data.sparse->points3D) all.push_back(p.xyz.cast<float>());
-    for (const auto& [id, im] : data.sparse->images)
-      all.push_back(im.projectionCenter().cast<float>());
-  }
-  const BoundingBox box = robustBoundingBox(std::move(all));
+  BoundingBox box = robustBoundingBox(std::move(all));
+  // Every camera stays in view: they ring the subject, so trimming would cut them off.
+  if (data.sparse)
+    for (const auto& [id, im] : data.sparse->images) box.extend(im.projectionCenter().cast<float>());
   const bool haveBox = box.min.x() <= box.max.x();
   const double diagonal = haveBox && box.diagonal() > 0 ? box.diagonal() : 1.0;
   d_->hasFitBox = haveBox && box.diagonal() > 0;
