@@ -14,6 +14,7 @@ void registerBuiltinStages() {
     registerMatchingStage();
     registerGroundTruthStage();
     registerSparseStage();
+    registerDenseStages();
   });
 }
 

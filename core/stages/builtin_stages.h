@@ -8,5 +8,6 @@ void registerFeaturesStage();
 void registerMatchingStage();
 void registerGroundTruthStage();
 void registerSparseStage();
+void registerDenseStages();
 
 }  // namespace parallax

@@ -1,0 +1,428 @@
+// The dense stages (DESIGN §2): undistort -> mvs -> fusion -> mesh, writing
+// COLMAP's dense workspace under dense/.
+#include <chrono>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <set>
+
+#include "io/colmap_model.h"
+#include "io/ply.h"
+#include "mvs/depth_estimator.h"
+#include "mvs/fusion.h"
+#include "mvs/patch_match.h"
+#include "pipeline/runner.h"
+#include "pipeline/stage.h"
+#include "stages/builtin_stages.h"
+#include "surface/poisson.h"
+#include "util/atomic_file.h"
+#include "util/cancel.h"
+#include "util/error.h"
+#include "util/parallel.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace parallax {
+namespace {
+
+int intParam(const json& p, const char* name) { return int(p[name].get<long long>()); }
+
+// ---------------------------------------------------------------- undistort
+
+bool isJpeg(const std::string& name) {
+  std::string ext = fs::path(name).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return ext == ".jpg" || ext == ".jpeg";
+}
+
+// The photo without distortion, as a pinhole camera with the same focal length
+// and principal point, then scaled by `scale` (area averaging).
+cv::Mat undistortPhoto(const cv::Mat& photo, const Camera& cam, double scale) {
+  cv::Mat pinhole = photo;
+  if (cam.model_id != kPinhole && cam.model_id != kSimplePinhole) {
+    cv::Mat mapX(photo.rows, photo.cols, CV_32F), mapY(photo.rows, photo.cols, CV_32F);
+    const double fx = cam.focalX(), fy = cam.focalY(), cx = cam.principalX(), cy = cam.principalY();
+    for (int v = 0; v < photo.rows; ++v)
+      for (int u = 0; u < photo.cols; ++u) {
+        const Eigen::Vector3d ray((u + 0.5 - cx) / fx, (v + 0.5 - cy) / fy, 1.0);
+        const Eigen::Vector2d src = cam.imgFromCam(ray);
+        mapX.at<float>(v, u) = float(src.x() - 0.5);
+        mapY.at<float>(v, u) = float(src.y() - 0.5);
+      }
+    cv::remap(photo, pinhole, mapX, mapY, cv::INTER_LINEAR, cv::BORDER_CONSTANT);
+  }
+  if (scale >= 1.0) return pinhole;
+  cv::Mat out;
+  cv::resize(pinhole, out,
+             cv::Size(int(std::lround(photo.cols * scale)), int(std::lround(photo.rows * scale))), 0,
+             0, cv::INTER_AREA);
+  return out;
+}
+
+StageOutcome runUndistort(StageContext& ctx) {
+  Workspace& ws = ctx.workspace;
+  if (!hasColmapModel(ws.sparseDir()))
+    throw Error("the project has no sparse model (sparse/0); run the sparse stage first");
+  const Reconstruction model = readColmapModel(ws.sparseDir());
+  if (model.images.empty()) throw Error("the sparse model has no registered photos");
+  const auto paths = importedPhotoPaths(ws.root());
+  const int maxSize = intParam(ctx.params, "max_image_size");
+  const int quality = intParam(ctx.params, "jpeg_quality");
+  const int threads = intParam(ctx.params, "num_threads");
+
+  Reconstruction dense;
+  std::map<uint32_t, double> scaleOf;
+  for (const auto& [id, cam] : model.cameras) {
+    const double scale = std::min(1.0, double(maxSize) / std::max(cam.width, cam.height));
+    const int w = int(std::lround(cam.width * scale)), h = int(std::lround(cam.height * scale));
+    Camera pin = Camera::pinhole(w, h, cam.focalX() * w / cam.width, cam.focalY() * h / cam.height,
+                                 cam.principalX() * w / cam.width, cam.principalY() * h / cam.height);
+    pin.camera_id = id;
+    dense.cameras[id] = pin;
+    scaleOf[id] = scale;
+  }
+  for (const auto& [id, image] : model.images) {
+    Image im = image;
+    const Camera& cam = model.cameras.at(image.camera_id);
+    const Camera& pin = dense.cameras.at(image.camera_id);
+    for (Point2D& p : im.points2D) {
+      const Eigen::Vector3d ray = cam.camFromImg(p.xy);
+      p.xy = pin.imgFromCam(ray);
+    }
+    dense.images[id] = std::move(im);
+  }
+  dense.points3D = model.points3D;
+
+  std::vector<const Image*> images;
+  for (const auto& [id, im] : model.images) images.push_back(&im);
+  std::atomic<size_t> done{0};
+  ctx.report.progress(0, images.size(), "undistorting photos");
+  fs::create_directories(ws.denseDir());
+  writeDirAtomic(ws.denseDir() / "images", [&](const fs::path& tmp) {
+    parallelFor(
+        images.size(),
+        [&](size_t i) {
+          throwIfCancelled();
+          const Image& im = *images[i];
+          auto it = paths.find(im.name);
+          if (it == paths.end())
+            throw Error("photo '" + im.name + "' is in the model but not among the imported photos;"
+                        " rerun import and sparse");
+          const cv::Mat photo = cv::imread(it->second.string(), cv::IMREAD_COLOR);
+          if (photo.empty())
+            throw Error("photo '" + it->second.string() + "' can no longer be read; restore it or "
+                        "rerun import");
+          const Camera& cam = model.cameras.at(im.camera_id);
+          if (photo.cols != cam.width || photo.rows != cam.height)
+            throw Error("photo '" + it->second.string() + "' is " + std::to_string(photo.cols) + "x" +
+                        std::to_string(photo.rows) + " but was imported as " +
+                        std::to_string(cam.width) + "x" + std::to_string(cam.height) +
+                        "; rerun import");
+          const cv::Mat out = undistortPhoto(photo, cam, scaleOf.at(im.camera_id));
+          const fs::path target = tmp / im.name;
+          fs::create_directories(target.parent_path());
+          std::vector<int> options;
+          if (isJpeg(im.name)) options = {cv::IMWRITE_JPEG_QUALITY, quality};
+          if (!cv::imwrite(target.string(), out, options))
+            throw Error("cannot write '" + target.string() + "' (disk full or not writable?)");
+          const size_t d = ++done;
+          ctx.report.progress(d, images.size(), im.name);
+        },
+        threads);
+  });
+  writeDirAtomic(ws.denseDir() / "sparse",
+                 [&](const fs::path& tmp) { writeColmapModel(tmp, dense, ModelFormat::kBinary); });
+  const Camera& first = dense.cameras.begin()->second;
+  StageOutcome outcome;
+  outcome.summary = std::to_string(images.size()) + " photos undistorted to pinhole, " +
+                    std::to_string(first.width) + "x" + std::to_string(first.height);
+  outcome.outputs = {{"images", images.size()}, {"width", first.width}, {"height", first.height}};
+  return outcome;
+}
+
+// ---------------------------------------------------------------- mvs
+
+// Keeps the images of the current reference and its sources in memory, and no others.
+void loadNeeded(const fs::path& denseDir, std::vector<MvsView>& views, const std::set<int>& need) {
+  for (size_t i = 0; i < views.size(); ++i) {
+    if (need.count(int(i))) {
+      if (views[i].rgb.empty()) loadMvsImage(denseDir, views[i]);
+    } else {
+      std::vector<float>().swap(views[i].rgb);
+    }
+  }
+}
+
+std::set<int> withSources(const MvsView& v, int ref) {
+  std::set<int> s(v.sources.begin(), v.sources.end());
+  s.insert(ref);
+  return s;
+}
+
+json readStereoRecord(const fs::path& denseDir) {
+  const fs::path file = denseDir / "stereo" / "mvs.json";
+  if (!fs::exists(file)) return json::object();
+  try {
+    return json::parse(readFile(file));
+  } catch (const std::exception&) {
+    return json::object();
+  }
+}
+
+void writeStereoRecord(const fs::path& denseDir, const json& record) {
+  writeFileAtomic(denseDir / "stereo" / "mvs.json", record.dump(2));
+}
+
+StageOutcome runMvs(StageContext& ctx) {
+  Workspace& ws = ctx.workspace;
+  const fs::path dense = ws.denseDir();
+  const json& p = ctx.params;
+  const std::string requested = p["method"].get<std::string>();
+  const int threads = intParam(p, "num_threads");
+
+  // Which method: the learned one when asked for (or auto) and usable.
+  std::string method = "patchmatch";
+  const DepthEstimator* net = nullptr;
+  if (requested != "patchmatch") {
+    std::string reason;
+    net = findDepthEstimator("patchmatchnet");
+    if (!net) {
+      reason = "the PatchmatchNet plugin (depth_patchmatchnet) is not installed or failed to load "
+               "(see `parallax-cli plugins`)";
+    } else {
+      try {
+        net->check();
+        method = "patchmatchnet";
+      } catch (const Error& e) {
+        reason = e.what();
+        net = nullptr;
+      }
+    }
+    if (!reason.empty())
+      ctx.report.warning("PatchmatchNet unavailable: " + reason +
+                         ". Using classical PatchMatch instead.");
+  }
+
+  ViewSelectionOptions selection;
+  selection.max_sources =
+      method == "patchmatchnet" ? intParam(p, "net_num_sources") : intParam(p, "num_sources");
+  std::vector<MvsView> views = loadMvsViews(dense, selection);
+  if (views.empty()) throw Error("the dense workspace holds no photos; rerun undistort");
+  writePatchMatchConfig(dense, views);
+
+  PatchMatchOptions pm;
+  pm.window_radius = intParam(p, "window_radius");
+  pm.num_iterations = intParam(p, "num_iterations");
+  pm.min_ncc = p["min_ncc"].get<double>();
+  pm.min_consistent_views = intParam(p, "min_consistent_views");
+  pm.threads = threads;
+  const bool geometric = method == "patchmatch" && p["geom_consistency"].get<bool>();
+  const std::string finalKind = geometric ? "geometric" : "photometric";
+
+  // Resume: maps written by an interrupted run with the same inputs are kept.
+  const std::string key = currentStageKey(ws, "mvs");
+  json record = readStereoRecord(dense);
+  std::set<std::string> finished;
+  if (record.value("key", "") == key)
+    for (const auto& name : record.value("finished", json::array())) finished.insert(name);
+  else
+    fs::remove_all(dense / "stereo");
+  fs::create_directories(dense / "stereo");
+  record = {{"key", key}, {"method", method}, {"kind", finalKind}, {"finished", json::array()}};
+  for (const auto& name : finished) record["finished"].push_back(name);
+  writeStereoRecord(dense, record);
+  auto markFinished = [&](const std::string& tag) {
+    record["finished"].push_back(tag);
+    finished.insert(tag);
+    writeStereoRecord(dense, record);
+  };
+
+  const size_t n = views.size();
+  const int passes = geometric ? 2 : 1;
+  const size_t totalSteps = n * size_t(passes);
+  size_t step = 0;
+  size_t reused = 0;
+  double mapSeconds = 0;
+  size_t mapsComputed = 0;
+  auto report = [&](size_t i, const std::string& what) {
+    ctx.report.progress(step, totalSteps, views[i].name + ": " + what);
+  };
+  auto skipNoSources = [&](size_t i) {
+    if (!views[i].sources.empty() && views[i].depth_max > 0) return false;
+    ctx.report.warning("'" + views[i].name +
+                       "' shares no well-triangulated sparse points with other photos; no depth map");
+    return true;
+  };
+
+  if (method == "patchmatchnet") {
+    for (size_t i = 0; i < n; ++i, ++step) {
+      throwIfCancelled();
+      const std::string tag = views[i].name + ".photometric";
+      if (finished.count(tag)) { ++reused; continue; }
+      if (skipNoSources(i)) continue;
+      report(i, "PatchmatchNet");
+      loadNeeded(dense, views, withSources(views[i], int(i)));
+      const auto t0 = std::chrono::steady_clock::now();
+      DepthMap map = net->estimate(views, int(i), p);
+      mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ++mapsComputed;
+      computeNormalsFromDepth(views[i], map);
+      writeDepthMap(dense, views[i].name, "photometric", map);
+      markFinished(tag);
+      ctx.report.preview("depth", depthMapFiles(dense, views[i].name, "photometric").depth.string());
+    }
+  } else {
+    // Photometric pass (raw maps when a geometric pass follows, filtered otherwise).
+    for (size_t i = 0; i < n; ++i, ++step) {
+      throwIfCancelled();
+      const std::string tag = views[i].name + ".photometric";
+      if (finished.count(tag)) { ++reused; continue; }
+      if (skipNoSources(i)) continue;
+      report(i, "photometric pass");
+      loadNeeded(dense, views, withSources(views[i], int(i)));
+      const auto t0 = std::chrono::steady_clock::now();
+      DepthMap raw;
+      DepthMap filtered = patchMatchDepth(views, int(i), pm, nullptr, nullptr, &raw,
+                                          [&](int, int) { throwIfCancelled(); });
+      mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      ++mapsComputed;
+      writeDepthMap(dense, views[i].name, "photometric", geometric ? raw : filtered);
+      markFinished(tag);
+      ctx.report.preview("depth", depthMapFiles(dense, views[i].name, "photometric").depth.string());
+    }
+    if (geometric) {
+      std::map<int, DepthMap> cache;
+      for (size_t i = 0; i < n; ++i, ++step) {
+        throwIfCancelled();
+        const std::string tag = views[i].name + ".geometric";
+        if (finished.count(tag)) { ++reused; continue; }
+        if (skipNoSources(i)) continue;
+        report(i, "geometric pass");
+        const std::set<int> need = withSources(views[i], int(i));
+        loadNeeded(dense, views, need);
+        for (auto it = cache.begin(); it != cache.end();)
+          it = need.count(it->first) ? std::next(it) : cache.erase(it);
+        std::vector<const DepthMap*> maps(n, nullptr);
+        for (int v : need) {
+          if (!fs::exists(depthMapFiles(dense, views[size_t(v)].name, "photometric").depth))
+            continue;
+          if (!cache.count(v)) cache[v] = readDepthMap(dense, views[size_t(v)].name, "photometric");
+          maps[size_t(v)] = &cache[v];
+        }
+        if (!maps[i]) continue;
+        const auto t0 = std::chrono::steady_clock::now();
+        DepthMap map = patchMatchDepth(views, int(i), pm, maps[i], &maps, nullptr,
+                                       [&](int, int) { throwIfCancelled(); });
+        mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        writeDepthMap(dense, views[i].name, "geometric", map);
+        markFinished(tag);
+        ctx.report.preview("depth", depthMapFiles(dense, views[i].name, "geometric").depth.string());
+      }
+    }
+  }
+  ctx.report.progress(totalSteps, totalSteps, "depth maps done");
+  size_t written = 0;
+  for (const MvsView& v : views)
+    if (fs::exists(depthMapFiles(dense, v.name, finalKind).depth)) ++written;
+  if (written == 0) throw Error("no depth map could be computed (see the warnings above)");
+  StageOutcome outcome;
+  const std::string label = method == "patchmatchnet" ? "PatchmatchNet" : "classical PatchMatch";
+  outcome.summary = std::to_string(written) + " of " + std::to_string(n) + " depth maps (" + label +
+                    (reused ? ", " + std::to_string(reused) + " kept from an interrupted run" : "") +
+                    ")";
+  outcome.outputs = {{"method", method},
+                     {"kind", finalKind},
+                     {"depth_maps", written},
+                     {"seconds_per_map", mapsComputed ? mapSeconds / double(mapsComputed) : 0.0}};
+  return outcome;
+}
+
+// ---------------------------------------------------------------- fusion
+
+StageOutcome runFusion(StageContext& ctx) {
+  Workspace& ws = ctx.workspace;
+  const fs::path dense = ws.denseDir();
+  const json record = readStereoRecord(dense);
+  const std::string kind = record.value("kind", "geometric");
+  std::vector<MvsView> views = loadMvsViews(dense);
+  std::vector<DepthMap> maps(views.size());
+  size_t withMaps = 0;
+  ctx.report.progress(0, views.size(), "reading depth maps");
+  const int threads = intParam(ctx.params, "num_threads");
+  parallelFor(
+      views.size(),
+      [&](size_t i) {
+        if (!fs::exists(depthMapFiles(dense, views[i].name, kind).depth)) return;
+        maps[i] = readDepthMap(dense, views[i].name, kind);
+        loadMvsImage(dense, views[i]);
+        if (maps[i].normals.empty()) computeNormalsFromDepth(views[i], maps[i]);
+      },
+      threads);
+  for (const DepthMap& m : maps) withMaps += m.depth.empty() ? 0 : 1;
+  if (withMaps == 0) throw Error("no depth maps in dense/stereo; run the mvs stage first");
+  FusionOptions o;
+  o.min_num_views = intParam(ctx.params, "min_num_views");
+  o.max_reproj_error = ctx.params["max_reproj_error"].get<double>();
+  o.max_depth_error = ctx.params["max_depth_error"].get<double>();
+  o.max_normal_error_deg = ctx.params["max_normal_error"].get<double>();
+  o.threads = threads;
+  FusedCloud fused = fuseDepthMaps(views, maps, o, [&](size_t done, size_t total) {
+    ctx.report.progress(done, total, "fusing " + views[done - 1].name);
+  });
+  if (fused.cloud.size() == 0)
+    throw Error("no point was seen consistently by " + std::to_string(o.min_num_views) +
+                " photos; lower fusion.min_num_views or check the depth maps");
+  writePly(dense / "fused.ply", fused.cloud);
+  writeVisibility(dense / "fused.ply.vis", fused.visibility);
+  ctx.report.preview("dense", (dense / "fused.ply").string());
+  StageOutcome outcome;
+  outcome.summary = std::to_string(fused.cloud.size()) + " points fused from " +
+                    std::to_string(withMaps) + " depth maps";
+  outcome.outputs = {{"points", fused.cloud.size()}, {"depth_maps", withMaps}};
+  return outcome;
+}
+
+// ---------------------------------------------------------------- mesh
+
+StageOutcome runMesh(StageContext& ctx) {
+  Workspace& ws = ctx.workspace;
+  const fs::path fused = ws.denseDir() / "fused.ply";
+  if (!fs::exists(fused)) throw Error("no dense point cloud (dense/fused.ply); run fusion first");
+  ctx.report.progress(0, 3, "reading the fused cloud");
+  const TriangleMesh cloud = readPly(fused);
+  PoissonOptions o;
+  o.depth = intParam(ctx.params, "depth");
+  o.trim_quantile = ctx.params["trim_quantile"].get<double>();
+  o.outlier_neighbors = intParam(ctx.params, "outlier_neighbors");
+  o.outlier_std_ratio = ctx.params["outlier_std_ratio"].get<double>();
+  o.target_faces = size_t(ctx.params["target_faces"].get<long long>());
+  o.threads = intParam(ctx.params, "num_threads");
+  ctx.report.progress(1, 3, "Poisson surface reconstruction");
+  throwIfCancelled();
+  PoissonReport rep;
+  const TriangleMesh mesh = poissonMesh(cloud, o, &rep);
+  throwIfCancelled();
+  ctx.report.progress(2, 3, "writing the mesh");
+  writePly(ws.denseDir() / "meshed-poisson.ply", mesh);
+  ctx.report.preview("mesh", (ws.denseDir() / "meshed-poisson.ply").string());
+  StageOutcome outcome;
+  outcome.summary = std::to_string(rep.faces) + " faces, " + std::to_string(rep.vertices) +
+                    " vertices (" + std::to_string(rep.outliers_removed) + " outlier points removed)";
+  outcome.outputs = {{"faces", rep.faces},
+                     {"vertices", rep.vertices},
+                     {"outliers_removed", rep.outliers_removed},
+                     {"untrimmed_faces", rep.untrimmed_faces}};
+  return outcome;
+}
+
+}  // namespace
+
+void registerDenseStages() {
+  StageRegistry::instance().add({"undistort", "", runUndistort, nullptr});
+  StageRegistry::instance().add({"mvs", "", runMvs, nullptr});
+  StageRegistry::instance().add({"fusion", "", runFusion, nullptr});
+  StageRegistry::instance().add({"mesh", "poisson", runMesh, nullptr});
+}
+
+}  // namespace parallax
