@@ -10,6 +10,9 @@
 #include "pipeline/stage.h"
 #include "io/colmap_model.h"
 #include "sfm/pose_eval.h"
+#include "io/mesh_io.h"
+#include "io/ply.h"
+#include "mvs/geometry_eval.h"
 #include "plugin/plugin_manager.h"
 #include "synthetic/sample_scene.h"
 #include "util/cancel.h"
@@ -243,6 +246,88 @@ int evaluatePoses(const std::string& project, const std::string& gt, const std::
   std::cout << "median rot. error   " << ev.median_rotation_error_deg << " deg\n";
   std::cout << "median centre error " << ev.median_center_error
             << " (ground-truth units; cameras lie " << ev.scene_extent << " from their centre)\n";
+  return kExitOk;
+}
+
+int evaluateGeometry(const GeometryEvalArgs& a, const Common& common) {
+  Workspace ws = Workspace::open(a.project);
+  if (!hasColmapModel(ws.sparseDir()))
+    throw Error("the project has no sparse model; run parallax-cli reconstruct first");
+  if (!fs::exists(a.gtMesh)) throw Error("ground-truth mesh '" + a.gtMesh + "' does not exist");
+  const Reconstruction model = readColmapModel(ws.sparseDir());
+  const fs::path gtPoses = a.gt.empty() ? ws.referenceDir() / "sparse" : fs::path(a.gt);
+  if (a.gt.empty() && !hasColmapModel(gtPoses))
+    throw Error("the project has no reference/sparse (only synthetic samples do); give the "
+                "ground-truth poses with --gt FILE --format FORMAT");
+  const PoseSet truth = readGroundTruthPoses(gtPoses, a.gt.empty() ? "colmap" : a.format);
+  // Pair by stem: the model's images and the true poses as two models.
+  Reconstruction ours, theirs;
+  for (const auto& [id, im] : model.images) {
+    auto it = truth.find(imageStem(im.name));
+    if (it == truth.end()) continue;
+    Image mine = im, true_ = im;
+    mine.name = true_.name = it->first;
+    true_.cam_from_world = it->second;
+    ours.images[id] = mine;
+    theirs.images[id] = true_;
+  }
+  theirs.cameras = model.cameras;  // visibility: our intrinsics at the true poses
+  double residual = 0;
+  const auto sim = similarityBetweenModels(ours, theirs, &residual);
+  if (!sim)
+    throw Error("fewer than 3 of the model's photos have ground-truth poses; cannot align");
+  TriangleMesh gtMesh = readGeometry(a.gtMesh);
+  if (gtMesh.faces.empty()) throw Error("'" + a.gtMesh + "' holds no triangles");
+  const SurfaceSamples samples = visibleSurfaceSamples(gtMesh, theirs, size_t(a.samples));
+  const double tau = a.tau * samples.diagonal;
+
+  json result = {{"diagonal", samples.diagonal},
+                 {"tau", tau},
+                 {"aligned_cameras", ours.images.size()},
+                 {"alignment_median_residual", residual},
+                 {"surface_samples", samples.points.size()}};
+  auto evaluate = [&](const std::string& what, const fs::path& file) {
+    if (!fs::exists(file)) return;
+    TriangleMesh geometry = readPly(file);
+    transformGeometry(geometry, *sim);
+    std::vector<Eigen::Vector3f> points =
+        geometry.faces.empty() ? geometry.points : sampleSurface(geometry, size_t(a.samples));
+    const GeometryEvaluation e = parallax::evaluateGeometry(points, gtMesh, samples, tau);
+    result[what] = {{"file", file.string()},
+                    {"points", geometry.points.size()},
+                    {"faces", geometry.faces.size()},
+                    {"median_accuracy", e.median_accuracy},
+                    {"mean_accuracy", e.mean_accuracy},
+                    {"p90_accuracy", e.p90_accuracy},
+                    {"median_accuracy_percent", 100.0 * e.median_accuracy / samples.diagonal},
+                    {"completeness", e.completeness}};
+  };
+  evaluate("fused", ws.denseDir() / "fused.ply");
+  evaluate("mesh", ws.denseDir() / "meshed-poisson.ply");
+  if (!result.contains("fused") && !result.contains("mesh"))
+    throw Error("the project has no dense cloud or mesh yet; run the dense stages "
+                "(parallax-cli reconstruct)");
+  if (common.json) {
+    std::cout << result.dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << std::setprecision(4);
+  std::cout << "ground truth: " << a.gtMesh << ", bounding-box diagonal " << samples.diagonal
+            << ", " << samples.points.size() << " surface samples seen by 2+ photos\n";
+  std::cout << "alignment: " << ours.images.size() << " camera centres, median residual "
+            << residual << "\n";
+  std::cout << "tau = " << tau << " (" << 100 * a.tau << "% of the diagonal)\n";
+  for (const char* what : {"fused", "mesh"}) {
+    if (!result.contains(what)) continue;
+    const json& r = result[what];
+    std::cout << (std::string(what) == "fused" ? "dense cloud " : "mesh        ")
+              << r["points"].get<size_t>() << " points"
+              << (r["faces"].get<size_t>() ? ", " + std::to_string(r["faces"].get<size_t>()) + " faces" : "")
+              << ": accuracy median " << r["median_accuracy"].get<double>() << " ("
+              << r["median_accuracy_percent"].get<double>() << "% of the diagonal), mean "
+              << r["mean_accuracy"].get<double>() << ", 90% " << r["p90_accuracy"].get<double>()
+              << "; completeness " << 100 * r["completeness"].get<double>() << "%\n";
+  }
   return kExitOk;
 }
 

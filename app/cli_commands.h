@@ -30,5 +30,11 @@ int sample(const std::string& name, const std::string& outDir, int views, int wi
 int plugins(const Common& common);
 int evaluatePoses(const std::string& project, const std::string& gt, const std::string& format,
                   int modelIndex, const Common& common);
+struct GeometryEvalArgs {
+  std::string project, gtMesh, gt, format = "colmap";
+  double tau = 0.01;  // share of the ground-truth mesh's bounding-box diagonal
+  int samples = 200000;
+};
+int evaluateGeometry(const GeometryEvalArgs& args, const Common& common);
 
 }  // namespace parallax::cli

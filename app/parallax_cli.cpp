@@ -104,6 +104,28 @@ int main(int argc, char** argv) {
   cEval->add_option("--model", modelIndex, "Which model: sparse/N")->capture_default_str();
   addJson(cEval);
 
+  cli::GeometryEvalArgs geo;
+  auto* cGeo = app.add_subcommand(
+      "evaluate-geometry",
+      "Score a project's dense cloud and mesh against a ground-truth mesh: accuracy (distance of "
+      "the reconstruction to the true surface) and completeness (share of the surface that two or "
+      "more photos see lying within tau of the reconstruction)");
+  cGeo->add_option("project", geo.project, "Project folder")->required();
+  cGeo->add_option("--gt-mesh", geo.gtMesh, "Ground-truth mesh (PLY, OBJ, ...)")->required();
+  cGeo->add_option("--gt", geo.gt,
+                   "Ground-truth poses, to align the reconstruction (default: the project's "
+                   "reference/sparse, which synthetic samples have)");
+  cGeo->add_option("--format", geo.format, "Format of --gt: middlebury, strecha, nerf, dtu or colmap")
+      ->check(CLI::IsMember({"middlebury", "strecha", "nerf", "dtu", "colmap"}))
+      ->capture_default_str();
+  cGeo->add_option("--tau", geo.tau, "Completeness distance, as a share of the mesh's bounding-box diagonal")
+      ->check(CLI::Range(1e-5, 0.5))
+      ->capture_default_str();
+  cGeo->add_option("--samples", geo.samples, "Ground-truth surface samples")
+      ->check(CLI::Range(1000, 10000000))
+      ->capture_default_str();
+  addJson(cGeo);
+
   auto* cPlugins =
       app.add_subcommand("plugins", "List plugins, their model files and whether each is found");
   addJson(cPlugins);
@@ -125,6 +147,7 @@ int main(int argc, char** argv) {
     if (*cSample) return cli::sample(name, out, views, width, height, seed, common);
     if (*cPlugins) return cli::plugins(common);
     if (*cEval) return cli::evaluatePoses(project, gt, gtFormat, modelIndex, common);
+    if (*cGeo) return cli::evaluateGeometry(geo, common);
   } catch (const Error& e) {
     std::cerr << "parallax-cli: error: " << e.what() << std::endl;
     return cli::kExitFailed;

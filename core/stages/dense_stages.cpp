@@ -394,8 +394,9 @@ StageOutcome runMesh(StageContext& ctx) {
   PoissonOptions o;
   o.depth = intParam(ctx.params, "depth");
   o.trim_quantile = ctx.params["trim_quantile"].get<double>();
+  o.trim_distance = ctx.params["trim_distance"].get<double>();
   o.outlier_neighbors = intParam(ctx.params, "outlier_neighbors");
-  o.outlier_std_ratio = ctx.params["outlier_std_ratio"].get<double>();
+  o.outlier_factor = ctx.params["outlier_factor"].get<double>();
   o.target_faces = size_t(ctx.params["target_faces"].get<long long>());
   o.threads = intParam(ctx.params, "num_threads");
   ctx.report.progress(1, 3, "Poisson surface reconstruction");
@@ -408,10 +409,12 @@ StageOutcome runMesh(StageContext& ctx) {
   ctx.report.preview("mesh", (ws.denseDir() / "meshed-poisson.ply").string());
   StageOutcome outcome;
   outcome.summary = std::to_string(rep.faces) + " faces, " + std::to_string(rep.vertices) +
-                    " vertices (" + std::to_string(rep.outliers_removed) + " outlier points removed)";
+                    " vertices, Poisson depth " + std::to_string(rep.depth) + " (" +
+                    std::to_string(rep.outliers_removed) + " outlier points removed)";
   outcome.outputs = {{"faces", rep.faces},
                      {"vertices", rep.vertices},
                      {"outliers_removed", rep.outliers_removed},
+                     {"depth", rep.depth},
                      {"untrimmed_faces", rep.untrimmed_faces}};
   return outcome;
 }

@@ -1,11 +1,14 @@
 #include "surface/poisson.h"
 
 #include <algorithm>
+#include <open3d/geometry/KDTreeFlann.h>
 #include <open3d/geometry/PointCloud.h>
 #include <open3d/geometry/TriangleMesh.h>
+#include <open3d/utility/Logging.h>
 #include <thread>
 
 #include "util/error.h"
+#include "util/parallel.h"
 
 namespace parallax {
 namespace {
@@ -24,10 +27,40 @@ uint8_t toByte(double v) { return uint8_t(std::lround(std::clamp(v * 255.0, 0.0,
 
 }  // namespace
 
-std::vector<size_t> statisticalInliers(const PointCloud& cloud, int neighbors, double std_ratio) {
-  auto pcd = toOpen3d(cloud);
-  auto [kept, indices] = pcd->RemoveStatisticalOutliers(size_t(neighbors), std_ratio);
-  return indices;
+std::vector<size_t> localOutlierInliers(const std::vector<Eigen::Vector3d>& points, int neighbors,
+                                        double factor, int threads) {
+  open3d::geometry::PointCloud pcd;
+  pcd.points_ = points;
+  open3d::geometry::KDTreeFlann tree(pcd);
+  const size_t n = points.size();
+  const int k = std::max(1, neighbors);
+  std::vector<double> meanDist(n, 0.0);
+  std::vector<std::vector<int>> nbrs(n);
+  parallelFor(
+      n,
+      [&](size_t i) {
+        std::vector<double> d2;
+        const int found = tree.SearchKNN(points[i], k + 1, nbrs[i], d2);  // includes itself
+        double sum = 0;
+        for (int j = 1; j < found; ++j) sum += std::sqrt(d2[size_t(j)]);
+        meanDist[i] = found > 1 ? sum / double(found - 1) : 0.0;
+      },
+      threads);
+  std::vector<char> keep(n, 1);
+  parallelFor(
+      n,
+      [&](size_t i) {
+        std::vector<double> local;
+        for (size_t j = 1; j < nbrs[i].size(); ++j) local.push_back(meanDist[size_t(nbrs[i][j])]);
+        if (local.empty()) return;
+        std::nth_element(local.begin(), local.begin() + long(local.size() / 2), local.end());
+        keep[i] = meanDist[i] <= factor * local[local.size() / 2];
+      },
+      threads);
+  std::vector<size_t> kept;
+  for (size_t i = 0; i < n; ++i)
+    if (keep[i]) kept.push_back(i);
+  return kept;
 }
 
 TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& o, PoissonReport* report) {
@@ -36,18 +69,26 @@ TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& o, Poiss
   if (cloud.size() < 100)
     throw Error("the point cloud has only " + std::to_string(cloud.size()) +
                 " points; too few to mesh (check the mvs and fusion results)");
+  // Open3D and its PoissonRecon print to stdout, which is the worker's event channel.
+  open3d::utility::SetVerbosityLevel(open3d::utility::VerbosityLevel::Error);
   PoissonReport rep;
   rep.input_points = cloud.size();
   auto pcd = toOpen3d(cloud);
-  if (o.outlier_neighbors > 0) {
-    auto [kept, indices] = pcd->RemoveStatisticalOutliers(size_t(o.outlier_neighbors),
-                                                          o.outlier_std_ratio);
-    rep.outliers_removed = pcd->points_.size() - kept->points_.size();
-    pcd = kept;
-  }
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  if (o.outlier_neighbors > 0) {
+    const std::vector<size_t> kept =
+        localOutlierInliers(pcd->points_, o.outlier_neighbors, o.outlier_factor, threads);
+    rep.outliers_removed = pcd->points_.size() - kept.size();
+    pcd = pcd->SelectByIndex(kept);
+  }
+  // Automatic depth: about as many surface cells as points (cells at depth d ~ 4^d).
+  const int depth = o.depth > 0 ? o.depth
+                                : std::clamp(int(std::lround(std::log(double(pcd->points_.size())) /
+                                                             std::log(4.0))),
+                                             8, 12);
+  rep.depth = depth;
   auto [mesh, densities] = open3d::geometry::TriangleMesh::CreateFromPointCloudPoisson(
-      *pcd, size_t(o.depth), 0.0f, float(o.scale), false, threads);
+      *pcd, size_t(depth), 0.0f, float(o.scale), false, threads);
   rep.untrimmed_faces = mesh->triangles_.size();
   if (o.trim_quantile > 0 && !densities.empty()) {
     std::vector<double> sorted = densities;
@@ -56,6 +97,34 @@ TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& o, Poiss
     const double threshold = sorted[k];
     std::vector<bool> remove(densities.size());
     for (size_t i = 0; i < densities.size(); ++i) remove[i] = densities[i] < threshold;
+    mesh->RemoveVerticesByMask(remove);
+  }
+  if (o.trim_distance > 0 && !mesh->vertices_.empty()) {
+    // Poisson closes the surface everywhere; keep only what lies near the points,
+    // measured in the local point spacing so sparse regions are not cut away.
+    open3d::geometry::KDTreeFlann tree(*pcd);
+    const size_t np = pcd->points_.size();
+    std::vector<double> spacing(np, 0.0);
+    parallelFor(
+        np,
+        [&](size_t i) {
+          std::vector<int> idx;
+          std::vector<double> d2;
+          const int found = tree.SearchKNN(pcd->points_[i], 5, idx, d2);
+          if (found > 1) spacing[i] = std::sqrt(d2[size_t(found - 1)]);
+        },
+        threads);
+    std::vector<bool> remove(mesh->vertices_.size(), false);
+    parallelFor(
+        mesh->vertices_.size(),
+        [&](size_t v) {
+          std::vector<int> idx;
+          std::vector<double> d2;
+          if (tree.SearchKNN(mesh->vertices_[v], 1, idx, d2) < 1) return;
+          const double limit = o.trim_distance * std::max(spacing[size_t(idx[0])], 1e-12);
+          remove[v] = d2[0] > limit * limit;
+        },
+        threads);
     mesh->RemoveVerticesByMask(remove);
   }
   mesh->RemoveUnreferencedVertices();

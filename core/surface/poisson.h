@@ -11,11 +11,14 @@
 namespace parallax {
 
 struct PoissonOptions {
-  int depth = 10;                  // octree depth: resolution ~ scene size / 2^depth
+  int depth = 0;                   // octree depth: detail ~ scene size / 2^depth; 0 = automatic
   double scale = 1.1;              // reconstruction cube relative to the points' box
-  int outlier_neighbors = 20;      // statistical outlier removal (0 = off)
-  double outlier_std_ratio = 2.0;
-  double trim_quantile = 0.05;     // drop vertices below this quantile of point density
+  int outlier_neighbors = 20;      // outlier removal: neighbours considered (0 = off)
+  double outlier_factor = 2.0;     // see localOutlierInliers
+  double trim_quantile = 0.0;      // drop vertices below this quantile of point density
+  // Drop vertices farther from the points than this many times the local point
+  // spacing (distance of the nearest point to its 4th neighbour); 0 = off.
+  double trim_distance = 3.0;
   size_t target_faces = 0;         // quadric decimation to this many faces (0 = off)
   int threads = 0;
 };
@@ -26,6 +29,7 @@ struct PoissonReport {
   size_t untrimmed_faces = 0;
   size_t faces = 0;
   size_t vertices = 0;
+  int depth = 0;  // octree depth used
 };
 
 // Needs normals; colours, when present, are carried to the vertices. Throws Error
@@ -33,8 +37,12 @@ struct PoissonReport {
 TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& options,
                          PoissonReport* report = nullptr);
 
-// Statistical outlier removal alone (mean distance to k neighbours beyond
-// mean + ratio * std): the indices of the points kept.
-std::vector<size_t> statisticalInliers(const PointCloud& cloud, int neighbors, double std_ratio);
+// Density-relative statistical outlier removal: a point goes when its mean distance
+// to its k nearest neighbours exceeds `factor` times the median of the same measure
+// over those neighbours. Unlike a global mean + k * std threshold, it keeps sparse
+// but coherent regions (distant ground, seen at grazing angles) and removes
+// isolated points. Returns the indices of the points kept.
+std::vector<size_t> localOutlierInliers(const std::vector<Eigen::Vector3d>& points, int neighbors,
+                                        double factor, int threads = 0);
 
 }  // namespace parallax

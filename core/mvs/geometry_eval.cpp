@@ -1,0 +1,170 @@
+#include "mvs/geometry_eval.h"
+
+#include <Eigen/Geometry>
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <open3d/core/Tensor.h>
+#include <open3d/geometry/KDTreeFlann.h>
+#include <open3d/geometry/PointCloud.h>
+#include <open3d/t/geometry/RaycastingScene.h>
+#include <random>
+
+#include "synthetic/rasterizer.h"
+#include "util/error.h"
+
+namespace parallax {
+namespace {
+
+namespace o3c = open3d::core;
+
+void addMesh(open3d::t::geometry::RaycastingScene& scene, const TriangleMesh& mesh) {
+  std::vector<float> v;
+  v.reserve(mesh.points.size() * 3);
+  for (const auto& p : mesh.points) v.insert(v.end(), {p.x(), p.y(), p.z()});
+  std::vector<uint32_t> f;
+  f.reserve(mesh.faces.size() * 3);
+  for (const auto& t : mesh.faces) f.insert(f.end(), {uint32_t(t[0]), uint32_t(t[1]), uint32_t(t[2])});
+  scene.AddTriangles(o3c::Tensor(v, {long(mesh.points.size()), 3}, o3c::Float32),
+                     o3c::Tensor(f, {long(mesh.faces.size()), 3}, o3c::UInt32));
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, size_t(q * double(v.size())));
+  std::nth_element(v.begin(), v.begin() + long(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+std::optional<Eigen::Matrix4d> similarityBetweenModels(const Reconstruction& from,
+                                                       const Reconstruction& to,
+                                                       double* medianResidual) {
+  std::map<std::string, Eigen::Vector3d> toCenters;
+  for (const auto& [id, im] : to.images) toCenters[im.name] = im.projectionCenter();
+  std::vector<Eigen::Vector3d> src, dst;
+  for (const auto& [id, im] : from.images) {
+    auto it = toCenters.find(im.name);
+    if (it == toCenters.end()) continue;
+    src.push_back(im.projectionCenter());
+    dst.push_back(it->second);
+  }
+  if (src.size() < 3) return std::nullopt;
+  Eigen::Matrix3Xd a(3, long(src.size())), b(3, long(dst.size()));
+  for (size_t k = 0; k < src.size(); ++k) a.col(long(k)) = src[k], b.col(long(k)) = dst[k];
+  const Eigen::Matrix4d sim = Eigen::umeyama(a, b, true);
+  if (!sim.allFinite()) return std::nullopt;
+  if (medianResidual) {
+    std::vector<double> r;
+    for (size_t k = 0; k < src.size(); ++k)
+      r.push_back(((sim * src[k].homogeneous()).head<3>() - dst[k]).norm());
+    *medianResidual = quantile(r, 0.5);
+  }
+  return sim;
+}
+
+void transformGeometry(PointCloud& geometry, const Eigen::Matrix4d& sim) {
+  const Eigen::Matrix3d sR = sim.topLeftCorner<3, 3>();
+  const Eigen::Vector3d t = sim.topRightCorner<3, 1>();
+  const Eigen::Matrix3d R = sR / std::cbrt(sR.determinant());
+  for (auto& v : geometry.points) v = (sR * v.cast<double>() + t).cast<float>();
+  for (auto& n : geometry.normals) n = (R * n.cast<double>()).normalized().cast<float>();
+}
+
+std::vector<Eigen::Vector3f> sampleSurface(const TriangleMesh& mesh, size_t count, unsigned seed) {
+  std::vector<double> cumulative;
+  double total = 0;
+  for (const auto& f : mesh.faces) {
+    const Eigen::Vector3f a = mesh.points[size_t(f[0])], b = mesh.points[size_t(f[1])],
+                          c = mesh.points[size_t(f[2])];
+    total += 0.5 * double((b - a).cross(c - a).norm());
+    cumulative.push_back(total);
+  }
+  std::vector<Eigen::Vector3f> out;
+  if (mesh.faces.empty() || total <= 0) return out;
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> uni(0.0, 1.0);
+  out.reserve(count);
+  for (size_t k = 0; k < count; ++k) {
+    const double r = uni(rng) * total;
+    const size_t fi = size_t(std::lower_bound(cumulative.begin(), cumulative.end(), r) - cumulative.begin());
+    const auto& f = mesh.faces[std::min(fi, mesh.faces.size() - 1)];
+    double u = uni(rng), v = uni(rng);
+    if (u + v > 1) u = 1 - u, v = 1 - v;
+    const Eigen::Vector3f a = mesh.points[size_t(f[0])], b = mesh.points[size_t(f[1])],
+                          c = mesh.points[size_t(f[2])];
+    out.push_back(a + float(u) * (b - a) + float(v) * (c - a));
+  }
+  return out;
+}
+
+SurfaceSamples visibleSurfaceSamples(const TriangleMesh& mesh, const Reconstruction& cameras,
+                                     size_t count, int minViews, unsigned seed) {
+  SurfaceSamples out;
+  out.diagonal = boundingBox(mesh).diagonal();
+  const std::vector<Eigen::Vector3f> candidates = sampleSurface(mesh, count, seed);
+  if (candidates.empty()) throw Error("the ground-truth mesh has no faces");
+  // Occlusion from a z-buffer of the mesh in each view (pinhole part of the intrinsics).
+  TriangleMesh shaded = mesh;
+  if (!shaded.hasNormals()) shaded.computeVertexNormals();
+  std::vector<int> views(candidates.size(), 0);
+  for (const auto& [id, im] : cameras.images) {
+    const Camera& cam = cameras.cameras.at(im.camera_id);
+    const Camera pin = Camera::pinhole(cam.width, cam.height, cam.focalX(), cam.focalY(),
+                                       cam.principalX(), cam.principalY());
+    const std::vector<RasterSample> zbuffer = rasterize(shaded, pin, im.cam_from_world, 1e-4f);
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      const Eigen::Vector3d Xc = im.cam_from_world * candidates[k].cast<double>();
+      if (Xc.z() <= 0) continue;
+      const Eigen::Vector2d px = pin.imgFromCam(Xc);
+      const int x = int(px.x()), y = int(px.y());
+      if (x < 0 || y < 0 || x >= cam.width || y >= cam.height) continue;
+      const float z = zbuffer[size_t(y) * size_t(cam.width) + size_t(x)].depth;
+      // Visible when nothing lies clearly in front of it (0.5% of the depth).
+      if (z <= 0 || float(Xc.z()) <= z * 1.005f) ++views[k];
+    }
+  }
+  for (size_t k = 0; k < candidates.size(); ++k)
+    if (views[k] >= minViews) out.points.push_back(candidates[k]);
+  return out;
+}
+
+GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
+                                    const TriangleMesh& truth, const SurfaceSamples& samples,
+                                    double tau) {
+  GeometryEvaluation e;
+  e.points = points.size();
+  e.tau = tau;
+  e.surface_samples = samples.points.size();
+  if (points.empty()) return e;
+  open3d::t::geometry::RaycastingScene scene;
+  addMesh(scene, truth);
+  std::vector<float> q;
+  q.reserve(points.size() * 3);
+  for (const auto& p : points) q.insert(q.end(), {p.x(), p.y(), p.z()});
+  const std::vector<float> d =
+      scene.ComputeDistance(o3c::Tensor(q, {long(points.size()), 3}, o3c::Float32))
+          .ToFlatVector<float>();
+  std::vector<double> dist(d.begin(), d.end());
+  double sum = 0;
+  for (double v : dist) sum += v;
+  e.mean_accuracy = sum / double(dist.size());
+  e.median_accuracy = quantile(dist, 0.5);
+  e.p90_accuracy = quantile(dist, 0.9);
+
+  open3d::geometry::PointCloud cloud;
+  cloud.points_.reserve(points.size());
+  for (const auto& p : points) cloud.points_.push_back(p.cast<double>());
+  open3d::geometry::KDTreeFlann tree(cloud);
+  size_t within = 0;
+  std::vector<int> idx;
+  std::vector<double> d2;
+  for (const auto& s : samples.points)
+    if (tree.SearchKNN(Eigen::Vector3d(s.cast<double>()), 1, idx, d2) > 0 && d2[0] <= tau * tau)
+      ++within;
+  e.completeness = samples.points.empty() ? 0.0 : double(within) / double(samples.points.size());
+  return e;
+}
+
+}  // namespace parallax

@@ -1,0 +1,53 @@
+// Dense geometry against a ground-truth surface (`parallax-cli evaluate-geometry`):
+// accuracy (distance from reconstructed points to the true mesh) and completeness
+// (share of the true surface that photos see, within tau of the reconstruction),
+// after a similarity alignment of the reconstruction's cameras onto the true ones.
+#pragma once
+
+#include <Eigen/Core>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "scene/geometry_data.h"
+#include "scene/reconstruction.h"
+
+namespace parallax {
+
+// The similarity (4x4, scale in the rotation block) that maps `from`'s camera
+// centres onto `to`'s, over images with the same name; none with fewer than 3.
+std::optional<Eigen::Matrix4d> similarityBetweenModels(const Reconstruction& from,
+                                                       const Reconstruction& to,
+                                                       double* medianResidual = nullptr);
+void transformGeometry(PointCloud& geometry, const Eigen::Matrix4d& similarity);
+
+struct GeometryEvaluation {
+  size_t points = 0;           // evaluated points (cloud points, or mesh surface samples)
+  double median_accuracy = 0;  // in ground-truth units
+  double mean_accuracy = 0;
+  double p90_accuracy = 0;
+  size_t surface_samples = 0;  // ground-truth samples seen by >= 2 photos
+  double tau = 0;
+  double completeness = 0;     // share of those samples within tau of the points
+};
+
+struct SurfaceSamples {
+  std::vector<Eigen::Vector3f> points;
+  double diagonal = 0;  // of the ground-truth mesh's bounding box
+};
+
+// Area-uniform samples of `mesh` that at least `minViews` of `cameras` see
+// (in their image, in front, not occluded by the mesh).
+SurfaceSamples visibleSurfaceSamples(const TriangleMesh& mesh, const Reconstruction& cameras,
+                                     size_t count, int minViews = 2, unsigned seed = 1);
+
+// `points` in the ground truth's frame.
+GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
+                                    const TriangleMesh& truth, const SurfaceSamples& samples,
+                                    double tau);
+
+// Area-uniform samples of a mesh's surface (to evaluate a mesh like a cloud).
+std::vector<Eigen::Vector3f> sampleSurface(const TriangleMesh& mesh, size_t count,
+                                           unsigned seed = 2);
+
+}  // namespace parallax
