@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "io/colmap_model.h"
 #include "util/atomic_file.h"
@@ -216,6 +217,24 @@ DepthMap readDepthMap(const fs::path& denseDir, const std::string& name, const s
   readOptional(files.normal, 3, map.normals);
   readOptional(files.confidence, 1, map.confidence);
   return map;
+}
+
+size_t clearTexturelessDepth(const MvsView& view, DepthMap& map, int radius, float min_std) {
+  const std::vector<float> g = view.gray();
+  cv::Mat grey(view.height, view.width, CV_32F, const_cast<float*>(g.data()));
+  cv::Mat mean, meanSq;
+  const cv::Size box(2 * radius + 1, 2 * radius + 1);
+  cv::blur(grey, mean, box, cv::Point(-1, -1), cv::BORDER_REFLECT);
+  cv::blur(grey.mul(grey), meanSq, box, cv::Point(-1, -1), cv::BORDER_REFLECT);
+  size_t cleared = 0;
+  for (int y = 0; y < view.height; ++y)
+    for (int x = 0; x < view.width; ++x) {
+      float& d = map.depth[size_t(y) * size_t(view.width) + size_t(x)];
+      if (d <= 0) continue;
+      const float m = mean.at<float>(y, x);
+      if (meanSq.at<float>(y, x) - m * m < min_std * min_std) d = 0, ++cleared;
+    }
+  return cleared;
 }
 
 void computeNormalsFromDepth(const MvsView& view, DepthMap& map) {

@@ -84,6 +84,12 @@ void writeDepthMap(const std::filesystem::path& denseDir, const std::string& nam
 DepthMap readDepthMap(const std::filesystem::path& denseDir, const std::string& name,
                       const std::string& kind);
 
+// Clears the depth of pixels whose (2r+1)^2 neighbourhood in the photo is flat
+// (grey standard deviation below `min_std`, values in [0, 1]): no method can
+// know their depth (sky, blank walls), and learned ones still return one.
+size_t clearTexturelessDepth(const MvsView& view, DepthMap& map, int radius = 3,
+                             float min_std = 0.004f);
+
 // Normals (camera frame, facing the camera) from the depth map's local plane.
 void computeNormalsFromDepth(const MvsView& view, DepthMap& map);
 

@@ -14,8 +14,8 @@
 namespace parallax {
 
 struct FusionOptions {
-  int min_num_views = 3;             // views (the reference included) that must agree
-  double max_reproj_error = 2.0;     // pixels
+  int min_num_views = 2;             // views (the reference included) that must agree
+  double max_reproj_error = 3.0;     // pixels
   double max_depth_error = 0.01;     // relative to depth
   double max_normal_error_deg = 10;  // between the views' normals (when they have normals)
   int threads = 0;

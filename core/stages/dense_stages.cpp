@@ -267,6 +267,7 @@ StageOutcome runMvs(StageContext& ctx) {
       DepthMap map = net->estimate(views, int(i), p);
       mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       ++mapsComputed;
+      clearTexturelessDepth(views[i], map);
       computeNormalsFromDepth(views[i], map);
       writeDepthMap(dense, views[i].name, "photometric", map);
       markFinished(tag);
