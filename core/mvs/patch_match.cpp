@@ -420,6 +420,8 @@ class Solver {
         },
         o_.threads);
     if (raw) *raw = std::move(rawMap);
+    // A smooth gradient (sky) correlates with itself at any depth: drop flat regions.
+    if (o_.min_texture_std > 0) clearTexturelessDepth(view_, out, 3, o_.min_texture_std);
     return out;
   }
 

@@ -25,6 +25,7 @@ struct PatchMatchOptions {
   double min_ncc = 0.5;            // a source agrees photometrically above this
   double filter_geom_error = 1.0;  // pixels; a source agrees geometrically below this
   int min_consistent_views = 2;    // sources that must agree for a pixel to be kept
+  float min_texture_std = 0.004f;  // pixels in flatter 7x7 regions (sky) are dropped
   int threads = 0;
   unsigned seed = 1;
 };

@@ -209,7 +209,6 @@ StageOutcome runMvs(StageContext& ctx) {
       method == "patchmatchnet" ? intParam(p, "net_num_sources") : intParam(p, "num_sources");
   std::vector<MvsView> views = loadMvsViews(dense, selection);
   if (views.empty()) throw Error("the dense workspace holds no photos; rerun undistort");
-  writePatchMatchConfig(dense, views);
 
   PatchMatchOptions pm;
   pm.window_radius = intParam(p, "window_radius");
@@ -232,6 +231,7 @@ StageOutcome runMvs(StageContext& ctx) {
   record = {{"key", key}, {"method", method}, {"kind", finalKind}, {"finished", json::array()}};
   for (const auto& name : finished) record["finished"].push_back(name);
   writeStereoRecord(dense, record);
+  writePatchMatchConfig(dense, views);
   auto markFinished = [&](const std::string& tag) {
     record["finished"].push_back(tag);
     finished.insert(tag);

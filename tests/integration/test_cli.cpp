@@ -13,6 +13,10 @@ using namespace parallax;
 using test::runCli;
 
 namespace {
+// The whole pipeline, with dense work on small photos so the suite stays quick
+// (test_dense measures it at full size).
+const char* kSmallDense[] = {"undistort.max_image_size=160", "mvs.geom_consistency=false"};
+
 QString path(const fs::path& p) { return QString::fromStdString(p.string()); }
 
 void expectOneLineError(const test::ProcessResult& r, const QString& needle) {
@@ -34,7 +38,8 @@ class TestCli : public QObject {
  private slots:
   void initTestCase() {
     project_ = test::tempPath(tmp_, "project");
-    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project_)});
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project_), "--set",
+                     kSmallDense[0], "--set", kSmallDense[1]});
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
   }
 
@@ -71,7 +76,8 @@ class TestCli : public QObject {
   void jsonEventsAreOnePerLine() {
     QTemporaryDir tmp;
     auto r = runCli({"reconstruct", path(test::sampleDir() / "images"),
-                     path(test::tempPath(tmp, "p")), "--json"});
+                     path(test::tempPath(tmp, "p")), "--json", "--set", kSmallDense[0], "--set",
+                     kSmallDense[1]});
     QCOMPARE(r.exitCode, 0);
     int progress = 0, succeeded = 0;
     for (const QString& line : r.out.split('\n', Qt::SkipEmptyParts)) {
@@ -84,7 +90,8 @@ class TestCli : public QObject {
       if (e["event"] == "succeeded") ++succeeded;
     }
     QVERIFY(progress >= 2);
-    QCOMPARE(succeeded, 5);  // import, features, matching, sparse, ground_truth
+    // import, features, matching, sparse, ground_truth, undistort, mvs, fusion, mesh
+    QCOMPARE(succeeded, 9);
   }
 
   void exportsEveryFormat_data() {
@@ -104,7 +111,8 @@ class TestCli : public QObject {
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     TriangleMesh written = format == "ply" ? readPly(out) : readGeometry(out);
     if (what == "mesh") {
-      TriangleMesh source = readPly(project_ / "reference" / "mesh.ply");
+      // What the project holds: the reconstructed mesh (dense/meshed-poisson.ply).
+      TriangleMesh source = readPly(project_ / "dense" / "meshed-poisson.ply");
       QCOMPARE(written.faces.size(), source.faces.size());
       QCOMPARE(written.points.size(), source.points.size());
       QCOMPARE(written.colors.size(), source.points.size());

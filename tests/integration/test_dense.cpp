@@ -1,0 +1,116 @@
+// Photos to dense cloud and mesh as a user runs it (parallax-cli, worker processes,
+// the plugin found through PARALLAX_MODELS), measured against the bundled sample's
+// true surface, and the fallback when the PatchmatchNet weights are missing.
+#include <QtTest>
+#include <nlohmann/json.hpp>
+
+#include "io/mesh_io.h"
+#include "io/ply.h"
+#include "mvs/fusion.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using namespace parallax;
+using test::runCli;
+
+namespace {
+QString path(const fs::path& p) { return QString::fromStdString(p.string()); }
+
+QString modelsFolder() {
+  QString m = qEnvironmentVariable("PARALLAX_MODELS");
+  return m.isEmpty() ? qEnvironmentVariable("PARALLAX_MODELS_DEFAULT") : m;
+}
+}  // namespace
+
+class TestDense : public QObject {
+  Q_OBJECT
+ private slots:
+  // The yardstick: the bundled sample (16 photos, 640x480) with PatchmatchNet.
+  void patchmatchNetOnTheBundledSampleIsAccurateAndComplete() {
+    const QString models = modelsFolder();
+    if (!fs::exists(fs::path(models.toStdString()) / "patchmatchnet" / "patchmatchnet_module.pt")) {
+      const QString why = "PatchmatchNet weights not found under '" + models +
+                          "' (set PARALLAX_MODELS to the shared models folder)";
+      if (test::underCI()) QFAIL(qPrintable(why));
+      QSKIP(qPrintable(why));
+    }
+    qputenv("PARALLAX_MODELS", models.toUtf8());
+    QTemporaryDir tmp;
+    const fs::path sample = test::tempPath(tmp, "statue"), project = test::tempPath(tmp, "proj");
+    QCOMPARE(runCli({"sample", "statue", path(sample)}).exitCode, 0);
+    auto r = runCli({"reconstruct", path(sample / "images"), path(project)}, 900000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("(PatchmatchNet)"), qPrintable(r.err));
+    for (const char* f : {"dense/fused.ply", "dense/fused.ply.vis", "dense/meshed-poisson.ply",
+                          "dense/stereo/patch-match.cfg", "dense/sparse/cameras.bin",
+                          "dense/images/view_000.png",
+                          "dense/stereo/depth_maps/view_000.png.photometric.bin",
+                          "dense/stereo/confidence_maps/view_000.png.photometric.bin",
+                          "dense/stereo/normal_maps/view_000.png.photometric.bin"})
+      QVERIFY2(fs::exists(project / f), f);
+    const TriangleMesh fused = readPly(project / "dense" / "fused.ply");
+    QCOMPARE(readVisibility(project / "dense" / "fused.ply.vis").size(), fused.size());
+    QVERIFY(fused.hasNormals() && fused.hasColors());
+
+    auto e = runCli({"evaluate-geometry", path(project), "--gt-mesh",
+                     path(sample / "ground_truth" / "mesh.ply"), "--json"});
+    QVERIFY2(e.exitCode == 0, qPrintable(e.err));
+    const auto j = nlohmann::json::parse(e.out.toStdString());
+    const double diagonal = j["diagonal"].get<double>();
+    const double accuracy = j["fused"]["median_accuracy"].get<double>();
+    const double completeness = j["fused"]["completeness"].get<double>();
+    qInfo("fused: %zu points, median accuracy %.5f (%.4f%% of the diagonal), completeness %.3f; "
+          "mesh: %zu faces, completeness %.3f",
+          j["fused"]["points"].get<size_t>(), accuracy, 100 * accuracy / diagonal, completeness,
+          j["mesh"]["faces"].get<size_t>(), j["mesh"]["completeness"].get<double>());
+    QVERIFY(accuracy <= 0.002 * diagonal);
+    QVERIFY(completeness >= 0.90);
+    QVERIFY(j["mesh"]["median_accuracy"].get<double>() <= 0.002 * diagonal);
+    QVERIFY(j["mesh"]["completeness"].get<double>() >= 0.90);
+
+    // The mesh exports with its colours and the counts survive a read back.
+    const fs::path glb = test::tempPath(tmp, "mesh.glb");
+    QCOMPARE(runCli({"export", path(project), "--what", "mesh", "--format", "glb", path(glb)}).exitCode, 0);
+    const TriangleMesh mesh = readPly(project / "dense" / "meshed-poisson.ply");
+    const TriangleMesh back = readGeometry(glb);
+    QCOMPARE(back.faces.size(), mesh.faces.size());
+    QVERIFY(back.hasColors());
+  }
+
+  void missingWeightsNameTheFileAndClassicalRuns() {
+    QTemporaryDir tmp;
+    const fs::path empty = test::tempPath(tmp, "no-models");
+    fs::create_directories(empty);
+    qputenv("PARALLAX_MODELS", QByteArray::fromStdString(empty.string()));
+    const fs::path project = test::tempPath(tmp, "p");
+    // Small photos and one sweep: this checks the path, not the accuracy.
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project), "--until",
+                     "fusion", "--set", "undistort.max_image_size=160", "--set",
+                     "mvs.num_iterations=2", "--set", "mvs.geom_consistency=false"},
+                    600000);
+    qunsetenv("PARALLAX_MODELS");
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("patchmatchnet/patchmatchnet_module.pt") &&
+                 r.err.contains("Using classical PatchMatch"),
+             qPrintable(r.err));
+    QVERIFY2(r.err.contains("(classical PatchMatch)"), qPrintable(r.err));
+    QVERIFY(readPly(project / "dense" / "fused.ply").size() > 1000);
+  }
+
+  void denseStagesExplainWhatIsMissing() {
+    QTemporaryDir tmp;
+    const fs::path project = test::tempPath(tmp, "p");
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project), "--until",
+                     "import"});
+    QCOMPARE(r.exitCode, 0);
+    r = runCli({"run-stage", path(project), "undistort"});
+    QVERIFY(r.exitCode != 0);
+    QVERIFY2(r.err.contains("sparse"), qPrintable(r.err));
+    r = runCli({"set", path(project), "mvs.method=magic"});
+    QVERIFY(r.exitCode != 0);
+    QVERIFY2(r.err.contains("auto") && r.err.contains("patchmatchnet"), qPrintable(r.err));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestDense)
+#include "test_dense.moc"
