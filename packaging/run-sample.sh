@@ -10,6 +10,11 @@ out="${PARALLAX_OUT:-$root/out}"
 photos="$out/statue"
 project="$out/statue-project"
 exports="$project/exports"
+# Learned stages (PatchmatchNet) find their weights here when ../shared is beside the
+# project; without them the classical path runs and says which file is missing.
+if [ -z "${PARALLAX_MODELS:-}" ] && [ -d "$root/../shared/models" ]; then
+  export PARALLAX_MODELS="$(cd "$root/../shared/models" && pwd)"
+fi
 
 if [ ! -f "$photos/sample.json" ]; then
   "$bin/parallax-cli" sample statue "$photos"
@@ -20,12 +25,13 @@ mkdir -p "$exports"
 "$bin/parallax-cli" export "$project" --what mesh --format obj "$exports/mesh.obj"
 "$bin/parallax-cli" export "$project" --what mesh --format ply "$exports/mesh.ply"
 "$bin/parallax-cli" export "$project" --what sparse --format ply "$exports/sparse-points.ply"
+"$bin/parallax-cli" export "$project" --what dense --format ply "$exports/dense-points.ply"
 "$bin/parallax-cli" export "$project" --what sparse --format colmap "$exports/colmap"
 
 echo
 echo "Photos:         $photos/images"
-echo "Project:        $project   (COLMAP layout: database.db, sparse/0, reference/mesh.ply)"
-echo "Exports:        $exports   (mesh.glb, mesh.obj, mesh.ply, sparse-points.ply, colmap/)"
+echo "Project:        $project   (COLMAP layout: database.db, sparse/0, dense/fused.ply, dense/meshed-poisson.ply)"
+echo "Exports:        $exports   (mesh.glb, mesh.obj, mesh.ply, sparse-points.ply, dense-points.ply, colmap/)"
 if [ -n "${DISPLAY:-}" ] && [ -z "${PARALLAX_SCREENSHOT:-}" ]; then
   echo "Opening the project in Parallax…"
   exec "$bin/parallax" "$project"
