@@ -95,7 +95,21 @@ fs::path projectFrom(const fs::path& sample, const QTemporaryDir& tmp, const std
   return root;
 }
 
-fs::path sampleProject(const QTemporaryDir& tmp) { return projectFrom(sampleDir(), tmp, ""); }
+fs::path sampleProject(const QTemporaryDir& tmp) {
+  // The whole pipeline; dense work on small photos with one quick pass, so tests that
+  // need a finished project stay fast (test_dense measures the dense stages properly).
+  registerBuiltinStages();
+  fs::path root = tempPath(tmp, "project-" + sampleDir().filename().string());
+  Workspace ws = Workspace::create(root);
+  ws.addPhotoRoot(sampleDir() / "images");
+  ws.setParamOverride("undistort", "max_image_size", 160);
+  ws.setParamOverride("mvs", "geom_consistency", false);
+  ws.setParamOverride("mvs", "num_iterations", 2);
+  ws.save();
+  if (runPipeline(ws, "", nullptr) != RunResult::kSucceeded)
+    throw std::runtime_error("project from " + sampleDir().string() + " failed");
+  return root;
+}
 
 SlowImportProject::SlowImportProject() {
   registerBuiltinStages();

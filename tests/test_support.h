@@ -34,7 +34,7 @@ std::filesystem::path ringSampleDir();
 // A project made from `sample` and run up to and including `until`.
 std::filesystem::path projectFrom(const std::filesystem::path& sample, const QTemporaryDir& dir,
                                   const std::string& until);
-// A project reconstructed from sampleDir() (import + ground truth), fresh copy each call.
+// A project reconstructed from sampleDir() (every stage; dense on 160 px photos), fresh each call.
 std::filesystem::path sampleProject(const QTemporaryDir& dir);
 
 // A project whose import succeeded on the sample, then got a folder of 40 large
