@@ -2,10 +2,8 @@
 
 #include "io/colmap_model.h"
 #include "io/ply.h"
+#include "mvs/geometry_eval.h"
 
-#include <Eigen/Geometry>
-#include <cmath>
-#include <map>
 
 namespace fs = std::filesystem;
 
@@ -17,26 +15,8 @@ namespace {
 // frame with the similarity that maps the reference cameras onto the model's.
 void toModelFrame(TriangleMesh& mesh, const fs::path& referenceModel, const Reconstruction& model) {
   if (!hasColmapModel(referenceModel)) return;
-  const Reconstruction reference = readColmapModel(referenceModel);
-  std::map<std::string, Eigen::Vector3d> modelCenters;
-  for (const auto& [id, im] : model.images) modelCenters[im.name] = im.projectionCenter();
-  std::vector<Eigen::Vector3d> src, dst;
-  for (const auto& [id, im] : reference.images) {
-    auto it = modelCenters.find(im.name);
-    if (it == modelCenters.end()) continue;
-    src.push_back(im.projectionCenter());
-    dst.push_back(it->second);
-  }
-  if (src.size() < 3) return;
-  Eigen::Matrix3Xd a(3, long(src.size())), b(3, long(dst.size()));
-  for (size_t k = 0; k < src.size(); ++k) a.col(long(k)) = src[k], b.col(long(k)) = dst[k];
-  const Eigen::Matrix4d sim = Eigen::umeyama(a, b, true);
-  if (!sim.allFinite()) return;
-  const Eigen::Matrix3d sR = sim.topLeftCorner<3, 3>();
-  const Eigen::Vector3d t = sim.topRightCorner<3, 1>();
-  const Eigen::Matrix3d R = sR / std::cbrt(sR.determinant());
-  for (auto& v : mesh.points) v = (sR * v.cast<double>() + t).cast<float>();
-  for (auto& n : mesh.normals) n = (R * n.cast<double>()).normalized().cast<float>();
+  if (const auto sim = similarityBetweenModels(readColmapModel(referenceModel), model))
+    transformGeometry(mesh, *sim);
 }
 
 }  // namespace

@@ -144,7 +144,7 @@ class Solver {
     for (int sweep = 0; sweep < sweeps; ++sweep) {
       for (int colour = 0; colour < 2; ++colour)
         parallelFor(
-            size_t(h_), [&](size_t y) { processRow(int(y), colour, sweep, sweeps); }, o_.threads);
+            size_t(h_), [&](size_t y) { processRow(int(y), colour, sweep); }, o_.threads);
       if (progress) progress(sweep + 2, total);
     }
     return finish(raw);
@@ -325,7 +325,7 @@ class Solver {
     }
   }
 
-  void processRow(int y, int colour, int sweep, int sweeps) {
+  void processRow(int y, int colour, int sweep) {
     Window win;
     // Refinement shrinks over the sweeps.
     const float scale = std::pow(0.5f, float(sweep));
@@ -370,7 +370,6 @@ class Solver {
       tryHypothesis(x, y, win, {depth_[i], perturbNormal(normal_[i])});
       tryHypothesis(x, y, win, {perturbDepth(depth_[i]), perturbNormal(normal_[i])});
     }
-    (void)sweeps;
   }
 
   DepthMap finish(DepthMap* raw) const {

@@ -2,6 +2,8 @@
 // COLMAP's dense workspace under dense/.
 #include <chrono>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <set>
@@ -255,53 +257,49 @@ StageOutcome runMvs(StageContext& ctx) {
     return true;
   };
 
-  if (method == "patchmatchnet") {
+  // One pass over the views: skips what an interrupted run finished or what has no
+  // sources, loads the reference and its sources, computes (nothing: skip), writes,
+  // records and announces the map. Only the first pass counts towards the time per map.
+  auto pass = [&](const std::string& kind, const std::string& what, bool timed,
+                  const std::function<std::optional<DepthMap>(size_t)>& compute) {
     for (size_t i = 0; i < n; ++i, ++step) {
       throwIfCancelled();
-      const std::string tag = views[i].name + ".photometric";
+      const std::string tag = views[i].name + "." + kind;
       if (finished.count(tag)) { ++reused; continue; }
       if (skipNoSources(i)) continue;
-      report(i, "PatchmatchNet");
+      report(i, what);
       loadNeeded(dense, views, withSources(views[i], int(i)));
       const auto t0 = std::chrono::steady_clock::now();
+      std::optional<DepthMap> map = compute(i);
+      if (!map) continue;
+      if (timed) {
+        mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        ++mapsComputed;
+      }
+      writeDepthMap(dense, views[i].name, kind, *map);
+      markFinished(tag);
+      ctx.report.preview("depth", depthMapFiles(dense, views[i].name, kind).depth.string());
+    }
+  };
+  auto cancelCheck = [](int, int) { throwIfCancelled(); };
+  if (method == "patchmatchnet") {
+    pass("photometric", "PatchmatchNet", true, [&](size_t i) -> std::optional<DepthMap> {
       DepthMap map = net->estimate(views, int(i), p);
-      mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      ++mapsComputed;
       clearTexturelessDepth(views[i], map);
       computeNormalsFromDepth(views[i], map);
-      writeDepthMap(dense, views[i].name, "photometric", map);
-      markFinished(tag);
-      ctx.report.preview("depth", depthMapFiles(dense, views[i].name, "photometric").depth.string());
-    }
+      return map;
+    });
   } else {
     // Photometric pass (raw maps when a geometric pass follows, filtered otherwise).
-    for (size_t i = 0; i < n; ++i, ++step) {
-      throwIfCancelled();
-      const std::string tag = views[i].name + ".photometric";
-      if (finished.count(tag)) { ++reused; continue; }
-      if (skipNoSources(i)) continue;
-      report(i, "photometric pass");
-      loadNeeded(dense, views, withSources(views[i], int(i)));
-      const auto t0 = std::chrono::steady_clock::now();
+    pass("photometric", "photometric pass", true, [&](size_t i) -> std::optional<DepthMap> {
       DepthMap raw;
-      DepthMap filtered = patchMatchDepth(views, int(i), pm, nullptr, nullptr, &raw,
-                                          [&](int, int) { throwIfCancelled(); });
-      mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      ++mapsComputed;
-      writeDepthMap(dense, views[i].name, "photometric", geometric ? raw : filtered);
-      markFinished(tag);
-      ctx.report.preview("depth", depthMapFiles(dense, views[i].name, "photometric").depth.string());
-    }
+      DepthMap filtered = patchMatchDepth(views, int(i), pm, nullptr, nullptr, &raw, cancelCheck);
+      return geometric ? raw : filtered;
+    });
     if (geometric) {
-      std::map<int, DepthMap> cache;
-      for (size_t i = 0; i < n; ++i, ++step) {
-        throwIfCancelled();
-        const std::string tag = views[i].name + ".geometric";
-        if (finished.count(tag)) { ++reused; continue; }
-        if (skipNoSources(i)) continue;
-        report(i, "geometric pass");
+      std::map<int, DepthMap> cache;  // photometric maps of the current view and its sources
+      pass("geometric", "geometric pass", false, [&](size_t i) -> std::optional<DepthMap> {
         const std::set<int> need = withSources(views[i], int(i));
-        loadNeeded(dense, views, need);
         for (auto it = cache.begin(); it != cache.end();)
           it = need.count(it->first) ? std::next(it) : cache.erase(it);
         std::vector<const DepthMap*> maps(n, nullptr);
@@ -311,15 +309,9 @@ StageOutcome runMvs(StageContext& ctx) {
           if (!cache.count(v)) cache[v] = readDepthMap(dense, views[size_t(v)].name, "photometric");
           maps[size_t(v)] = &cache[v];
         }
-        if (!maps[i]) continue;
-        const auto t0 = std::chrono::steady_clock::now();
-        DepthMap map = patchMatchDepth(views, int(i), pm, maps[i], &maps, nullptr,
-                                       [&](int, int) { throwIfCancelled(); });
-        mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        writeDepthMap(dense, views[i].name, "geometric", map);
-        markFinished(tag);
-        ctx.report.preview("depth", depthMapFiles(dense, views[i].name, "geometric").depth.string());
-      }
+        if (!maps[i]) return std::nullopt;
+        return patchMatchDepth(views, int(i), pm, maps[i], &maps, nullptr, cancelCheck);
+      });
     }
   }
   ctx.report.progress(totalSteps, totalSteps, "depth maps done");

@@ -9,6 +9,7 @@
 
 #include "io/colmap_model.h"
 #include "io/ply.h"
+#include "mvs/dense_scene.h"
 #include "synthetic/procedural_texture.h"
 #include "synthetic/rasterizer.h"
 #include "util/atomic_file.h"
@@ -185,26 +186,13 @@ TriangleMesh buildSampleMesh(const SampleOptions& o, std::vector<int>* faceMater
 
 void writeColmapDepthMap(const fs::path& path, int width, int height,
                          const std::vector<float>& depth) {
-  std::string data = std::to_string(width) + "&" + std::to_string(height) + "&1&";
-  data.append(reinterpret_cast<const char*>(depth.data()), depth.size() * sizeof(float));
-  writeFileAtomic(path, data);
+  writeColmapMap(path, width, height, 1, depth);
 }
 
 std::vector<float> readColmapDepthMap(const fs::path& path, int* width, int* height) {
-  std::string data = readFile(path);
-  int w = 0, h = 0, c = 0, amps = 0;
-  size_t pos = 0;
-  for (; pos < data.size() && amps < 3; ++pos)
-    if (data[pos] == '&') ++amps;
-  if (amps < 3 || std::sscanf(data.c_str(), "%d&%d&%d&", &w, &h, &c) != 3 || w <= 0 || h <= 0 ||
-      c != 1)
-    throw Error("'" + path.string() + "' is not a COLMAP depth map");
-  if (data.size() - pos < size_t(w) * h * sizeof(float))
-    throw Error("'" + path.string() + "' is truncated");
-  std::vector<float> depth(size_t(w) * h);
-  std::memcpy(depth.data(), data.data() + pos, depth.size() * sizeof(float));
-  *width = w;
-  *height = h;
+  int channels = 0;
+  std::vector<float> depth = readColmapMap(path, width, height, &channels);
+  if (channels != 1) throw Error("'" + path.string() + "' is not a COLMAP depth map");
   return depth;
 }
 
