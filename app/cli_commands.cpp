@@ -249,12 +249,13 @@ int evaluatePoses(const std::string& project, const std::string& gt, const std::
   return kExitOk;
 }
 
-int evaluateGeometry(const GeometryEvalArgs& a, const Common& common) {
-  Workspace ws = Workspace::open(a.project);
-  if (!hasColmapModel(ws.sparseDir()))
-    throw Error("the project has no sparse model; run parallax-cli reconstruct first");
+namespace {
+
+// Accuracy and completeness against a true mesh, after aligning the model's cameras
+// onto the true poses; adds "fused"/"mesh" entries and the frame's figures to `result`.
+void evaluateAgainstMesh(const GeometryEvalArgs& a, const Workspace& ws,
+                         const Reconstruction& model, json& result) {
   if (!fs::exists(a.gtMesh)) throw Error("ground-truth mesh '" + a.gtMesh + "' does not exist");
-  const Reconstruction model = readColmapModel(ws.sparseDir());
   const fs::path gtPoses = a.gt.empty() ? ws.referenceDir() / "sparse" : fs::path(a.gt);
   if (a.gt.empty() && !hasColmapModel(gtPoses))
     throw Error("the project has no reference/sparse (only synthetic samples do); give the "
@@ -280,12 +281,11 @@ int evaluateGeometry(const GeometryEvalArgs& a, const Common& common) {
   if (gtMesh.faces.empty()) throw Error("'" + a.gtMesh + "' holds no triangles");
   const SurfaceSamples samples = visibleSurfaceSamples(gtMesh, theirs, size_t(a.samples));
   const double tau = a.tau * samples.diagonal;
-
-  json result = {{"diagonal", samples.diagonal},
+  result.update({{"diagonal", samples.diagonal},
                  {"tau", tau},
                  {"aligned_cameras", ours.images.size()},
                  {"alignment_median_residual", residual},
-                 {"surface_samples", samples.points.size()}};
+                 {"surface_samples", samples.points.size()}});
   auto evaluate = [&](const std::string& what, const fs::path& file) {
     if (!fs::exists(file)) return;
     TriangleMesh geometry = readPly(file);
@@ -293,40 +293,89 @@ int evaluateGeometry(const GeometryEvalArgs& a, const Common& common) {
     std::vector<Eigen::Vector3f> points =
         geometry.faces.empty() ? geometry.points : sampleSurface(geometry, size_t(a.samples));
     const GeometryEvaluation e = parallax::evaluateGeometry(points, gtMesh, samples, tau);
-    result[what] = {{"file", file.string()},
-                    {"points", geometry.points.size()},
-                    {"faces", geometry.faces.size()},
-                    {"median_accuracy", e.median_accuracy},
-                    {"mean_accuracy", e.mean_accuracy},
-                    {"p90_accuracy", e.p90_accuracy},
-                    {"median_accuracy_percent", 100.0 * e.median_accuracy / samples.diagonal},
-                    {"completeness", e.completeness}};
+    result[what].update({{"file", file.string()},
+                         {"points", geometry.points.size()},
+                         {"faces", geometry.faces.size()},
+                         {"median_accuracy", e.median_accuracy},
+                         {"mean_accuracy", e.mean_accuracy},
+                         {"p90_accuracy", e.p90_accuracy},
+                         {"median_accuracy_percent", 100.0 * e.median_accuracy / samples.diagonal},
+                         {"completeness", e.completeness}});
   };
   evaluate("fused", ws.denseDir() / "fused.ply");
   evaluate("mesh", ws.denseDir() / "meshed-poisson.ply");
-  if (!result.contains("fused") && !result.contains("mesh"))
+}
+
+// Share of the cloud's points / the mesh's vertices inside the photos' masks (the
+// model's own frame: no alignment).
+void evaluateAgainstMaskFolder(const GeometryEvalArgs& a, const Workspace& ws,
+                               const Reconstruction& model, json& result) {
+  if (!fs::is_directory(a.masks)) throw Error("mask folder '" + a.masks + "' does not exist");
+  for (const auto& [what, file] : {std::pair<std::string, fs::path>{"fused", ws.denseDir() / "fused.ply"},
+                                   {"mesh", ws.denseDir() / "meshed-poisson.ply"}}) {
+    if (!fs::exists(file)) continue;
+    const TriangleMesh geometry = readPly(file);
+    const MaskAgreement m = evaluateAgainstMasks(geometry.points, model, a.masks);
+    result["masked_photos"] = m.masks;
+    result[what].update({{"file", file.string()},
+                         {"points", geometry.points.size()},
+                         {"faces", geometry.faces.size()},
+                         {"inside_masks", m.inside_all},
+                         {"inside_mask_projections", m.inside_views}});
+  }
+}
+
+}  // namespace
+
+int evaluateGeometry(const GeometryEvalArgs& a, const Common& common) {
+  if (a.gtMesh.empty() && a.masks.empty())
+    throw Error("nothing to evaluate against: give --gt-mesh FILE (the true surface) or "
+                "--masks DIR (the photos' object masks), or both");
+  Workspace ws = Workspace::open(a.project);
+  if (!hasColmapModel(ws.sparseDir()))
+    throw Error("the project has no sparse model; run parallax-cli reconstruct first");
+  if (!fs::exists(ws.denseDir() / "fused.ply") && !fs::exists(ws.denseDir() / "meshed-poisson.ply"))
     throw Error("the project has no dense cloud or mesh yet; run the dense stages "
                 "(parallax-cli reconstruct)");
+  const Reconstruction model = readColmapModel(ws.sparseDir());
+  json result = json::object();
+  if (!a.gtMesh.empty()) evaluateAgainstMesh(a, ws, model, result);
+  if (!a.masks.empty()) evaluateAgainstMaskFolder(a, ws, model, result);
   if (common.json) {
     std::cout << result.dump() << "\n";
     return kExitOk;
   }
   std::cout << std::setprecision(4);
-  std::cout << "ground truth: " << a.gtMesh << ", bounding-box diagonal " << samples.diagonal
-            << ", " << samples.points.size() << " surface samples seen by 2+ photos\n";
-  std::cout << "alignment: " << ours.images.size() << " camera centres, median residual "
-            << residual << "\n";
-  std::cout << "tau = " << tau << " (" << 100 * a.tau << "% of the diagonal)\n";
+  if (!a.gtMesh.empty()) {
+    std::cout << "ground truth: " << a.gtMesh << ", bounding-box diagonal "
+              << result["diagonal"].get<double>() << ", "
+              << result["surface_samples"].get<size_t>() << " surface samples seen by 2+ photos\n";
+    std::cout << "alignment: " << result["aligned_cameras"].get<size_t>()
+              << " camera centres, median residual "
+              << result["alignment_median_residual"].get<double>() << "\n";
+    std::cout << "tau = " << result["tau"].get<double>() << " (" << 100 * a.tau
+              << "% of the diagonal)\n";
+  }
+  if (!a.masks.empty())
+    std::cout << "masks: " << a.masks << ", " << result["masked_photos"].get<size_t>()
+              << " photos with a mask\n";
   for (const char* what : {"fused", "mesh"}) {
     if (!result.contains(what)) continue;
     const json& r = result[what];
     std::cout << (std::string(what) == "fused" ? "dense cloud " : "mesh        ")
               << r["points"].get<size_t>() << " points"
-              << (r["faces"].get<size_t>() ? ", " + std::to_string(r["faces"].get<size_t>()) + " faces" : "")
-              << ": accuracy median " << r["median_accuracy"].get<double>() << " ("
-              << r["median_accuracy_percent"].get<double>() << "% of the diagonal), mean "
-              << r["mean_accuracy"].get<double>() << ", 90% " << r["p90_accuracy"].get<double>()
-              << "; completeness " << 100 * r["completeness"].get<double>() << "%\n";
+              << (r["faces"].get<size_t>() ? ", " + std::to_string(r["faces"].get<size_t>()) + " faces" : "");
+    if (r.contains("median_accuracy"))
+      std::cout << ": accuracy median " << r["median_accuracy"].get<double>() << " ("
+                << r["median_accuracy_percent"].get<double>() << "% of the diagonal), mean "
+                << r["mean_accuracy"].get<double>() << ", 90% " << r["p90_accuracy"].get<double>()
+                << "; completeness " << 100 * r["completeness"].get<double>() << "%";
+    if (r.contains("inside_masks"))
+      std::cout << (r.contains("median_accuracy") ? "; " : ": ")
+                << 100 * r["inside_masks"].get<double>()
+                << "% inside the masks of every photo they fall in ("
+                << 100 * r["inside_mask_projections"].get<double>() << "% of projections)";
+    std::cout << "\n";
   }
   return kExitOk;
 }

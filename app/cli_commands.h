@@ -31,7 +31,7 @@ int plugins(const Common& common);
 int evaluatePoses(const std::string& project, const std::string& gt, const std::string& format,
                   int modelIndex, const Common& common);
 struct GeometryEvalArgs {
-  std::string project, gtMesh, gt, format = "colmap";
+  std::string project, gtMesh, gt, format = "colmap", masks;
   double tau = 0.01;  // share of the ground-truth mesh's bounding-box diagonal
   int samples = 200000;
 };

@@ -109,9 +109,13 @@ int main(int argc, char** argv) {
       "evaluate-geometry",
       "Score a project's dense cloud and mesh against a ground-truth mesh: accuracy (distance of "
       "the reconstruction to the true surface) and completeness (share of the surface that two or "
-      "more photos see lying within tau of the reconstruction)");
+      "more photos see lying within tau of the reconstruction), or against the photos' object "
+      "masks (share of the points inside them)");
   cGeo->add_option("project", geo.project, "Project folder")->required();
-  cGeo->add_option("--gt-mesh", geo.gtMesh, "Ground-truth mesh (PLY, OBJ, ...)")->required();
+  cGeo->add_option("--gt-mesh", geo.gtMesh, "Ground-truth mesh (PLY, OBJ, ...)");
+  cGeo->add_option("--masks", geo.masks,
+                   "Folder of the photos' object masks (white = object; NAME.png, NAME or "
+                   "STEM.png): share of points inside them");
   cGeo->add_option("--gt", geo.gt,
                    "Ground-truth poses, to align the reconstruction (default: the project's "
                    "reference/sparse, which synthetic samples have)");

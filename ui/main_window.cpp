@@ -22,6 +22,7 @@
 
 #include "io/project_export.h"
 #include "pipeline/runner.h"
+#include "ui/depth_panel.h"
 #include "ui/jobs_panel.h"
 #include "ui/parameter_editor.h"
 #include "ui/photo_browser.h"
@@ -65,12 +66,26 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   selectionDock_->setObjectName("selectionDock");
   selectionDock_->setWidget(selection_);
   addDockWidget(Qt::RightDockWidgetArea, selectionDock_);
+  depth_ = new DepthPanel(this);
+  depthDock_ = new QDockWidget("Depth", this);
+  depthDock_->setObjectName("depthDock");
+  depthDock_->setWidget(depth_);
+  addDockWidget(Qt::RightDockWidgetArea, depthDock_);
   tabifyDockWidget(paramDock, statsDock);
   tabifyDockWidget(statsDock, selectionDock_);
+  tabifyDockWidget(selectionDock_, depthDock_);
   paramDock->raise();
   connect(viewport_, &Viewport::selectionChanged, this, [this](const Selection& s) {
     selection_->showSelection(viewport_->model(), s, photoPaths_);
     if (s.kind != Selection::kNone) selectionDock_->raise();
+    if (s.kind == Selection::kCamera && viewport_->model()) {
+      auto it = viewport_->model()->images.find(uint32_t(s.id));
+      if (it != viewport_->model()->images.end())
+        depth_->showPhoto(QString::fromStdString(it->second.name));
+    }
+  });
+  connect(photos_, &QListWidget::currentItemChanged, this, [this](QListWidgetItem* item) {
+    if (item) depth_->showPhoto(item->text());
   });
 
   jobs_ = new JobsPanel(this);
@@ -259,6 +274,7 @@ bool MainWindow::openProject(const QString& path) {
   if (!stage.isEmpty()) params_->selectStage(stage);
   rememberRecent(QString::fromStdString(ws_->root().string()));
   photos_->loadProject(ws_->root());
+  depth_->setProject(ws_->root());
   viewport_->clearScene();
   sceneLoaded_ = false;
   reloadScene();
@@ -322,9 +338,11 @@ bool MainWindow::busy() const { return running_ != nullptr || !queue_.isEmpty();
 void MainWindow::enqueue(const QString& stage) {
   auto* job = new StageJob(QString::fromStdString(ws_->root().string()), stage, this);
   connect(job, &StageJob::done, this, &MainWindow::onJobDone);
-  connect(job, &StageJob::preview, this, [this](const QString& what) {
+  connect(job, &StageJob::preview, this, [this](const QString& what, const QString& path) {
     if (what == "images")
       photos_->loadProject(ws_->root());
+    else if (what == "depth")
+      depth_->showLiveMap(path);  // the 3D scene has not changed
     else
       reloadTimer_.start();
   });
@@ -399,6 +417,10 @@ void MainWindow::onJobDone(StageJob* job) {
   }
   photos_->loadProject(ws_->root());
   reloadScene();
+  // Maps rewritten or removed by the stage: show the current photo's maps as they now are.
+  if (job->stage() == "mvs" || job->stage() == "undistort") {
+    if (!depth_->photo().isEmpty()) depth_->showPhoto(depth_->photo());
+  }
   const bool ok =
       job->state() == StageJob::State::kSucceeded || job->state() == StageJob::State::kSkipped;
   if (!ok) {

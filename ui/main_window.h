@@ -24,6 +24,7 @@ class JobsPanel;
 class StageJob;
 class SelectionPanel;
 class StatsPanel;
+class DepthPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -47,6 +48,8 @@ class MainWindow : public QMainWindow {
   ParameterEditor* parameterEditor() const { return params_; }
   SelectionPanel* selectionPanel() const { return selection_; }
   StatsPanel* statsPanel() const { return stats_; }
+  DepthPanel* depthPanel() const { return depth_; }
+  QDockWidget* depthDock() const { return depthDock_; }
   const QList<StageJob*>& jobs() const { return allJobs_; }
   Workspace* workspace() { return ws_ ? &*ws_ : nullptr; }
   // True once the scene of the current project is loaded into the viewport.
@@ -79,6 +82,8 @@ class MainWindow : public QMainWindow {
   SelectionPanel* selection_;
   StatsPanel* stats_;
   QDockWidget* selectionDock_;
+  DepthPanel* depth_;
+  QDockWidget* depthDock_;
   std::map<std::string, std::filesystem::path> photoPaths_;  // of the scene on show
   QLabel* statusLabel_;
   QList<StageJob*> queue_;

@@ -140,7 +140,41 @@ struct Viewport::Impl {
   bool leftPressed = false;
   bool hasFitBox = false;
   double fitBox[6] = {0, 0, 0, 0, 0, 0};  // xmin, xmax, ymin, ymax, zmin, zmax
+  // The home view's direction (eye to scene) and up, from the photos' poses.
+  Eigen::Vector3d homeDirection{0, 1, -0.6};
+  Eigen::Vector3d homeUp{0, 0, 1};
 };
+
+namespace {
+
+// A view of the scene as the photographer saw it: up is the photos' mean up; the
+// direction is their mean viewing direction when they face one way (a facade, a
+// fountain), else (a ring around an object) the first photo's, tilted down a little.
+void homeViewFromPhotos(const Reconstruction& model, Eigen::Vector3d* direction,
+                        Eigen::Vector3d* up) {
+  if (model.images.empty()) return;
+  Eigen::Vector3d sumUp = Eigen::Vector3d::Zero(), sumDir = Eigen::Vector3d::Zero();
+  for (const auto& [id, im] : model.images) {
+    const Eigen::Matrix3d worldFromCam = im.cam_from_world.rotation.toRotationMatrix().transpose();
+    sumUp -= worldFromCam.col(1);  // image y points down
+    sumDir += worldFromCam.col(2);
+  }
+  if (sumUp.norm() < 1e-9) return;
+  const Eigen::Vector3d u = sumUp.normalized();
+  Eigen::Vector3d d = sumDir.norm() > 0.5 * double(model.images.size())
+                          ? sumDir.normalized()
+                          : Eigen::Vector3d(model.images.begin()->second.cam_from_world.rotation
+                                                .toRotationMatrix()
+                                                .row(2)
+                                                .transpose());
+  d = (d - d.dot(u) * u);  // level, then looking down by about 25 degrees
+  if (d.norm() < 1e-6) return;
+  d = (d.normalized() - 0.45 * u).normalized();
+  *direction = d;
+  *up = (u - u.dot(d) * d).normalized();
+}
+
+}  // namespace
 
 Viewport::Viewport(QWidget* parent) : QOpenGLWidget(parent), d_(std::make_unique<Impl>()) {
   setMinimumSize(320, 240);
@@ -367,6 +401,7 @@ void Viewport::setScene(const SceneData& data) {
       add(Layer::kCameras, actor);
     }
   }
+  if (data.sparse) homeViewFromPhotos(*data.sparse, &d_->homeDirection, &d_->homeUp);
   if (!hadScene) fitView();
   // Keep the selection across reloads (a live model growing) while it still exists.
   const Selection previous = d_->selection;
@@ -396,11 +431,13 @@ void Viewport::setPointSize(int pixels) {
 }
 
 void Viewport::fitView() {
-  // A slightly elevated view from the scene's -y side, then frame everything.
+  // The home view (as the photos look at the scene), then frame everything.
   vtkCamera* cam = d_->renderer->GetActiveCamera();
+  const Eigen::Vector3d& d = d_->homeDirection;
+  const Eigen::Vector3d& u = d_->homeUp;
   cam->SetFocalPoint(0, 0, 0);
-  cam->SetPosition(0, -1, 0.6);
-  cam->SetViewUp(0, 0, 1);
+  cam->SetPosition(-d.x(), -d.y(), -d.z());
+  cam->SetViewUp(u.x(), u.y(), u.z());
   d_->fitPending = true;
   update();
 }

@@ -237,6 +237,39 @@ size_t clearTexturelessDepth(const MvsView& view, DepthMap& map, int radius, flo
   return cleared;
 }
 
+std::optional<fs::path> findMaskFile(const fs::path& dir, const std::string& name) {
+  const fs::path rel(name);
+  for (const fs::path& candidate :
+       {dir / (name + ".png"), dir / rel, dir / rel.parent_path() / (rel.stem().string() + ".png")})
+    if (fs::is_regular_file(candidate)) return candidate;
+  return std::nullopt;
+}
+
+fs::path maskFile(const fs::path& denseDir, const std::string& name) {
+  return denseDir / "masks" / (name + ".png");
+}
+
+size_t applyMask(const fs::path& denseDir, const std::string& name, DepthMap& map) {
+  const fs::path file = maskFile(denseDir, name);
+  if (!fs::exists(file)) return 0;
+  cv::Mat mask = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);
+  if (mask.empty())
+    throw Error("mask '" + file.string() + "' cannot be read; rerun the undistort stage");
+  if (mask.cols != map.width || mask.rows != map.height)
+    cv::resize(mask, mask, cv::Size(map.width, map.height), 0, 0, cv::INTER_NEAREST);
+  size_t cleared = 0;
+  for (int y = 0; y < map.height; ++y)
+    for (int x = 0; x < map.width; ++x) {
+      const size_t i = size_t(y) * size_t(map.width) + size_t(x);
+      if (mask.at<uint8_t>(y, x) >= 128 || map.depth[i] <= 0) continue;
+      map.depth[i] = 0;
+      if (map.confidence.size() > i) map.confidence[i] = 0;
+      if (map.normals.size() >= 3 * (i + 1)) std::fill_n(map.normals.begin() + long(3 * i), 3, 0.0f);
+      ++cleared;
+    }
+  return cleared;
+}
+
 void computeNormalsFromDepth(const MvsView& view, DepthMap& map) {
   const int w = map.width, h = map.height;
   map.normals.assign(size_t(w) * h * 3, 0.0f);

@@ -7,6 +7,7 @@
 
 #include <Eigen/Core>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,17 @@ DepthMap readDepthMap(const std::filesystem::path& denseDir, const std::string& 
 // know their depth (sky, blank walls), and learned ones still return one.
 size_t clearTexturelessDepth(const MvsView& view, DepthMap& map, int radius = 3,
                              float min_std = 0.004f);
+
+// A photo's mask in a user's mask folder: NAME.png (COLMAP's mask_path), NAME, or
+// STEM.png (DTU, NeuS), in that order; none when there is none.
+std::optional<std::filesystem::path> findMaskFile(const std::filesystem::path& dir,
+                                                  const std::string& name);
+// Masks (white = keep) of the undistorted photos: dense/masks/NAME.png, written
+// by the undistort stage when the user gives a mask folder.
+std::filesystem::path maskFile(const std::filesystem::path& denseDir, const std::string& name);
+// Clears depth, normals and confidence outside the photo's mask (scaled to the
+// map's size); returns the pixels cleared, 0 when the photo has no mask.
+size_t applyMask(const std::filesystem::path& denseDir, const std::string& name, DepthMap& map);
 
 // Normals (camera frame, facing the camera) from the depth map's local plane.
 void computeNormalsFromDepth(const MvsView& view, DepthMap& map);

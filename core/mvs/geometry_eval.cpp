@@ -4,12 +4,15 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <open3d/core/Tensor.h>
 #include <open3d/geometry/KDTreeFlann.h>
 #include <open3d/geometry/PointCloud.h>
 #include <open3d/t/geometry/RaycastingScene.h>
 #include <random>
 
+#include "mvs/dense_scene.h"
 #include "synthetic/rasterizer.h"
 #include "util/error.h"
 
@@ -165,6 +168,58 @@ GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
       ++within;
   e.completeness = samples.points.empty() ? 0.0 : double(within) / double(samples.points.size());
   return e;
+}
+
+MaskAgreement evaluateAgainstMasks(const std::vector<Eigen::Vector3f>& points,
+                                   const Reconstruction& model, const std::filesystem::path& maskDir,
+                                   int tolerancePx) {
+  struct View {
+    const Image* image;
+    const Camera* camera;
+    cv::Mat mask;
+  };
+  std::vector<View> views;
+  for (const auto& [id, im] : model.images) {
+    const auto file = findMaskFile(maskDir, im.name);
+    if (!file) continue;
+    cv::Mat mask = cv::imread(file->string(), cv::IMREAD_GRAYSCALE);
+    if (mask.empty()) throw Error("mask '" + file->string() + "' cannot be read as an image");
+    const Camera& cam = model.cameras.at(im.camera_id);
+    if (mask.cols != cam.width || mask.rows != cam.height)
+      throw Error("mask '" + file->string() + "' is " + std::to_string(mask.cols) + "x" +
+                  std::to_string(mask.rows) + ", its photo " + std::to_string(cam.width) + "x" +
+                  std::to_string(cam.height));
+    cv::threshold(mask, mask, 127, 255, cv::THRESH_BINARY);
+    if (tolerancePx > 0)
+      cv::dilate(mask, mask,
+                 cv::getStructuringElement(cv::MORPH_ELLIPSE,
+                                           cv::Size(2 * tolerancePx + 1, 2 * tolerancePx + 1)));
+    views.push_back({&im, &cam, mask});
+  }
+  if (views.empty())
+    throw Error("no mask in '" + maskDir.string() + "' matches a photo of the model (looked for "
+                "NAME.png, NAME and STEM.png)");
+  MaskAgreement out;
+  out.points = points.size();
+  out.masks = views.size();
+  size_t allInside = 0, projections = 0, inside = 0;
+  for (const Eigen::Vector3f& p : points) {
+    bool all = true;
+    for (const View& v : views) {
+      const Eigen::Vector3d x = v.image->cam_from_world * p.cast<double>();
+      if (x.z() <= 0) continue;
+      const Eigen::Vector2d uv = v.camera->imgFromCam(x);
+      const int u = int(std::floor(uv.x())), w = int(std::floor(uv.y()));
+      if (u < 0 || w < 0 || u >= v.mask.cols || w >= v.mask.rows) continue;
+      ++projections;
+      if (v.mask.at<uint8_t>(w, u)) ++inside;
+      else all = false;
+    }
+    allInside += all;
+  }
+  out.inside_all = points.empty() ? 0 : double(allInside) / double(points.size());
+  out.inside_views = projections ? double(inside) / double(projections) : 0;
+  return out;
 }
 
 }  // namespace parallax

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +46,20 @@ SurfaceSamples visibleSurfaceSamples(const TriangleMesh& mesh, const Reconstruct
 GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
                                     const TriangleMesh& truth, const SurfaceSamples& samples,
                                     double tau);
+
+// Reconstructed points against the photos' object masks (white = object), for
+// scenes whose ground truth is a silhouette, like DTU: each point is projected
+// into every photo of `model` (its frame) that has a mask in `maskDir`.
+struct MaskAgreement {
+  size_t points = 0;
+  size_t masks = 0;            // photos with a mask
+  double inside_all = 0;       // share of points inside the mask of every photo they fall in
+  double inside_views = 0;     // share of (point, photo) projections inside the mask
+};
+// `tolerancePx`: masks are grown by this many pixels first (their edges are hand-drawn).
+MaskAgreement evaluateAgainstMasks(const std::vector<Eigen::Vector3f>& points,
+                                   const Reconstruction& model,
+                                   const std::filesystem::path& maskDir, int tolerancePx = 2);
 
 // Area-uniform samples of a mesh's surface (to evaluate a mesh like a cloud).
 std::vector<Eigen::Vector3f> sampleSurface(const TriangleMesh& mesh, size_t count,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <mutex>
 #include <set>
 
 #include "io/colmap_model.h"
@@ -62,6 +63,21 @@ cv::Mat undistortPhoto(const cv::Mat& photo, const Camera& cam, double scale) {
   return out;
 }
 
+// The mask folder the user named (undistort.mask_path), resolved against the project.
+std::optional<fs::path> maskFolder(const Workspace& ws, const json& params) {
+  const std::string text = params.value("mask_path", "");
+  if (text.empty()) return std::nullopt;
+  fs::path dir = fs::path(text);
+  if (dir.is_relative()) dir = ws.root() / dir;
+  if (!fs::is_directory(dir))
+    throw Error("undistort.mask_path '" + text + "' is not a folder" +
+                (fs::path(text).is_relative() ? " (relative paths start at the project folder '" +
+                                                    ws.root().string() + "')"
+                                              : std::string()) +
+                "; give the folder of masks or leave it empty");
+  return dir;
+}
+
 StageOutcome runUndistort(StageContext& ctx) {
   Workspace& ws = ctx.workspace;
   if (!hasColmapModel(ws.sparseDir()))
@@ -72,6 +88,7 @@ StageOutcome runUndistort(StageContext& ctx) {
   const int maxSize = intParam(ctx.params, "max_image_size");
   const int quality = intParam(ctx.params, "jpeg_quality");
   const int threads = intParam(ctx.params, "num_threads");
+  const std::optional<fs::path> maskDir = maskFolder(ws, ctx.params);
 
   Reconstruction dense;
   std::map<uint32_t, double> scaleOf;
@@ -133,13 +150,67 @@ StageOutcome runUndistort(StageContext& ctx) {
         },
         threads);
   });
+  size_t masked = 0;
+  if (maskDir) {
+    std::vector<std::string> missing;
+    std::mutex missingMutex;
+    done = 0;
+    ctx.report.progress(0, images.size(), "undistorting masks");
+    writeDirAtomic(ws.denseDir() / "masks", [&](const fs::path& tmp) {
+      parallelFor(
+          images.size(),
+          [&](size_t i) {
+            throwIfCancelled();
+            const Image& im = *images[i];
+            const Camera& cam = model.cameras.at(im.camera_id);
+            const std::optional<fs::path> file = findMaskFile(*maskDir, im.name);
+            if (!file) {
+              std::lock_guard<std::mutex> lock(missingMutex);
+              missing.push_back(im.name);
+              return;
+            }
+            const cv::Mat mask = cv::imread(file->string(), cv::IMREAD_GRAYSCALE);
+            if (mask.empty())
+              throw Error("mask '" + file->string() + "' cannot be read as an image; fix or "
+                          "remove it");
+            if (mask.cols != cam.width || mask.rows != cam.height)
+              throw Error("mask '" + file->string() + "' is " + std::to_string(mask.cols) + "x" +
+                          std::to_string(mask.rows) + " but its photo '" + im.name + "' is " +
+                          std::to_string(cam.width) + "x" + std::to_string(cam.height) +
+                          "; masks must have their photo's size");
+            cv::Mat out = undistortPhoto(mask, cam, scaleOf.at(im.camera_id));
+            cv::threshold(out, out, 127, 255, cv::THRESH_BINARY);
+            const fs::path path = tmp / (im.name + ".png");
+            fs::create_directories(path.parent_path());
+            if (!cv::imwrite(path.string(), out))
+              throw Error("cannot write '" + path.string() + "' (disk full or not writable?)");
+            ctx.report.progress(++done, images.size(), im.name + " (mask)");
+          },
+          threads);
+    });
+    masked = images.size() - missing.size();
+    if (masked == 0)
+      throw Error("no mask in '" + maskDir->string() + "' matches a photo (looked for NAME, "
+                  "NAME.png and STEM.png, e.g. '" + images.front()->name + ".png'); check "
+                  "undistort.mask_path");
+    if (!missing.empty())
+      ctx.report.warning(std::to_string(missing.size()) + " photo(s) have no mask in '" +
+                         maskDir->string() + "' (e.g. '" + missing.front() +
+                         "'); their depth is estimated everywhere");
+  } else {
+    fs::remove_all(ws.denseDir() / "masks");
+  }
   writeDirAtomic(ws.denseDir() / "sparse",
                  [&](const fs::path& tmp) { writeColmapModel(tmp, dense, ModelFormat::kBinary); });
   const Camera& first = dense.cameras.begin()->second;
   StageOutcome outcome;
   outcome.summary = std::to_string(images.size()) + " photos undistorted to pinhole, " +
                     std::to_string(first.width) + "x" + std::to_string(first.height);
-  outcome.outputs = {{"images", images.size()}, {"width", first.width}, {"height", first.height}};
+  if (maskDir) outcome.summary += ", " + std::to_string(masked) + " with masks";
+  outcome.outputs = {{"images", images.size()},
+                     {"width", first.width},
+                     {"height", first.height},
+                     {"masks", masked}};
   return outcome;
 }
 
@@ -272,6 +343,7 @@ StageOutcome runMvs(StageContext& ctx) {
       const auto t0 = std::chrono::steady_clock::now();
       std::optional<DepthMap> map = compute(i);
       if (!map) continue;
+      applyMask(dense, views[i].name, *map);
       if (timed) {
         mapSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         ++mapsComputed;

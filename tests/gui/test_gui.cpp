@@ -1,6 +1,8 @@
 // The real main window under Xvfb: the viewport shows the sample's mesh and
 // cameras, jobs run as workers that can be cancelled or crash without taking
 // the window down, and the event loop stays responsive while they run.
+#include <QComboBox>
+#include <QDockWidget>
 #include <QMimeData>
 #include <QPushButton>
 #include <QSpinBox>
@@ -11,6 +13,8 @@
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "test_support.h"
+#include "mvs/dense_scene.h"
+#include "ui/depth_panel.h"
 #include "ui/jobs_panel.h"
 #include "ui/main_window.h"
 #include "ui/parameter_editor.h"
@@ -291,6 +295,96 @@ class TestGui : public QObject {
     QVERIFY(w.statsPanel()->summary().startsWith("11 of 11 photos registered"));
   }
 
+  // Clicking a photo shows its depth map in the Depth panel: the map is the photo's
+  // (its values follow the true depth of that view), colour-mapped, with the value
+  // under the mouse; the confidence view shows something else.
+  void depthPanelShowsTheClickedPhotosDepthMap() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    w.depthDock()->raise();
+    DepthPanel* panel = w.depthPanel();
+    PhotoBrowser* photos = w.photoBrowser();
+    QVERIFY(waitUntil([&] { return photos->count() > 3; }, 10000));
+    QListWidgetItem* item = photos->item(3);
+    photos->scrollToItem(item);
+    QSignalSpy shown(panel, &DepthPanel::mapShown);
+    QTest::mouseClick(photos->viewport(), Qt::LeftButton, {},
+                      photos->visualItemRect(item).center());
+    QVERIFY(shown.count() >= 1 || shown.wait(5000));
+    QCOMPARE(panel->photo(), item->text());
+    QVERIFY(!panel->image().isNull());
+    QCOMPARE(panel->image().size(), QSize(panel->mapWidth(), panel->mapHeight()));
+    const double valid = panel->validFraction();
+    qInfo("%s: %dx%d map, %.1f%% with depth; %s", qPrintable(panel->photo()), panel->mapWidth(),
+          panel->mapHeight(), 100 * valid, qPrintable(panel->info()));
+    QVERIFY(valid > 0.3);
+    // The shown values are this photo's depth: they follow the true depth of this view
+    // (a similarity scales depth, so the correlation is 1 for a perfect map).
+    int tw = 0, th = 0, tc = 0;
+    const std::vector<float> truth = readColmapMap(
+        test::sampleDir() / "ground_truth" / "depth_maps" / (item->text().toStdString() + ".bin"),
+        &tw, &th, &tc);
+    std::vector<double> ratios;
+    for (int y = 0; y < panel->mapHeight(); ++y)
+      for (int x = 0; x < panel->mapWidth(); ++x) {
+        const double d = panel->depthAt(x, y);
+        const int u = std::min(tw - 1, int((x + 0.5) * tw / panel->mapWidth()));
+        const int v = std::min(th - 1, int((y + 0.5) * th / panel->mapHeight()));
+        const double t = truth[size_t(v) * size_t(tw) + size_t(u)];
+        if (d > 0 && t > 0) ratios.push_back(d / t);
+      }
+    QVERIFY(ratios.size() > 1000);
+    std::nth_element(ratios.begin(), ratios.begin() + long(ratios.size() / 2), ratios.end());
+    const double scale = ratios[ratios.size() / 2];
+    const double agree = double(std::count_if(ratios.begin(), ratios.end(), [&](double r) {
+                           return std::abs(r / scale - 1) < 0.03;
+                         })) / double(ratios.size());
+    qInfo("%.1f%% of the shown depths are within 3%% of the true depth (scaled by %.4f)",
+          100 * agree, scale);
+    QVERIFY(agree > 0.8);
+    // Near is warm, far is cold: the nearest valid pixel is redder than the farthest.
+    QPoint nearest, farthest;
+    float dmin = 1e30f, dmax = 0;
+    for (int y = 0; y < panel->mapHeight(); ++y)
+      for (int x = 0; x < panel->mapWidth(); ++x) {
+        const float d = panel->depthAt(x, y);
+        if (d <= 0) continue;
+        if (d < dmin) dmin = d, nearest = {x, y};
+        if (d > dmax) dmax = d, farthest = {x, y};
+      }
+    QVERIFY(panel->image().pixelColor(nearest).red() > panel->image().pixelColor(farthest).red());
+    // The value under the mouse.
+    MapView* view = panel->view();
+    const QPointF centre = QRectF(view->rect()).center();
+    QMouseEvent move(QEvent::MouseMove, centre, view->mapToGlobal(centre), Qt::NoButton,
+                     Qt::NoButton, Qt::NoModifier);
+    QApplication::sendEvent(view, &move);
+    const QPoint under = view->mapPixel(centre);
+    auto* hover = panel->findChild<QLabel*>("depthHover");
+    QVERIFY(under.x() >= 0);
+    // "pixel (X, Y): depth D[, confidence C]" for the pixel under the mouse.
+    const QRegularExpressionMatch m =
+        QRegularExpression(R"(pixel \((\d+), (\d+)\): (depth ([0-9.e+-]+)|no depth))").match(hover->text());
+    QVERIFY2(m.hasMatch(), qPrintable(hover->text()));
+    const int hx = m.captured(1).toInt(), hy = m.captured(2).toInt();
+    QCOMPARE(QPoint(hx, hy), under);
+    const float shownDepth = panel->depthAt(hx, hy);
+    if (shownDepth > 0)
+      QVERIFY(std::abs(m.captured(4).toDouble() / shownDepth - 1) < 1e-3);
+    else
+      QVERIFY(m.captured(3) == "no depth");
+    save(w.grab().toImage(), "gui_depth_panel.png");
+    const QImage depthImage = panel->image();
+    panel->findChild<QComboBox*>("depthMode")->setCurrentText("Confidence");
+    QVERIFY(panel->image() != depthImage);
+    save(w.grab().toImage(), "gui_depth_panel_confidence.png");
+    // Selecting a camera in the viewport shows that photo's map.
+    const auto& [id, image] = *std::next(w.viewport()->model()->images.begin(), 5);
+    w.viewport()->select({Selection::kCamera, id});
+    QCOMPARE(panel->photo(), QString::fromStdString(image.name));
+  }
+
   void fitViewAndTrackballChangeTheView() {
     QTemporaryDir tmp;
     fs::path project = test::sampleProject(tmp);
@@ -395,10 +489,16 @@ class TestGui : public QObject {
     auto* state = w.parameterEditor()->findChild<QLabel*>("stageState");
     QVERIFY2(state->text().contains("its parameters have changed since it ran"), qPrintable(state->text()));
     // Reconstruct reruns exactly the stale stages.
+    QSignalSpy liveMaps(w.depthPanel(), &DepthPanel::mapShown);
     w.reconstruct();
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
     QCOMPARE(w.jobs().size(), 9);  // import and everything after it, dense stages included
     for (StageJob* j : w.jobs()) QCOMPARE(j->state(), StageJob::State::kSucceeded);
+    // The Depth panel followed the depth maps as the worker wrote them, one by one.
+    const size_t photos = w.viewport()->model()->images.size();
+    qInfo("%lld depth maps shown live for %zu photos", liveMaps.count(), photos);
+    QVERIFY(size_t(liveMaps.count()) >= photos);
+    QVERIFY(w.depthPanel()->validFraction() > 0.3);
   }
 
   void droppingAPhotoFolderImportsIt() {
