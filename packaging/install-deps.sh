@@ -17,6 +17,10 @@ PACKAGES=(
   # tests and benchmarks: COLMAP 3.8, the reference our databases and models must open in
   colmap time
 )
+# The Khronos glTF validator (an npm package, installed by setup.sh) runs on Node.js;
+# a Node.js that is already installed (Debian's or NodeSource's, which bundles npm) will do.
+command -v node >/dev/null || PACKAGES+=(nodejs)
+command -v npm >/dev/null || PACKAGES+=(npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,5 +1,8 @@
 #include "test_support.h"
 
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcessEnvironment>
 #include <map>
 #include <mutex>
@@ -46,6 +49,33 @@ ProcessResult runCli(const QStringList& args, int timeoutMs) {
   r.exitCode = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
   r.out = QString::fromUtf8(p.readAllStandardOutput());
   r.err = QString::fromUtf8(p.readAllStandardError());
+  return r;
+}
+
+std::optional<GltfReport> validateGltf(const fs::path& file, QString* why) {
+  const QString script = qEnvironmentVariable("PARALLAX_GLTF_VALIDATE");
+  if (script.isEmpty() || !QFileInfo::exists(script)) {
+    *why = "PARALLAX_GLTF_VALIDATE does not name packaging/gltf-validate.js";
+    return std::nullopt;
+  }
+  QProcess p;
+  p.start("node", {script, QString::fromStdString(file.string())});
+  if (!p.waitForStarted(10000)) {
+    *why = "node (Node.js) is not installed; packaging/install-deps.sh installs it";
+    return std::nullopt;
+  }
+  p.waitForFinished(120000);
+  const QString out = QString::fromUtf8(p.readAllStandardOutput()).trimmed();
+  const QString err = QString::fromUtf8(p.readAllStandardError()).trimmed();
+  if (p.exitStatus() != QProcess::NormalExit || p.exitCode() == 2 || out.isEmpty()) {
+    *why = "the glTF validator did not run: " + err;
+    return std::nullopt;
+  }
+  const QJsonObject report = QJsonDocument::fromJson(out.toUtf8()).object();
+  GltfReport r;
+  r.errors = report.value("errors").toInt(-1);
+  r.warnings = report.value("warnings").toInt();
+  r.text = out;
   return r;
 }
 

@@ -25,6 +25,14 @@ struct ProcessResult {
 };
 ProcessResult runCli(const QStringList& args, int timeoutMs = 120000);
 
+// The Khronos glTF validator's verdict on a file (packaging/gltf-validate.js):
+// its JSON report, or nullopt with `why` when the validator cannot run here.
+struct GltfReport {
+  int errors = 0, warnings = 0;
+  QString text;  // the report line
+};
+std::optional<GltfReport> validateGltf(const std::filesystem::path& file, QString* why);
+
 // Options of a small, fast test sample (the shared samples and one-off ones).
 SampleOptions smallSampleOptions(int views, int points, int width = 320, int height = 240);
 // A small synthetic sample (24 views 15 degrees apart, 320x240), generated once per test process.

@@ -6,7 +6,9 @@
 
 #include "io/mesh_io.h"
 #include "io/ply.h"
+#include "mvs/dense_scene.h"
 #include "mvs/fusion.h"
+#include <opencv2/imgcodecs.hpp>
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -75,6 +77,16 @@ class TestDense : public QObject {
     const TriangleMesh back = readGeometry(glb);
     QCOMPARE(back.faces.size(), mesh.faces.size());
     QVERIFY(back.hasColors());
+    // The Khronos glTF validator finds no errors in it.
+    QString why;
+    const auto report = test::validateGltf(glb, &why);
+    if (!report) {
+      if (test::underCI()) QFAIL(qPrintable(why));
+      qWarning("GLB not validated: %s", qPrintable(why));
+    } else {
+      qInfo("gltf-validator: %s", qPrintable(report->text.left(400)));
+      QCOMPARE(report->errors, 0);
+    }
   }
 
   void missingWeightsNameTheFileAndClassicalRuns() {
@@ -95,6 +107,60 @@ class TestDense : public QObject {
              qPrintable(r.err));
     QVERIFY2(r.err.contains("(classical PatchMatch)"), qPrintable(r.err));
     QVERIFY(readPly(project / "dense" / "fused.ply").size() > 1000);
+  }
+
+  // Object masks (undistort.mask_path): depth only inside them, each photo's own mask
+  // found by name; a folder that is not there, or a mask of the wrong size, is named.
+  void masksKeepDepthInsideTheObject() {
+    QTemporaryDir tmp;
+    const fs::path masks = test::tempPath(tmp, "masks");
+    fs::create_directories(masks);
+    // The left 40% of each photo is the "object"; COLMAP's naming (NAME.png).
+    for (const auto& entry : fs::directory_iterator(test::sampleDir() / "images")) {
+      const cv::Mat photo = cv::imread(entry.path().string());
+      cv::Mat mask(photo.rows, photo.cols, CV_8U, cv::Scalar(0));
+      mask.colRange(0, photo.cols * 2 / 5).setTo(255);
+      QVERIFY(cv::imwrite((masks / (entry.path().filename().string() + ".png")).string(), mask));
+    }
+    const fs::path project = test::tempPath(tmp, "p");
+    auto r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project), "--until",
+                     "mvs", "--set", "undistort.max_image_size=160", "--set",
+                     "mvs.method=patchmatch", "--set", "mvs.num_iterations=2", "--set",
+                     "mvs.geom_consistency=false", "--set", "undistort.mask_path=" + path(masks)},
+                    600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    size_t inside = 0, outside = 0, maps = 0;
+    for (const auto& entry : fs::directory_iterator(project / "dense" / "images")) {
+      const std::string name = entry.path().filename().string();
+      const DepthMap map = readDepthMap(project / "dense", name, "photometric");
+      ++maps;
+      for (int y = 0; y < map.height; ++y)
+        for (int x = 0; x < map.width; ++x) {
+          if (map.depth[size_t(y) * size_t(map.width) + size_t(x)] <= 0) continue;
+          (x < map.width * 2 / 5 + 1 ? inside : outside)++;
+        }
+    }
+    qInfo("%zu maps: %zu pixels with depth inside the masks, %zu outside", maps, inside, outside);
+    QCOMPARE(maps, size_t(24));
+    QVERIFY(inside > 24 * 1000);
+    QCOMPARE(outside, size_t(0));
+
+    // A folder that does not exist: the stage says which and where relative paths start.
+    r = runCli({"set", path(project), "undistort.mask_path=no-such-masks"});
+    QCOMPARE(r.exitCode, 0);
+    r = runCli({"run-stage", path(project), "undistort"});
+    QVERIFY(r.exitCode != 0);
+    QVERIFY2(r.err.contains("'no-such-masks' is not a folder") && r.err.contains("project folder"),
+             qPrintable(r.err));
+    // A mask of the wrong size names the file and both sizes.
+    const fs::path first = masks / "view_000.png.png";
+    QVERIFY(cv::imwrite(first.string(), cv::Mat(10, 10, CV_8U, cv::Scalar(255))));
+    r = runCli({"set", path(project), "undistort.mask_path=" + path(masks)});
+    r = runCli({"run-stage", path(project), "undistort"});
+    QVERIFY(r.exitCode != 0);
+    QVERIFY2(r.err.contains(path(first)) && r.err.contains("10x10"), qPrintable(r.err));
+    // The maps computed before are still there.
+    QVERIFY(fs::exists(depthMapFiles(project / "dense", "view_000.png", "photometric").depth));
   }
 
   void denseStagesExplainWhatIsMissing() {
