@@ -75,10 +75,10 @@ for ds in "${datasets[@]}"; do
   if command -v colmap >/dev/null; then
     : > "$work/usage"
     measure colmap stereo_fusion --workspace_path "$project/dense" --input_type photometric \
-      --output_path "$work/$ds-colmap-fused.ply"
+      --output_path "$work/$ds-colmap-fused.ply" || { echo "$ds: COLMAP stereo_fusion failed"; tail -n 3 "$work/log"; }
     read -r cf cfm < <(usage_line)
     measure colmap poisson_mesher --input_path "$work/$ds-colmap-fused.ply" \
-      --output_path "$work/$ds-colmap-mesh.ply"
+      --output_path "$work/$ds-colmap-mesh.ply" || echo "$ds: COLMAP poisson_mesher failed"
     read -r cm cmm < <(usage_line)
     cpoints=$(head -c 2000 "$work/$ds-colmap-fused.ply" 2>/dev/null | grep -a -m1 "element vertex" | awk '{print $3}')
     cfaces=$(head -c 2000 "$work/$ds-colmap-mesh.ply" 2>/dev/null | grep -a -m1 "element face" | awk '{print $3}')

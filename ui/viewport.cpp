@@ -18,6 +18,7 @@
 #include <vtkSmartPointer.h>
 #include <vtkUnsignedCharArray.h>
 
+#include <Eigen/Eigenvalues>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QWheelEvent>
@@ -147,26 +148,46 @@ struct Viewport::Impl {
 
 namespace {
 
-// A view of the scene as the photographer saw it: up is the photos' mean up; the
-// direction is their mean viewing direction when they face one way (a facade, a
-// fountain), else (a ring around an object) the first photo's, tilted down a little.
+// A view of the scene as the photographer saw it. Photos that face one way (a
+// facade, a fountain): up is their mean up, the direction their mean viewing
+// direction. Photos around an object (a ring): up is the normal of the plane of
+// their centres (photos may be taken sideways), on the side they look down from;
+// the direction is the first photo's. Both levelled, then tilted down a little.
 void homeViewFromPhotos(const Reconstruction& model, Eigen::Vector3d* direction,
                         Eigen::Vector3d* up) {
   if (model.images.empty()) return;
   Eigen::Vector3d sumUp = Eigen::Vector3d::Zero(), sumDir = Eigen::Vector3d::Zero();
+  Eigen::Vector3d mean = Eigen::Vector3d::Zero();
   for (const auto& [id, im] : model.images) {
     const Eigen::Matrix3d worldFromCam = im.cam_from_world.rotation.toRotationMatrix().transpose();
     sumUp -= worldFromCam.col(1);  // image y points down
     sumDir += worldFromCam.col(2);
+    mean += im.projectionCenter();
   }
+  const double n = double(model.images.size());
+  mean /= n;
   if (sumUp.norm() < 1e-9) return;
-  const Eigen::Vector3d u = sumUp.normalized();
-  Eigen::Vector3d d = sumDir.norm() > 0.5 * double(model.images.size())
-                          ? sumDir.normalized()
-                          : Eigen::Vector3d(model.images.begin()->second.cam_from_world.rotation
-                                                .toRotationMatrix()
-                                                .row(2)
-                                                .transpose());
+  Eigen::Vector3d u = sumUp.normalized();
+  Eigen::Vector3d d;
+  if (sumDir.norm() > 0.5 * n) {
+    d = sumDir.normalized();
+  } else {
+    d = model.images.begin()->second.cam_from_world.rotation.toRotationMatrix().row(2).transpose();
+    Eigen::Matrix3d scatter = Eigen::Matrix3d::Zero();
+    for (const auto& [id, im] : model.images) {
+      const Eigen::Vector3d c = im.projectionCenter() - mean;
+      scatter += c * c.transpose();
+    }
+    const Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> eig(scatter);
+    const Eigen::Vector3d lambda = eig.eigenvalues();  // ascending
+    if (model.images.size() >= 4 && lambda[1] > 0 && lambda[0] < 0.2 * lambda[1]) {
+      Eigen::Vector3d normal = eig.eigenvectors().col(0);
+      // Photos of an object look down at it, or at least not up.
+      const double down = sumDir.dot(normal);
+      if (std::abs(down) > 1e-3 * n ? down > 0 : normal.dot(u) < 0) normal = -normal;
+      u = normal;
+    }
+  }
   d = (d - d.dot(u) * u);  // level, then looking down by about 25 degrees
   if (d.norm() < 1e-6) return;
   d = (d.normalized() - 0.45 * u).normalized();

@@ -313,6 +313,10 @@ void writePatchMatchConfig(const fs::path& denseDir, const std::vector<MvsView>&
   }
   fs::create_directories(denseDir / "stereo");
   writeFileAtomic(denseDir / "stereo" / "patch-match.cfg", cfg);
+  // The photos to fuse, one per line: COLMAP's stereo_fusion reads this list.
+  std::string fusion;
+  for (const MvsView& v : views) fusion += v.name + "\n";
+  writeFileAtomic(denseDir / "stereo" / "fusion.cfg", fusion);
 }
 
 }  // namespace parallax

@@ -105,7 +105,8 @@ size_t applyMask(const std::filesystem::path& denseDir, const std::string& name,
 // Normals (camera frame, facing the camera) from the depth map's local plane.
 void computeNormalsFromDepth(const MvsView& view, DepthMap& map);
 
-// COLMAP's dense/stereo/patch-match.cfg: each reference followed by its sources.
+// COLMAP's dense/stereo/patch-match.cfg (each reference followed by its sources) and
+// stereo/fusion.cfg (the photos to fuse), so that COLMAP's tools read the workspace.
 void writePatchMatchConfig(const std::filesystem::path& denseDir,
                            const std::vector<MvsView>& views);
 
