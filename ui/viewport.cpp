@@ -169,6 +169,7 @@ void homeViewFromPhotos(const Reconstruction& model, Eigen::Vector3d* direction,
   if (sumUp.norm() < 1e-9) return;
   Eigen::Vector3d u = sumUp.normalized();
   Eigen::Vector3d d;
+  double tilt = 0.45;  // about 25 degrees down for photos facing one way
   if (sumDir.norm() > 0.5 * n) {
     d = sumDir.normalized();
   } else {
@@ -186,11 +187,12 @@ void homeViewFromPhotos(const Reconstruction& model, Eigen::Vector3d* direction,
       const double down = sumDir.dot(normal);
       if (std::abs(down) > 1e-3 * n ? down > 0 : normal.dot(u) < 0) normal = -normal;
       u = normal;
+      tilt = 0.8;  // about 39 degrees: over the ring onto the object and its base
     }
   }
-  d = (d - d.dot(u) * u);  // level, then looking down by about 25 degrees
+  d = (d - d.dot(u) * u);  // level, then looking down
   if (d.norm() < 1e-6) return;
-  d = (d.normalized() - 0.45 * u).normalized();
+  d = (d.normalized() - tilt * u).normalized();
   *direction = d;
   *up = (u - u.dot(d) * d).normalized();
 }
