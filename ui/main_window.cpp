@@ -43,34 +43,25 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   viewport_->setObjectName("viewport");
   setCentralWidget(viewport_);
 
+  // A panel in a dock of its own, named for saved layouts and tests.
+  auto dock = [this](const QString& title, const QString& name, QWidget* panel,
+                     Qt::DockWidgetArea area) {
+    auto* d = new QDockWidget(title, this);
+    d->setObjectName(name);
+    d->setWidget(panel);
+    addDockWidget(area, d);
+    return d;
+  };
   photos_ = new PhotoBrowser(this);
-  auto* photoDock = new QDockWidget("Photos", this);
-  photoDock->setObjectName("photosDock");
-  photoDock->setWidget(photos_);
-  addDockWidget(Qt::LeftDockWidgetArea, photoDock);
-
+  dock("Photos", "photosDock", photos_, Qt::LeftDockWidgetArea);
   params_ = new ParameterEditor(this);
-  auto* paramDock = new QDockWidget("Parameters", this);
-  paramDock->setObjectName("parametersDock");
-  paramDock->setWidget(params_);
-  addDockWidget(Qt::RightDockWidgetArea, paramDock);
-
+  QDockWidget* paramDock = dock("Parameters", "parametersDock", params_, Qt::RightDockWidgetArea);
   stats_ = new StatsPanel(this);
-  auto* statsDock = new QDockWidget("Statistics", this);
-  statsDock->setObjectName("statisticsDock");
-  statsDock->setWidget(stats_);
-  addDockWidget(Qt::RightDockWidgetArea, statsDock);
-
+  QDockWidget* statsDock = dock("Statistics", "statisticsDock", stats_, Qt::RightDockWidgetArea);
   selection_ = new SelectionPanel(this);
-  selectionDock_ = new QDockWidget("Selection", this);
-  selectionDock_->setObjectName("selectionDock");
-  selectionDock_->setWidget(selection_);
-  addDockWidget(Qt::RightDockWidgetArea, selectionDock_);
+  selectionDock_ = dock("Selection", "selectionDock", selection_, Qt::RightDockWidgetArea);
   depth_ = new DepthPanel(this);
-  depthDock_ = new QDockWidget("Depth", this);
-  depthDock_->setObjectName("depthDock");
-  depthDock_->setWidget(depth_);
-  addDockWidget(Qt::RightDockWidgetArea, depthDock_);
+  depthDock_ = dock("Depth", "depthDock", depth_, Qt::RightDockWidgetArea);
   tabifyDockWidget(paramDock, statsDock);
   tabifyDockWidget(statsDock, selectionDock_);
   tabifyDockWidget(selectionDock_, depthDock_);
@@ -89,10 +80,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   });
 
   jobs_ = new JobsPanel(this);
-  auto* jobDock = new QDockWidget("Jobs and log", this);
-  jobDock->setObjectName("jobsDock");
-  jobDock->setWidget(jobs_);
-  addDockWidget(Qt::BottomDockWidgetArea, jobDock);
+  dock("Jobs and log", "jobsDock", jobs_, Qt::BottomDockWidgetArea);
 
   statusLabel_ = new QLabel("No project open — File ▸ New Project or Open Project", this);
   statusBar()->addWidget(statusLabel_, 1);
