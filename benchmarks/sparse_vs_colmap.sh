@@ -7,7 +7,7 @@ set -uo pipefail
 cli=$1; shift
 data=${PARALLAX_DATA:-$(dirname "$0")/../../shared/data}
 datasets=("$@")
-[ ${#datasets[@]} -eq 0 ] && datasets=(middlebury_templeSparseRing strecha_fountain-P11)
+[ ${#datasets[@]} -eq 0 ] && datasets=(middlebury_templeSparseRing strecha_fountain-P11 dtu_scan24)
 command -v colmap >/dev/null || { echo "colmap is not installed (packaging/install-deps.sh)"; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)"; exit 1; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -34,6 +34,7 @@ for ds in "${datasets[@]}"; do
   case $ds in
     middlebury_*) images=$data/$ds; gt=$data/$ds; fmt=middlebury ;;
     strecha_*) images=$data/$ds/images; gt=$data/$ds; fmt=strecha ;;
+    dtu_*) images=$data/$ds/images; gt=$data/$ds; fmt=dtu ;;
     *) echo "unknown dataset $ds"; continue ;;
   esac
   # Parallax: import to sparse model, one command.

@@ -3,6 +3,7 @@
 #include <Eigen/SVD>
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <numeric>
 #include <opencv2/calib3d.hpp>
 #include <opencv2/core/eigen.hpp>
@@ -72,10 +73,15 @@ struct Observation {
   uint32_t feature = 0;
 };
 
-// Feature tracks: connected components of the match graph over (image, feature).
+// Feature tracks: connected components of the match graph over (image, feature),
+// built from the strongest pairs first. Two components are not joined when they
+// would put two features of one photo into one track: on repetitive texture, chains
+// of individually plausible matches otherwise merge into giant tracks that hold
+// hundreds of features per photo, and no pose fits them.
 struct Tracks {
   std::vector<std::vector<Observation>> tracks;
   std::vector<std::vector<int32_t>> trackOf;  // per image, per feature: track or -1
+  size_t conflicts = 0;  // matches left out because they would join inconsistent tracks
 
   explicit Tracks(const SfmInput& in) {
     std::vector<size_t> offset(in.images.size() + 1, 0);
@@ -87,14 +93,43 @@ struct Tracks {
       while (parent[x] != x) x = parent[x] = parent[parent[x]];
       return x;
     };
+    // Per component root: the photos it has a feature in (sorted), filled on first merge.
+    std::vector<std::vector<uint32_t>> imagesOf(offset.back());
+    auto imageOfNode = [&](uint32_t node) {
+      return uint32_t(std::upper_bound(offset.begin(), offset.end(), size_t(node)) -
+                      offset.begin() - 1);
+    };
+    auto photos = [&](uint32_t root) -> std::vector<uint32_t>& {
+      if (imagesOf[root].empty()) imagesOf[root].push_back(imageOfNode(root));
+      return imagesOf[root];
+    };
+    std::vector<size_t> order(in.pairs.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](size_t x, size_t y) {
+      return in.pairs[x].inliers.size() > in.pairs[y].inliers.size();
+    });
     std::vector<char> matched(offset.back(), 0);
-    for (const auto& p : in.pairs)
+    std::vector<uint32_t> merged;
+    for (size_t k : order) {
+      const auto& p = in.pairs[k];
       for (const auto& [fa, fb] : p.inliers) {
         const uint32_t u = uint32_t(offset[p.a] + fa), v = uint32_t(offset[p.b] + fb);
-        matched[u] = matched[v] = 1;
         const uint32_t ru = find(u), rv = find(v);
-        if (ru != rv) parent[std::max(ru, rv)] = std::min(ru, rv);
+        if (ru == rv) continue;
+        std::vector<uint32_t>&a = photos(ru), &b = photos(rv);
+        merged.clear();
+        std::set_union(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(merged));
+        if (merged.size() != a.size() + b.size()) {
+          ++conflicts;
+          continue;
+        }
+        matched[u] = matched[v] = 1;
+        const uint32_t root = std::min(ru, rv), other = std::max(ru, rv);
+        parent[other] = root;
+        imagesOf[root].swap(merged);
+        std::vector<uint32_t>().swap(imagesOf[other]);
       }
+    }
     std::vector<int32_t> trackOfRoot(offset.back(), -1);
     trackOf.resize(in.images.size());
     for (size_t i = 0; i < in.images.size(); ++i) {

@@ -94,6 +94,66 @@ class TestSfm : public QObject {
     }
   }
 
+  // Repetitive texture (DTU's brick-like facades): a few verified matches per pair join
+  // the wrong features. Chained over many pairs they used to merge most features into
+  // a handful of giant tracks, each with hundreds of features per photo, and no photo
+  // beyond the first pair could be posed. Tracks must stay one feature per photo.
+  void wrongMatchesOnRepetitiveTextureDoNotMergeTracks() {
+    constexpr int kViews = 16, kPoints = 2500;
+    cv::RNG rng(7);
+    std::vector<Eigen::Vector3d> points;
+    for (int k = 0; k < kPoints; ++k)
+      points.emplace_back(rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(-0.5, 0.5));
+    SfmInput in;
+    in.cameras[1] = Camera::pinhole(800, 600, 700, 700, 400, 300);
+    in.cameras[1].camera_id = 1;
+    in.cameras[1].has_prior_focal_length = true;
+    PoseSet truth;
+    for (int v = 0; v < kViews; ++v) {
+      // An arc of 150 degrees, 4 units from the points, looking at the origin.
+      const double a = (-75 + 150.0 * v / (kViews - 1)) * M_PI / 180;
+      const Eigen::Vector3d centre(4 * std::sin(a), -1.5, -4 * std::cos(a));
+      const Eigen::Vector3d z = (-centre).normalized();
+      const Eigen::Vector3d x = Eigen::Vector3d::UnitY().cross(z).normalized();
+      Eigen::Matrix3d R;
+      R << x.transpose(), z.cross(x).transpose(), z.transpose();
+      const Rigid3d pose(Eigen::Quaterniond(R), -R * centre);
+      const std::string name = "view" + std::to_string(v) + ".png";
+      in.images.push_back({uint32_t(v + 1), name, 1});
+      truth[name.substr(0, name.size() - 4)] = pose;  // ground truth is keyed by stem
+      std::vector<Eigen::Vector2d> keypoints;
+      for (const auto& X : points)
+        keypoints.push_back(in.cameras[1].imgFromCam(pose * X) +
+                            Eigen::Vector2d(rng.gaussian(0.3), rng.gaussian(0.3)));
+      in.keypoints.push_back(std::move(keypoints));
+    }
+    for (size_t a = 0; a < kViews; ++a)
+      for (size_t b = a + 1; b < std::min<size_t>(kViews, a + 5); ++b) {
+        SfmInput::Pair pair;
+        pair.a = a;
+        pair.b = b;
+        pair.config = kCalibrated;
+        for (uint32_t k = 0; k < kPoints; ++k) {
+          if (rng.uniform(0.0, 1.0) > 0.5) continue;  // a feature found in both photos
+          // 4% of the matches join a feature to one elsewhere on the pattern.
+          const bool wrong = rng.uniform(0.0, 1.0) < 0.04;
+          pair.inliers.emplace_back(k, wrong ? uint32_t(rng.uniform(0, kPoints)) : k);
+        }
+        in.pairs.push_back(std::move(pair));
+      }
+    MapperOptions options;
+    const MapperResult result = runIncrementalMapper(in, options, nullptr);
+    QVERIFY(!result.models.empty());
+    const Reconstruction& model = result.models.front();
+    model.checkConsistency();
+    const PoseEvaluation ev = evaluatePoses(model, truth);
+    qInfo("arc with wrong matches: %zu/%zu registered in %zu model(s), AUC@1 %.3f, %zu points",
+          ev.registered, ev.total, result.models.size(), ev.auc.at(1), model.points3D.size());
+    QCOMPARE(ev.registered, size_t(kViews));
+    QVERIFY(ev.auc.at(1) > 0.8);
+    QVERIFY(model.points3D.size() > size_t(kPoints) / 2);
+  }
+
   void sparseModelKeepsTheDatabaseIds() {
     QTemporaryDir tmp;
     const fs::path project = test::projectFrom(test::sampleDir(), tmp, "sparse");
