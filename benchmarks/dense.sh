@@ -37,9 +37,7 @@ for ds in "${datasets[@]}"; do
   case $ds in
     middlebury_*) images=$data/$ds ;;
     strecha_*) images=$data/$ds/images; sets=(--set undistort.max_image_size=1536) ;;
-    dtu_*) images=$data/$ds/images
-           # DTU's PNGs carry no EXIF focal length: a prior near the true one (1.8 x width).
-           sets=(--set "undistort.mask_path=$data/$ds/mask" --set import.default_focal_factor=1.8) ;;
+    dtu_*) images=$data/$ds/images; sets=(--set "undistort.mask_path=$data/$ds/mask") ;;
     *) echo "unknown dataset $ds"; continue ;;
   esac
   [ -d "$images" ] || { echo "$ds: $images is missing"; status=1; continue; }

@@ -2,6 +2,7 @@
 
 #include <Eigen/Geometry>
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
@@ -237,11 +238,29 @@ size_t clearTexturelessDepth(const MvsView& view, DepthMap& map, int radius, flo
   return cleared;
 }
 
+namespace {
+bool allDigits(const std::string& s) {
+  return !s.empty() && s.size() < 10 &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+}  // namespace
+
 std::optional<fs::path> findMaskFile(const fs::path& dir, const std::string& name) {
   const fs::path rel(name);
+  const fs::path folder = dir / rel.parent_path();
   for (const fs::path& candidate :
-       {dir / (name + ".png"), dir / rel, dir / rel.parent_path() / (rel.stem().string() + ".png")})
+       {dir / (name + ".png"), dir / rel, folder / (rel.stem().string() + ".png")})
     if (fs::is_regular_file(candidate)) return candidate;
+  // Numbered photos: the same number with other zero padding (DTU: 000012.png, mask 012.png).
+  const std::string stem = rel.stem().string();
+  std::error_code ec;
+  if (!allDigits(stem) || !fs::is_directory(folder, ec)) return std::nullopt;
+  for (const auto& entry : fs::directory_iterator(folder, ec)) {
+    const fs::path& file = entry.path();
+    if (entry.is_regular_file(ec) && file.extension() == ".png" &&
+        allDigits(file.stem().string()) && std::stoul(file.stem().string()) == std::stoul(stem))
+      return file;
+  }
   return std::nullopt;
 }
 

@@ -92,7 +92,8 @@ size_t clearTexturelessDepth(const MvsView& view, DepthMap& map, int radius = 3,
                              float min_std = 0.004f);
 
 // A photo's mask in a user's mask folder: NAME.png (COLMAP's mask_path), NAME, or
-// STEM.png (DTU, NeuS), in that order; none when there is none.
+// STEM.png, in that order, then for numbered photos the same number with other
+// zero padding (DTU, NeuS: photo 000012.png, mask 012.png); none when there is none.
 std::optional<std::filesystem::path> findMaskFile(const std::filesystem::path& dir,
                                                   const std::string& name);
 // Masks (white = keep) of the undistorted photos: dense/masks/NAME.png, written

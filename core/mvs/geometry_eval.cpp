@@ -198,7 +198,7 @@ MaskAgreement evaluateAgainstMasks(const std::vector<Eigen::Vector3f>& points,
   }
   if (views.empty())
     throw Error("no mask in '" + maskDir.string() + "' matches a photo of the model (looked for "
-                "NAME.png, NAME and STEM.png)");
+                "NAME.png, NAME, STEM.png and the same number)");
   MaskAgreement out;
   out.points = points.size();
   out.masks = views.size();

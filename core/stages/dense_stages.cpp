@@ -191,7 +191,7 @@ StageOutcome runUndistort(StageContext& ctx) {
     masked = images.size() - missing.size();
     if (masked == 0)
       throw Error("no mask in '" + maskDir->string() + "' matches a photo (looked for NAME, "
-                  "NAME.png and STEM.png, e.g. '" + images.front()->name + ".png'); check "
+                  "NAME.png, STEM.png or the same number, e.g. '" + images.front()->name + ".png'); check "
                   "undistort.mask_path");
     if (!missing.empty())
       ctx.report.warning(std::to_string(missing.size()) + " photo(s) have no mask in '" +

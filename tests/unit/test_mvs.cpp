@@ -73,6 +73,29 @@ PointCloud spherePoints(size_t n, double radius, bool hemisphereOnly) {
 class TestMvs : public QObject {
   Q_OBJECT
  private slots:
+  // Mask folders as users have them: COLMAP's NAME.png, the photo's own name, STEM.png,
+  // and numbered photos with other zero padding (DTU, NeuS: 000012.png and 012.png).
+  void maskFilesAreFoundUnderTheNamingsInUse() {
+    QTemporaryDir tmp;
+    const fs::path dir = test::tempPath(tmp, "masks");
+    fs::create_directories(dir / "sub");
+    for (const char* f : {"a.jpg.png", "b.jpg", "c.png", "012.png", "sub/d.png", "7.jpg"})
+      std::ofstream(dir / f) << "x";
+    auto found = [&](const std::string& photo) {
+      const auto file = findMaskFile(dir, photo);
+      return file ? fs::relative(*file, dir).string() : std::string("none");
+    };
+    QCOMPARE(found("a.jpg"), std::string("a.jpg.png"));
+    QCOMPARE(found("b.jpg"), std::string("b.jpg"));
+    QCOMPARE(found("c.jpg"), std::string("c.png"));
+    QCOMPARE(found("000012.png"), std::string("012.png"));
+    QCOMPARE(found("12.jpg"), std::string("012.png"));
+    QCOMPARE(found("sub/d.jpg"), std::string("sub/d.png"));
+    QCOMPARE(found("000013.png"), std::string("none"));  // no mask numbered 13
+    QCOMPARE(found("7.png"), std::string("none"));       // masks are PNG
+    QCOMPARE(found("x12.png"), std::string("none"));     // not a number
+  }
+
   void mapsRoundTripInColmapFormat() {
     QTemporaryDir tmp;
     DepthMap m;
