@@ -36,5 +36,18 @@ struct GeometryEvalArgs {
   int samples = 200000;
 };
 int evaluateGeometry(const GeometryEvalArgs& args, const Common& common);
+struct CleanArgs {
+  std::string project;
+  std::vector<std::string> layers;  // sparse, dense, mesh; empty: each the project has
+  std::vector<double> crop;         // xmin ymin zmin xmax ymax zmax
+  std::vector<double> outliers;     // neighbours, factor
+  std::vector<double> radius;       // radius, minimum neighbours
+  int minViews = 0;
+  double maxError = 0;
+  std::vector<std::string> deleteCameras;
+  int undo = 0, redo = 0;
+  bool history = false;
+};
+int clean(const CleanArgs& args);
 
 }  // namespace parallax::cli

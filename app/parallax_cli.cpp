@@ -130,6 +130,33 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   addJson(cGeo);
 
+  cli::CleanArgs cleanArgs;
+  auto* cClean = app.add_subcommand(
+      "clean",
+      "Clean the result: crop to a box, remove outliers, sparse points seen by few photos or with "
+      "a large reprojection error, delete cameras; undo and redo. Edits are kept in the project "
+      "(edits.json), shown by the GUI and applied by export");
+  cClean->add_option("project", cleanArgs.project, "Project folder")->required();
+  cClean->add_option("--layer", cleanArgs.layers, "Layers to clean: sparse, dense, mesh (default: each the project has)")
+      ->check(CLI::IsMember({"sparse", "dense", "mesh"}));
+  cClean->add_option("--crop", cleanArgs.crop, "Keep what is inside the box XMIN YMIN ZMIN XMAX YMAX ZMAX (scene units)")
+      ->expected(6);
+  cClean->add_option("--outliers", cleanArgs.outliers,
+                     "Statistical outliers: NEIGHBOURS FACTOR (e.g. 20 2: mean distance to 20 "
+                     "neighbours above 2x theirs)")
+      ->expected(2);
+  cClean->add_option("--radius-outliers", cleanArgs.radius,
+                     "Radius outliers: RADIUS MIN_NEIGHBOURS (fewer neighbours within RADIUS)")
+      ->expected(2);
+  cClean->add_option("--min-views", cleanArgs.minViews, "Sparse: remove points seen by fewer photos")
+      ->check(CLI::Range(2, 1000));
+  cClean->add_option("--max-error", cleanArgs.maxError, "Sparse: remove points with a larger mean reprojection error (px)")
+      ->check(CLI::Range(0.01, 1000.0));
+  cClean->add_option("--delete-camera", cleanArgs.deleteCameras, "Delete a registered photo's camera (its observations go too)");
+  cClean->add_option("--undo", cleanArgs.undo, "Undo the last N edits")->check(CLI::Range(1, 100000));
+  cClean->add_option("--redo", cleanArgs.redo, "Redo N undone edits")->check(CLI::Range(1, 100000));
+  cClean->add_flag("--history", cleanArgs.history, "List the edits (* = applied)");
+
   auto* cPlugins =
       app.add_subcommand("plugins", "List plugins, their model files and whether each is found");
   addJson(cPlugins);
@@ -152,6 +179,7 @@ int main(int argc, char** argv) {
     if (*cPlugins) return cli::plugins(common);
     if (*cEval) return cli::evaluatePoses(project, gt, gtFormat, modelIndex, common);
     if (*cGeo) return cli::evaluateGeometry(geo, common);
+    if (*cClean) return cli::clean(cleanArgs);
   } catch (const Error& e) {
     std::cerr << "parallax-cli: error: " << e.what() << std::endl;
     return cli::kExitFailed;

@@ -3,6 +3,7 @@
 #include "io/colmap_model.h"
 #include "io/mesh_io.h"
 #include "io/ply.h"
+#include "scene/edits.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -28,9 +29,11 @@ std::vector<std::string> exportableData(const Workspace& ws) {
 }
 
 fs::path exportProject(const Workspace& ws, const std::string& what, const std::string& format,
-                       const fs::path& outIn, std::string* summary) {
+                       const fs::path& outIn, std::string* summary, bool withEdits) {
   if (what != "sparse" && what != "dense" && what != "mesh")
     throw Error("unknown export content '" + what + "' (choose sparse, dense or mesh)");
+  std::vector<std::string> notes;
+  const EditHistory edits = withEdits ? EditHistory::load(ws.root(), &notes) : EditHistory();
   fs::path out = outIn;
   const bool toFolder = fs::is_directory(out) || (!out.empty() && out.string().back() == '/');
   if (format == "colmap") {
@@ -38,6 +41,7 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
       throw Error("the COLMAP format holds the sparse model; export --what sparse");
     if (!hasColmapModel(ws.sparseDir())) throw Error(kNoSparse);
     Reconstruction model = readColmapModel(ws.sparseDir());
+    applyEdits(edits, model);
     writeColmapModel(out, model, ModelFormat::kBinary);
     writeColmapModel(out, model, ModelFormat::kText);
     if (summary)
@@ -50,33 +54,40 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
   if (what == "sparse") {
     if (!hasColmapModel(ws.sparseDir())) throw Error(kNoSparse);
     Reconstruction model = readColmapModel(ws.sparseDir());
+    applyEdits(edits, model);
     for (const auto& [id, p] : model.points3D) {
       geometry.points.push_back(p.xyz.cast<float>());
       geometry.colors.push_back(p.color);
     }
-    if (geometry.points.empty()) throw Error("the sparse model has no 3D points to export");
+    if (geometry.points.empty() && edits.empty())
+      throw Error("the sparse model has no 3D points to export");
   } else if (what == "dense") {
     fs::path fused = ws.denseDir() / "fused.ply";
     if (!fs::exists(fused))
       throw Error(
           "the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");
-    geometry = readPly(fused);
-    geometry.faces.clear();
+    static_cast<PointCloud&>(geometry) = applyEdits(edits, PointCloud(readPly(fused)));
   } else {
     fs::path mesh = meshFile(ws);
     if (!fs::exists(mesh))
       throw Error(
           "the project has no mesh yet (dense/meshed-poisson.ply); run the mesh stage first");
-    geometry = readPly(mesh);
+    geometry = applyEdits(edits, readPly(mesh));
   }
+  if (geometry.points.empty())
+    throw Error("nothing is left to export: the cleaning edits removed every element of the " +
+                what + " (undo some, or export with the edits left out)");
   if (toFolder)
     out /= what + geometryFormatExtension(gf);
   else if (out.extension().empty())
     out += geometryFormatExtension(gf);
   exportGeometry(out, geometry, gf);
-  if (summary)
+  if (summary) {
     *summary = std::to_string(geometry.points.size()) + " vertices, " +
                std::to_string(geometry.faces.size()) + " faces";
+    if (!edits.empty()) *summary += ", " + std::to_string(edits.applied()) + " edits applied";
+    for (const auto& n : notes) *summary += "; " + n;
+  }
   return out;
 }
 
