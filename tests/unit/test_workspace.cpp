@@ -5,6 +5,9 @@
 #include <fstream>
 
 #include "io/colmap_model.h"
+#include "io/ply.h"
+#include "scene/edits.h"
+#include "surface/cleaning.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "test_support.h"
@@ -175,6 +178,139 @@ class TestWorkspace : public QObject {
                 .contains("run stage 'import' first"));
     QCOMPARE(int(runStage(ws, "import", sink)), int(RunResult::kFailed));
     QVERIFY(QString::fromStdString(sink->events().back()["reason"]).contains("no photos"));
+  }
+
+  // Cleaning edits: undo, redo, a new edit dropping the undone ones, and the history
+  // as it was after closing and reopening the project.
+  void editsUndoRedoAndSurviveReopening() {
+    QTemporaryDir tmp;
+    const fs::path root = test::tempPath(tmp, "p");
+    fs::create_directories(root / "dense");
+    PointCloud cloud;
+    for (int i = 0; i < 1000; ++i) {
+      cloud.points.emplace_back(float(i % 10), float(i / 10 % 10), float(i / 100));
+      cloud.colors.push_back({uint8_t(i % 256), 0, 0});
+    }
+    writePly(root / "dense" / "fused.ply", cloud);
+
+    EditHistory h = EditHistory::load(root);
+    QVERIFY(h.edits().empty());
+    std::vector<uint32_t> ids;
+    PointCloud shown = applyEdits(h, cloud, &ids);
+    // Crop to x < 5: the 500 points with x >= 5 go.
+    QVERIFY(h.push({EditTarget::kDensePoints, "crop",
+                    pointsOutside(shown.points, ids,
+                                  CropBox::axisAligned({-1, -1, -1}, {4.5, 10, 10}))},
+                   root));
+    shown = applyEdits(h, cloud, &ids);
+    QCOMPARE(shown.size(), size_t(500));
+    QVERIFY(std::all_of(shown.points.begin(), shown.points.end(), [](auto& p) { return p.x() < 5; }));
+    // Selection on what is shown names file indices: delete the first 10 shown points.
+    QVERIFY(h.push({EditTarget::kDensePoints, "delete", {ids.begin(), ids.begin() + 10}}, root));
+    QVERIFY(!h.push({EditTarget::kDensePoints, "nothing", {}}, root));
+    h.save(root);
+
+    h = EditHistory::load(root);
+    QCOMPARE(h.edits().size(), size_t(2));
+    QCOMPARE(h.applied(), size_t(2));
+    QCOMPARE(h.edits()[1].label, std::string("delete"));
+    shown = applyEdits(h, cloud, &ids);
+    QCOMPARE(shown.size(), size_t(490));
+    QCOMPARE(shown.colors[0], cloud.colors[ids[0]]);  // attributes follow their points
+    h.undo();
+    QCOMPARE(applyEdits(h, cloud).size(), size_t(500));
+    h.save(root);
+    h = EditHistory::load(root);
+    QCOMPARE(h.applied(), size_t(1));  // the undone edit is kept for redo
+    QVERIFY(h.canRedo());
+    h.redo();
+    QCOMPARE(applyEdits(h, cloud).size(), size_t(490));
+    h.undo();
+    h.undo();
+    QVERIFY(h.push({EditTarget::kDensePoints, "other", {0, 1, 2}}, root));
+    QCOMPARE(h.edits().size(), size_t(1));  // the redoable edits went
+    QVERIFY(!h.canRedo());
+    QCOMPARE(applyEdits(h, cloud).size(), size_t(997));
+  }
+
+  // A layer computed again (fusion rerun) no longer has the points its edits name:
+  // they are set aside with a message, other layers' edits stay; a damaged history
+  // is kept aside and named.
+  void editsOfARecomputedLayerAreSetAside() {
+    QTemporaryDir tmp;
+    const fs::path root = test::tempPath(tmp, "p");
+    fs::create_directories(root / "dense");
+    TriangleMesh mesh;
+    mesh.points = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {1, 1, 0}, {2, 2, 0}};
+    mesh.faces = {{0, 1, 2}, {1, 3, 2}, {3, 4, 2}};
+    writePly(root / "dense" / "meshed-poisson.ply", mesh);
+    PointCloud cloud;
+    cloud.points = {{0, 0, 0}, {1, 1, 1}};
+    writePly(root / "dense" / "fused.ply", cloud);
+    EditHistory h;
+    QVERIFY(h.push({EditTarget::kMeshFaces, "faces", {2}}, root));
+    QVERIFY(h.push({EditTarget::kDensePoints, "points", {1}}, root));
+    h.save(root);
+    // Face 2 gone: vertex 4 is no longer used and goes; faces keep their corners.
+    std::vector<uint32_t> keptFaces;
+    const TriangleMesh edited = applyEdits(h, mesh, &keptFaces);
+    QCOMPARE(edited.points.size(), size_t(4));
+    QCOMPARE(edited.faces.size(), size_t(2));
+    QCOMPARE(keptFaces, (std::vector<uint32_t>{0, 1}));
+    for (size_t f = 0; f < 2; ++f)
+      for (int k = 0; k < 3; ++k)
+        QCOMPARE(edited.points[size_t(edited.faces[f][k])], mesh.points[size_t(mesh.faces[f][k])]);
+
+    cloud.points.emplace_back(2, 2, 2);  // fusion ran again
+    writePly(root / "dense" / "fused.ply", cloud);
+    std::vector<std::string> notes;
+    h = EditHistory::load(root, &notes);
+    QCOMPARE(h.edits().size(), size_t(1));
+    QCOMPARE(h.edits()[0].target, EditTarget::kMeshFaces);
+    QCOMPARE(notes.size(), size_t(1));
+    QVERIFY2(notes[0].find("dense points") != std::string::npos &&
+                 notes[0].find("edits-superseded.json") != std::string::npos,
+             notes[0].c_str());
+    QVERIFY(fs::exists(root / "edits-superseded.json"));
+
+    writeFileAtomic(root / "edits.json", "{\"edits\": [");
+    notes.clear();
+    h = EditHistory::load(root, &notes);
+    QVERIFY(h.edits().empty());
+    QCOMPARE(notes.size(), size_t(1));
+    QVERIFY2(notes[0].find("edits.json.damaged") != std::string::npos, notes[0].c_str());
+    QVERIFY(fs::exists(root / "edits.json.damaged"));
+  }
+
+  // Deleting a camera takes its observations; points then seen by one photo go.
+  void deletingACameraKeepsTheModelConsistent() {
+    Reconstruction model;
+    model.cameras[1] = Camera::pinhole(100, 100, 100, 100, 50, 50);
+    model.cameras[1].camera_id = 1;
+    for (uint32_t id = 1; id <= 3; ++id) {
+      Image im;
+      im.image_id = id;
+      im.name = "v" + std::to_string(id);
+      im.camera_id = 1;
+      im.points2D.resize(2);
+      model.images[id] = im;
+    }
+    auto addPoint = [&](uint64_t pid, std::vector<uint32_t> images, uint32_t feature) {
+      Point3D p;
+      for (uint32_t im : images) {
+        p.track.push_back({im, feature});
+        model.images[im].points2D[feature].point3D_id = pid;
+      }
+      model.points3D[pid] = p;
+    };
+    addPoint(10, {1, 2, 3}, 0);  // keeps two observations
+    addPoint(11, {1, 2}, 1);     // left with one: removed
+    QCOMPARE(deleteImageFromModel(model, 1), size_t(1));
+    model.checkConsistency();
+    QCOMPARE(model.images.size(), size_t(2));
+    QVERIFY(model.points3D.count(10) && !model.points3D.count(11));
+    QCOMPARE(model.points3D[10].track.size(), size_t(2));
+    QCOMPARE(model.images[2].points2D[1].point3D_id, kInvalidPoint3DId);
   }
 };
 
