@@ -18,10 +18,21 @@
 #include <QSettings>
 #include <QSpinBox>
 #include <QStatusBar>
+#include <QActionGroup>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QToolBar>
+#include <QUndoStack>
+#include <QUndoView>
 #include <QtConcurrent/QtConcurrent>
 
 #include "io/project_export.h"
 #include "pipeline/runner.h"
+#include "surface/cleaning.h"
 #include "ui/depth_panel.h"
 #include "ui/jobs_panel.h"
 #include "ui/parameter_editor.h"
@@ -64,7 +75,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   depthDock_ = dock("Depth", "depthDock", depth_, Qt::RightDockWidgetArea);
   tabifyDockWidget(paramDock, statsDock);
   tabifyDockWidget(statsDock, selectionDock_);
+  undo_ = new QUndoStack(this);
+  auto* historyView = new QUndoView(undo_, this);
+  historyView->setEmptyLabel("Results as computed");
+  historyView->setObjectName("historyView");
+  QDockWidget* historyDock = dock("History", "historyDock", historyView, Qt::RightDockWidgetArea);
   tabifyDockWidget(selectionDock_, depthDock_);
+  tabifyDockWidget(depthDock_, historyDock);
   paramDock->raise();
   connect(viewport_, &Viewport::selectionChanged, this, [this](const Selection& s) {
     selection_->showSelection(viewport_->model(), s, photoPaths_);
@@ -84,6 +101,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
 
   statusLabel_ = new QLabel("No project open — File ▸ New Project or Open Project", this);
   statusBar()->addWidget(statusLabel_, 1);
+  selectionLabel_ = new QLabel(this);
+  selectionLabel_->setObjectName("selectionCount");
+  statusBar()->addPermanentWidget(selectionLabel_);
+  connect(viewport_, &Viewport::regionSelectionChanged, this, [this] {
+    selectionLabel_->setText(selectionSummary());
+    updateActions();
+  });
 
   reloadTimer_.setSingleShot(true);
   reloadTimer_.setInterval(250);  // coalesce bursts of preview events
@@ -147,6 +171,8 @@ void MainWindow::buildMenus() {
   file->addSeparator();
   file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
 
+  buildEditMenu();
+
   QMenu* view = menuBar()->addMenu("&View");
   QAction* fit =
       view->addAction("&Fit View", QKeySequence(Qt::Key_F), viewport_, &Viewport::fitView);
@@ -188,6 +214,7 @@ void MainWindow::buildMenus() {
 
 void MainWindow::updateActions() {
   for (QAction* a : projectActions_) a->setEnabled(ws_.has_value());
+  for (QAction* a : editActions_) a->setEnabled(ws_.has_value() && !busy());
   if (cancelAction_) cancelAction_->setEnabled(busy());
   if (ws_) {
     QString text = QString::fromStdString(ws_->root().string());
@@ -264,6 +291,11 @@ bool MainWindow::openProject(const QString& path) {
   photos_->loadProject(ws_->root());
   depth_->setProject(ws_->root());
   viewport_->clearScene();
+  rebuildingUndo_ = true;
+  undo_->clear();
+  rebuildingUndo_ = false;
+  history_ = EditHistory();
+  loaded_ = SceneData();
   sceneLoaded_ = false;
   reloadScene();
   updateActions();
@@ -305,14 +337,17 @@ void MainWindow::reloadScene() {
   }
   delete sceneWatcher_;
   sceneWatcher_ = new QFutureWatcher<SceneData>(this);
-  connect(sceneWatcher_, &QFutureWatcher<SceneData>::finished, this, [this] {
+  connect(sceneWatcher_, &QFutureWatcher<SceneData>::finished, this, [this, generation = editGeneration_] {
     SceneData data = sceneWatcher_->result();
     for (const auto& p : data.problems)
       jobs_->appendLog("viewport", "warning", "could not show " + QString::fromStdString(p));
+    for (const auto& n : data.editNotes)
+      jobs_->appendLog("edits", "warning", QString::fromStdString(n));
     photoPaths_ = data.photoPaths;
-    viewport_->setScene(data);
-    stats_->setModel(data.sparse ? &*data.sparse : nullptr, data.photoPaths.size(),
-                     data.sparseIsLive);
+    loaded_ = std::move(data);
+    // An edit made while this load ran is newer than the history it read.
+    if (editGeneration_ == generation) rebuildUndoStack(loaded_.edits);
+    showEdited();
     // The selected camera or point may have moved (a live model grows): show it anew.
     selection_->showSelection(viewport_->model(), viewport_->selection(), photoPaths_);
     sceneLoaded_ = true;
@@ -483,6 +518,334 @@ void MainWindow::showExportDialog() {
       return QString::fromStdString(std::string("export failed: ") + e.what());
     }
   }));
+}
+
+// ---- cleaning ------------------------------------------------------------------
+
+namespace {
+
+QString thousands(size_t n) { return QLocale(QLocale::English).toString(qulonglong(n)); }
+
+bool sameHistory(const EditHistory& a, const EditHistory& b) {
+  if (a.applied() != b.applied() || a.edits().size() != b.edits().size()) return false;
+  for (size_t i = 0; i < a.edits().size(); ++i)
+    if (a.edits()[i].target != b.edits()[i].target || a.edits()[i].label != b.edits()[i].label ||
+        a.edits()[i].removed != b.edits()[i].removed)
+      return false;
+  return true;
+}
+
+// "Delete: 1,204 dense points, 310 mesh faces" for the edits of one action.
+QString stepText(const std::vector<Edit>& edits) {
+  QStringList parts;
+  for (const Edit& e : edits) parts << QString::fromStdString(e.label).section(": ", 1);
+  return QString::fromStdString(edits.front().label).section(": ", 0, 0) + ": " + parts.join(", ");
+}
+
+}  // namespace
+
+// One step on the undo stack: the edits one action made (a deletion may touch the
+// dense cloud, the mesh and the sparse model at once).
+class EditCommand : public QUndoCommand {
+ public:
+  EditCommand(MainWindow* w, std::vector<Edit> edits, const QString& text, bool inHistory)
+      : QUndoCommand(text), w_(w), edits_(std::move(edits)), inHistory_(inHistory) {}
+  void redo() override {
+    for (Edit& e : edits_) {
+      if (inHistory_)
+        w_->history_.redo();
+      else
+        w_->history_.push(e, w_->ws_->root());
+    }
+    inHistory_ = true;
+    commit();
+  }
+  void undo() override {
+    for (size_t i = 0; i < edits_.size(); ++i) w_->history_.undo();
+    commit();
+  }
+
+ private:
+  void commit() {
+    if (w_->rebuildingUndo_ || !w_->ws_) return;
+    ++w_->editGeneration_;
+    try {
+      w_->history_.save(w_->ws_->root());
+    } catch (const std::exception& e) {
+      w_->message(QString("The edit could not be saved: ") + e.what());
+    }
+    w_->showEdited();
+  }
+  MainWindow* w_;
+  std::vector<Edit> edits_;
+  bool inHistory_;
+};
+
+void MainWindow::rebuildUndoStack(const EditHistory& loaded) {
+  if (sameHistory(loaded, history_)) return;
+  rebuildingUndo_ = true;
+  undo_->clear();
+  history_ = loaded;
+  const size_t applied = history_.applied();
+  history_.setApplied(0);
+  // Edits of one action (same group) are one step again; the index counts steps.
+  int index = 0;
+  const auto& edits = history_.edits();
+  for (size_t i = 0; i < edits.size();) {
+    size_t j = i + 1;
+    while (j < edits.size() && edits[i].group != 0 && edits[j].group == edits[i].group) ++j;
+    std::vector<Edit> step(edits.begin() + long(i), edits.begin() + long(j));
+    const QString text = stepText(step);
+    undo_->push(new EditCommand(this, std::move(step), text, true));
+    if (j <= applied) ++index;
+    i = j;
+  }
+  undo_->setIndex(index);
+  undo_->setClean();
+  rebuildingUndo_ = false;
+}
+
+void MainWindow::showEdited() {
+  const SceneData shown = withEdits(loaded_, history_, &denseIds_, &faceIds_);
+  viewport_->setScene(shown);
+  stats_->setModel(shown.sparse ? &*shown.sparse : nullptr, shown.photoPaths.size(),
+                   shown.sparseIsLive);
+  selectionLabel_->setText(selectionSummary());
+}
+
+QString MainWindow::selectionSummary() const {
+  const RegionSelection& r = viewport_->regionSelection();
+  if (r.empty()) return {};
+  QStringList parts;
+  if (!r.dense.empty()) parts << thousands(r.dense.size()) + " dense points";
+  if (!r.faces.empty()) parts << thousands(r.faces.size()) + " mesh faces";
+  if (!r.sparse.empty()) parts << thousands(r.sparse.size()) + " sparse points";
+  if (!r.cameras.empty()) parts << thousands(r.cameras.size()) + " cameras";
+  return "Selected: " + parts.join(", ");
+}
+
+std::vector<Edit> MainWindow::editsFor(const RegionSelection& r, const QString& what) const {
+  std::vector<Edit> edits;
+  auto add = [&](EditTarget target, std::vector<uint64_t> ids) {
+    if (ids.empty()) return;
+    const std::string label = what.toStdString() + ": " + thousands(ids.size()).toStdString() +
+                              " " + editTargetName(target);
+    edits.push_back({target, label, std::move(ids)});
+  };
+  std::vector<uint64_t> dense, faces;
+  for (uint32_t i : r.dense)
+    if (i < denseIds_.size()) dense.push_back(denseIds_[i]);
+  for (uint32_t i : r.faces)
+    if (i < faceIds_.size()) faces.push_back(faceIds_[i]);
+  add(EditTarget::kDensePoints, std::move(dense));
+  add(EditTarget::kMeshFaces, std::move(faces));
+  // The sparse layer is edited only as the finished model (a live one has other ids).
+  if (!loaded_.sparseIsLive) {
+    add(EditTarget::kSparsePoints, {r.sparse.begin(), r.sparse.end()});
+    add(EditTarget::kCameras, {r.cameras.begin(), r.cameras.end()});
+  }
+  return edits;
+}
+
+bool MainWindow::pushEdits(std::vector<Edit> edits) {
+  if (!ws_ || edits.empty()) return false;
+  if (busy()) {
+    message("Wait for the running stages to finish before editing: they may rewrite what is shown.");
+    return false;
+  }
+  uint32_t group = 1;
+  for (const Edit& e : history_.edits()) group = std::max(group, e.group + 1);
+  for (Edit& e : edits) e.group = group;
+  const QString text = stepText(edits);
+  undo_->push(new EditCommand(this, std::move(edits), text, false));
+  return true;
+}
+
+bool MainWindow::deleteSelection() {
+  const RegionSelection r = viewport_->regionSelection();
+  if (r.empty()) {
+    statusBar()->showMessage("Nothing selected: drag with the rectangle or lasso tool first", 4000);
+    return false;
+  }
+  return pushEdits(editsFor(r, "Delete"));
+}
+
+bool MainWindow::cropToSelection() {
+  if (viewport_->regionSelection().empty()) {
+    statusBar()->showMessage("Nothing selected: select what to keep first", 4000);
+    return false;
+  }
+  // Cropping trims geometry; cameras go only when deleted explicitly.
+  RegionSelection outside = viewport_->invertedRegionSelection();
+  outside.cameras.clear();
+  return pushEdits(editsFor(outside, "Crop to selection"));
+}
+
+size_t MainWindow::previewOutliers(int neighbors, double factor) {
+  RegionSelection r;
+  const SceneData* scene = viewport_->scene();
+  if (scene && scene->dense && viewport_->layerVisible(Layer::kDense))
+    for (uint64_t i : statisticalOutliers(scene->dense->points, {}, neighbors, factor))
+      r.dense.push_back(uint32_t(i));
+  if (scene && scene->sparse && viewport_->layerVisible(Layer::kSparse)) {
+    std::vector<Eigen::Vector3f> pts;
+    std::vector<uint32_t> index;
+    std::vector<uint64_t> ids;
+    for (const auto& [id, p] : scene->sparse->points3D) {
+      pts.push_back(p.xyz.cast<float>());
+      ids.push_back(id);
+    }
+    for (uint64_t k : statisticalOutliers(pts, {}, neighbors, factor)) r.sparse.push_back(ids[k]);
+  }
+  viewport_->setRegionSelection(r);
+  return r.size();
+}
+
+bool MainWindow::removeOutliers(int neighbors, double factor) {
+  if (previewOutliers(neighbors, factor) == 0) {
+    statusBar()->showMessage("No outliers with these settings", 4000);
+    return false;
+  }
+  return pushEdits(editsFor(viewport_->regionSelection(), "Remove outliers"));
+}
+
+size_t MainWindow::previewSparseFilter(int minViews, double maxError) {
+  RegionSelection r;
+  const SceneData* scene = viewport_->scene();
+  if (scene && scene->sparse) {
+    std::vector<uint64_t> ids;
+    if (minViews > 0) ids = sparsePointsSeenByFewer(*scene->sparse, size_t(minViews));
+    if (maxError > 0) {
+      const auto more = sparsePointsWithErrorAbove(*scene->sparse, maxError);
+      ids.insert(ids.end(), more.begin(), more.end());
+    }
+    r.sparse = ids;
+  }
+  viewport_->setRegionSelection(r);
+  return viewport_->regionSelection().size();
+}
+
+bool MainWindow::removeSparseFilter(int minViews, double maxError) {
+  if (previewSparseFilter(minViews, maxError) == 0) {
+    statusBar()->showMessage("No sparse points fail these tests", 4000);
+    return false;
+  }
+  return pushEdits(editsFor(viewport_->regionSelection(), "Filter sparse points"));
+}
+
+// Outlier removal or the sparse filter, with a preview: what would go is selected
+// (red) while the dialog is open; Remove makes it an edit.
+void MainWindow::showCleaningDialog(bool sparseFilter) {
+  auto* dialog = new QDialog(this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  dialog->setObjectName(sparseFilter ? "sparseFilterDialog" : "outlierDialog");
+  dialog->setWindowTitle(sparseFilter ? "Filter sparse points" : "Remove outliers");
+  auto* form = new QFormLayout(dialog);
+  auto* first = new QSpinBox(dialog);
+  auto* second = new QDoubleSpinBox(dialog);
+  first->setObjectName("first");
+  second->setObjectName("second");
+  if (sparseFilter) {
+    first->setRange(0, 100);
+    first->setValue(3);
+    second->setRange(0, 100);
+    second->setValue(2.0);
+    second->setSuffix(" px");
+    form->addRow("Seen by fewer than (photos, 0 = off)", first);
+    form->addRow("Reprojection error above (0 = off)", second);
+  } else {
+    first->setRange(2, 200);
+    first->setValue(20);
+    second->setRange(0.5, 20);
+    second->setValue(2.0);
+    second->setSingleStep(0.1);
+    form->addRow("Neighbours", first);
+    form->addRow("Distance factor (x the neighbours')", second);
+  }
+  auto* count = new QLabel(dialog);
+  count->setObjectName("previewCount");
+  form->addRow(count);
+  auto preview = [=] {
+    const size_t n = sparseFilter ? previewSparseFilter(first->value(), second->value())
+                                  : previewOutliers(first->value(), second->value());
+    count->setText(thousands(n) + " would be removed (shown in red)");
+  };
+  connect(first, qOverload<int>(&QSpinBox::valueChanged), dialog, preview);
+  connect(second, qOverload<double>(&QDoubleSpinBox::valueChanged), dialog, preview);
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, dialog);
+  QPushButton* remove = buttons->addButton("Remove", QDialogButtonBox::AcceptRole);
+  remove->setObjectName("removeButton");
+  form->addRow(buttons);
+  connect(buttons, &QDialogButtonBox::rejected, dialog, [=] {
+    viewport_->setRegionSelection({});
+    dialog->reject();
+  });
+  connect(buttons, &QDialogButtonBox::accepted, dialog, [=] {
+    if (sparseFilter)
+      removeSparseFilter(first->value(), second->value());
+    else
+      removeOutliers(first->value(), second->value());
+    dialog->accept();
+  });
+  preview();
+  dialog->open();
+}
+
+void MainWindow::buildEditMenu() {
+  QMenu* edit = menuBar()->addMenu("&Edit");
+  QAction* undo = undo_->createUndoAction(this, "&Undo");
+  undo->setShortcut(QKeySequence::Undo);
+  undo->setObjectName("undoAction");
+  QAction* redo = undo_->createRedoAction(this, "&Redo");
+  redo->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+  redo->setObjectName("redoAction");
+  edit->addAction(undo);
+  edit->addAction(redo);
+  edit->addSeparator();
+
+  auto* tools = new QActionGroup(this);
+  QToolBar* bar = addToolBar("Tools");
+  bar->setObjectName("toolsBar");
+  const std::tuple<const char*, const char*, Tool, QKeySequence> toolList[] = {
+      {"&Navigate", "toolNavigate", Tool::kNavigate, QKeySequence(Qt::Key_N)},
+      {"&Rectangle Select", "toolRectangle", Tool::kRectangle, QKeySequence(Qt::Key_R)},
+      {"&Lasso Select", "toolLasso", Tool::kLasso, QKeySequence(Qt::Key_L)}};
+  for (const auto& [label, name, tool, key] : toolList) {
+    QAction* a = edit->addAction(label);
+    a->setObjectName(name);
+    a->setCheckable(true);
+    a->setShortcut(key);
+    a->setChecked(tool == Tool::kNavigate);
+    a->setToolTip(QString(label).remove('&') +
+                  (tool == Tool::kNavigate ? "" : " (drag; Shift adds, Ctrl takes away)"));
+    tools->addAction(a);
+    bar->addAction(a);
+    const Tool t = tool;
+    connect(a, &QAction::triggered, this, [this, t] { viewport_->setTool(t); });
+  }
+  edit->addSeparator();
+  QAction* all = edit->addAction("Select &All", QKeySequence::SelectAll, this,
+                                 [this] { viewport_->setRegionSelection(viewport_->allOfVisibleLayers()); });
+  QAction* invert = edit->addAction("&Invert Selection", QKeySequence(Qt::CTRL | Qt::Key_I), this,
+                                    [this] { viewport_->setRegionSelection(viewport_->invertedRegionSelection()); });
+  QAction* none = edit->addAction("&Clear Selection", QKeySequence(Qt::CTRL | Qt::Key_D), this,
+                                  [this] { viewport_->setRegionSelection({}); });
+  edit->addSeparator();
+  QAction* del = edit->addAction("&Delete Selection", QKeySequence::Delete, this,
+                                 &MainWindow::deleteSelection);
+  del->setObjectName("deleteAction");
+  QAction* crop = edit->addAction("Crop to Selectio&n", QKeySequence(Qt::CTRL | Qt::Key_K), this,
+                                  &MainWindow::cropToSelection);
+  crop->setObjectName("cropAction");
+  QAction* outliers = edit->addAction("Remove &Outliers…", this, [this] { showCleaningDialog(false); });
+  outliers->setObjectName("outliersAction");
+  QAction* filter = edit->addAction("&Filter Sparse Points…", this, [this] { showCleaningDialog(true); });
+  filter->setObjectName("sparseFilterAction");
+  for (QAction* a : {all, invert, none, del, crop}) a->setShortcutContext(Qt::WindowShortcut);
+  bar->addSeparator();
+  bar->addAction(del);
+  bar->addAction(crop);
+  editActions_ = {del, crop, outliers, filter};
 }
 
 }  // namespace parallax::ui

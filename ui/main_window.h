@@ -10,10 +10,13 @@
 
 #include "scene/workspace.h"
 #include "ui/scene_data.h"
+#include "ui/viewport.h"
 
 class QAction;
+class QActionGroup;
 class QDockWidget;
 class QMenu;
+class QUndoStack;
 
 namespace parallax::ui {
 
@@ -55,6 +58,24 @@ class MainWindow : public QMainWindow {
   // True once the scene of the current project is loaded into the viewport.
   bool sceneLoaded() const { return sceneLoaded_; }
 
+  // Cleaning (DESIGN §6): every edit is one step on the undo stack and is saved in
+  // the project at once (edits.json); exports write what the viewport shows.
+  QUndoStack* undoStack() const { return undo_; }
+  const EditHistory& editHistory() const { return history_; }
+  // Removes the selected points, faces and cameras (one undo step); false if none.
+  bool deleteSelection();
+  // Removes everything of the visible layers that is not selected.
+  bool cropToSelection();
+  // Selects the statistical outliers of the dense cloud and sparse points shown
+  // (a preview of what removeOutliers() takes away); returns how many.
+  size_t previewOutliers(int neighbors, double factor);
+  bool removeOutliers(int neighbors, double factor);
+  // Selects / removes sparse points seen by fewer than `minViews` photos or with a
+  // mean reprojection error above `maxError` px (0: that test off).
+  size_t previewSparseFilter(int minViews, double maxError);
+  bool removeSparseFilter(int minViews, double maxError);
+  QString selectionSummary() const;
+
  signals:
   void sceneReloaded();
   void queueFinished();
@@ -73,6 +94,14 @@ class MainWindow : public QMainWindow {
   void onJobDone(StageJob* job);
   void showExportDialog();
   void message(const QString& text);
+  void buildEditMenu();
+  void showEdited();
+  void rebuildUndoStack(const EditHistory& loaded);
+  // Turns a selection of what is shown into edits (file indices) and pushes them.
+  bool pushEdits(std::vector<Edit> edits);
+  std::vector<Edit> editsFor(const RegionSelection& selection, const QString& what) const;
+  void showCleaningDialog(bool sparseFilter);
+  friend class EditCommand;
 
   std::optional<Workspace> ws_;
   Viewport* viewport_;
@@ -95,6 +124,15 @@ class MainWindow : public QMainWindow {
   QMenu* recentMenu_ = nullptr;
   QList<QAction*> projectActions_;
   QAction* cancelAction_ = nullptr;
+  // Cleaning.
+  SceneData loaded_;                          // as the stages wrote it
+  EditHistory history_;                       // the project's edits
+  std::vector<uint32_t> denseIds_, faceIds_;  // file index of each dense point / face shown
+  QUndoStack* undo_ = nullptr;
+  bool rebuildingUndo_ = false;
+  int editGeneration_ = 0;  // counts saved edits, so a slower scene load cannot undo them
+  QLabel* selectionLabel_ = nullptr;
+  QList<QAction*> editActions_;
 };
 
 }  // namespace parallax::ui

@@ -51,7 +51,26 @@ SceneData loadSceneData(const fs::path& root) {
     break;
   }
   data.photoPaths = importedPhotoPaths(root);
+  data.edits = EditHistory::load(root, &data.editNotes);
   return data;
+}
+
+SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
+                    std::vector<uint32_t>* denseIds, std::vector<uint32_t>* faceIds) {
+  SceneData shown;
+  shown.sparseIsLive = loaded.sparseIsLive;
+  shown.meshSource = loaded.meshSource;
+  shown.photoPaths = loaded.photoPaths;
+  shown.edits = edits;
+  if (loaded.sparse) {
+    shown.sparse = loaded.sparse;
+    if (!loaded.sparseIsLive) applyEdits(edits, *shown.sparse);
+  }
+  denseIds->clear();
+  faceIds->clear();
+  if (loaded.dense) shown.dense = applyEdits(edits, *loaded.dense, denseIds);
+  if (loaded.mesh) shown.mesh = applyEdits(edits, *loaded.mesh, faceIds);
+  return shown;
 }
 
 }  // namespace parallax::ui

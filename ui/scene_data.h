@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "scene/edits.h"
 #include "scene/geometry_data.h"
 #include "scene/reconstruction.h"
 #include "scene/workspace.h"
@@ -22,7 +23,16 @@ struct SceneData {
   std::vector<std::string> problems;  // files that exist but could not be read
   // The imported photos (photos.json): file per image name, for the selection panel.
   std::map<std::string, std::filesystem::path> photoPaths;
+  // The cleaning history (edits.json) and what loading it had to say.
+  EditHistory edits;
+  std::vector<std::string> editNotes;
 };
+
+// The scene as shown: the loaded results with the applied edits. `denseIds` and
+// `faceIds` give, per dense point and mesh face shown, its index in the file.
+// A live (still growing) sparse model is shown as it is.
+SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
+                    std::vector<uint32_t>* denseIds, std::vector<uint32_t>* faceIds);
 
 // Reads whatever the project has; unreadable files become `problems`, never exceptions.
 SceneData loadSceneData(const std::filesystem::path& projectRoot);

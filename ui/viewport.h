@@ -7,6 +7,8 @@
 #include <QOpenGLWidget>
 #include <memory>
 #include <optional>
+#include <QPolygonF>
+#include <vector>
 
 #include "ui/scene_data.h"
 
@@ -20,6 +22,20 @@ struct Selection {
   uint64_t id = 0;  // image id or 3D point id
   bool operator==(const Selection& o) const { return kind == o.kind && id == o.id; }
 };
+
+// Elements selected with the rectangle or lasso tool, as indices into what the
+// viewport shows (dense points, mesh faces), sparse point ids and image ids.
+struct RegionSelection {
+  std::vector<uint32_t> dense;
+  std::vector<uint32_t> faces;
+  std::vector<uint64_t> sparse;
+  std::vector<uint32_t> cameras;
+  size_t size() const { return dense.size() + faces.size() + sparse.size() + cameras.size(); }
+  bool empty() const { return size() == 0; }
+};
+
+enum class Tool { kNavigate, kRectangle, kLasso };
+enum class SelectMode { kReplace, kAdd, kSubtract };
 
 class Viewport : public QOpenGLWidget {
   Q_OBJECT
@@ -50,9 +66,25 @@ class Viewport : public QOpenGLWidget {
   // nullopt when it is behind the camera.
   std::optional<QPointF> projectToWidget(const Eigen::Vector3d& world) const;
 
+  // Region selection. With the rectangle or lasso tool, a left drag outlines a region
+  // (Shift: add to the selection, Ctrl: take away) and selects every element of the
+  // visible layers whose projection falls inside, hidden ones behind included; right
+  // and middle buttons and the wheel still move the view.
+  void setTool(Tool tool);
+  Tool tool() const;
+  void selectRegion(const QPolygonF& widgetPolygon, SelectMode mode);
+  void setRegionSelection(RegionSelection selection);
+  const RegionSelection& regionSelection() const;
+  // Everything of the visible layers that is not selected.
+  RegionSelection invertedRegionSelection() const;
+  RegionSelection allOfVisibleLayers() const;
+  // What is on show (with the edits applied).
+  const SceneData* scene() const;
+
  signals:
   void frameRendered();
   void selectionChanged(const parallax::ui::Selection& selection);
+  void regionSelectionChanged();
 
  protected:
   void initializeGL() override;
@@ -65,6 +97,8 @@ class Viewport : public QOpenGLWidget {
 
  private:
   void removeActors();
+  void updateRegionHighlight();
+  void drawRegionOutline(QPainter& painter) const;
   struct Impl;
   std::unique_ptr<Impl> d_;
 };

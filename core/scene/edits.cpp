@@ -141,6 +141,7 @@ EditHistory EditHistory::load(const fs::path& root, std::vector<std::string>* no
       Edit edit;
       edit.target = targetFromKey(e.at("target").get<std::string>());
       edit.label = e.value("label", "");
+      edit.group = e.value("group", 0u);
       const fs::path ids = root / "edits" / e.at("ids").get<std::string>();
       if (!fs::exists(ids))
         throw Error("'" + ids.string() + "', the elements of edit '" + edit.label +
@@ -193,6 +194,7 @@ void EditHistory::save(const fs::path& root) const {
     edits.push_back({{"target", targetKey(e.target)},
                      {"label", e.label},
                      {"count", e.removed.size()},
+                     {"group", e.group},
                      {"ids", name}});
   }
   json sources = json::object();

@@ -33,6 +33,9 @@ struct Edit {
   EditTarget target = EditTarget::kDensePoints;
   std::string label;              // what the history shows: "Delete 1,204 dense points"
   std::vector<uint64_t> removed;  // sorted, unique ids or indices in the layer's file
+  // Edits made by one action (a deletion touching the cloud, the mesh and the sparse
+  // model) share a nonzero group and are undone together; 0: an action of its own.
+  uint32_t group = 0;
 };
 
 class EditHistory {

@@ -10,6 +10,10 @@
 #include <QtTest>
 #include <csignal>
 
+#include <QUndoStack>
+
+#include "io/ply.h"
+#include "io/project_export.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "test_support.h"
@@ -522,6 +526,136 @@ class TestGui : public QObject {
     QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
     QVERIFY(waitUntil([&] { return w.photoBrowser()->count() == 24; }, 10000));
     delete mime;
+  }
+
+  // Cleaning as a user does it, through real mouse and key events: the rectangle tool
+  // (R), a drag over the middle of the viewport, Delete, Ctrl+Z, Ctrl+Shift+Z, the
+  // lasso (L) and Crop to Selection (Ctrl+K), then Export. The exported counts equal
+  // what the viewport shows, and the edits and their undo history survive reopening.
+  void selectDeleteUndoRedoCropExportReopen() {
+    QTemporaryDir tmp;
+    fs::path project;
+    size_t denseCropped = 0, facesCropped = 0, denseDeleted = 0, facesDeleted = 0;
+    {
+      MainWindow w;
+      QVERIFY(openSampleProject(w, tmp));
+      project = w.workspace()->root();
+      Viewport* v = w.viewport();
+      QVERIFY(v->hasLayer(Layer::kDense) && v->hasLayer(Layer::kMesh));
+      const size_t dense0 = v->scene()->dense->size(), faces0 = v->scene()->mesh->faces.size();
+      save(w.grab().toImage(), "gui_clean_0_loaded.png");
+
+      w.activateWindow();
+      QVERIFY(QTest::qWaitForWindowActive(&w));
+      v->setFocus();
+      QTest::keyClick(v, Qt::Key_R);
+      QCOMPARE(int(v->tool()), int(Tool::kRectangle));
+      const QPoint a(int(v->width() * 0.40), int(v->height() * 0.35));
+      const QPoint b(int(v->width() * 0.60), int(v->height() * 0.65));
+      QTest::mousePress(v, Qt::LeftButton, {}, a);
+      QTest::mouseMove(v, (a + b) / 2);
+      QTest::mouseMove(v, b);
+      QTest::mouseRelease(v, Qt::LeftButton, {}, b);
+      const RegionSelection sel = v->regionSelection();
+      qInfo("rectangle selected %zu of %zu dense points, %zu of %zu faces, %zu sparse points",
+            sel.dense.size(), dense0, sel.faces.size(), faces0, sel.sparse.size());
+      QVERIFY(sel.dense.size() > 100 && sel.dense.size() < dense0);
+      QVERIFY(sel.faces.size() > 100 && sel.faces.size() < faces0);
+      // Selected exactly when the point projects inside the rectangle.
+      const QRectF rect = QRectF(a, b).normalized();
+      std::vector<char> selected(dense0, 0);
+      for (uint32_t i : sel.dense) selected[i] = 1;
+      size_t disagree = 0;
+      for (size_t i = 0; i < dense0; i += 7) {
+        const auto p = v->projectToWidget(v->scene()->dense->points[i].cast<double>());
+        disagree += (p && rect.contains(*p)) != bool(selected[i]);
+      }
+      QCOMPARE(disagree, size_t(0));
+      auto* label = w.findChild<QLabel*>("selectionCount");
+      QVERIFY2(label->text().contains("dense points"), qPrintable(label->text()));
+      const QImage selectedShot = renderNow(v);
+      QVERIFY(countColour(selectedShot, QColor(255, 38, 25)) > 200);  // drawn in red
+      save(w.grab().toImage(), "gui_clean_1_selected.png");
+
+      QTest::keyClick(v, Qt::Key_Delete);
+      QCOMPARE(v->scene()->dense->size(), dense0 - sel.dense.size());
+      QCOMPARE(v->scene()->mesh->faces.size(), faces0 - sel.faces.size());
+      QVERIFY(v->regionSelection().empty());
+      save(w.grab().toImage(), "gui_clean_2_deleted.png");
+      denseDeleted = v->scene()->dense->size();
+      facesDeleted = v->scene()->mesh->faces.size();
+      QTest::keyClick(v, Qt::Key_Z, Qt::ControlModifier);
+      QCOMPARE(v->scene()->dense->size(), dense0);
+      QCOMPARE(v->scene()->mesh->faces.size(), faces0);
+      save(w.grab().toImage(), "gui_clean_3_undone.png");
+      QTest::keyClick(v, Qt::Key_Z, Qt::ControlModifier | Qt::ShiftModifier);
+      QCOMPARE(v->scene()->dense->size(), denseDeleted);
+
+      // A lasso over the left edge of the hole, then crop to it.
+      QTest::keyClick(v, Qt::Key_L);
+      QCOMPARE(int(v->tool()), int(Tool::kLasso));
+      const QPointF c(v->width() * 0.4, v->height() * 0.5);
+      const double r = v->height() * 0.2;
+      QTest::mousePress(v, Qt::LeftButton, {}, (c + QPointF(r, 0)).toPoint());
+      for (int k = 1; k <= 24; ++k)
+        QTest::mouseMove(v, (c + QPointF(r * std::cos(k * M_PI / 12), r * std::sin(k * M_PI / 12)))
+                                .toPoint());
+      QTest::mouseRelease(v, Qt::LeftButton, {}, (c + QPointF(r, 0)).toPoint());
+      const RegionSelection lasso = v->regionSelection();
+      qInfo("lasso selected %zu of %zu dense points, %zu faces", lasso.dense.size(), denseDeleted,
+            lasso.faces.size());
+      QVERIFY(lasso.dense.size() > 100 && lasso.dense.size() < denseDeleted);
+      QTest::keyClick(v, Qt::Key_K, Qt::ControlModifier);
+      // The crop keeps the lasso's points and faces (and the cameras, sparse points in it).
+      QCOMPARE(v->scene()->dense->size(), lasso.dense.size());
+      QCOMPARE(v->scene()->mesh->faces.size(), lasso.faces.size());
+      save(w.grab().toImage(), "gui_clean_4_cropped.png");
+      denseCropped = v->scene()->dense->size();
+      facesCropped = v->scene()->mesh->faces.size();
+      QCOMPARE(w.undoStack()->count(), 2);
+
+      // Export writes what is shown.
+      const Workspace& ws = *w.workspace();
+      const fs::path dense = exportProject(ws, "dense", "ply", tmp.filePath("dense.ply").toStdString());
+      const fs::path mesh = exportProject(ws, "mesh", "ply", tmp.filePath("mesh.ply").toStdString());
+      QCOMPARE(readPly(dense).size(), denseCropped);
+      QCOMPARE(readPly(mesh).faces.size(), facesCropped);
+      QCOMPARE(readPly(mesh).size(), v->scene()->mesh->size());
+    }
+    // Closed and opened again: the same scene, and Undo still takes back the crop.
+    MainWindow w;
+    w.resize(1400, 900);
+    QVERIFY(showAndOpen(w, project));
+    Viewport* v = w.viewport();
+    QCOMPARE(v->scene()->dense->size(), denseCropped);
+    QCOMPARE(v->scene()->mesh->faces.size(), facesCropped);
+    QCOMPARE(w.undoStack()->count(), 2);
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    v->setFocus();
+    QTest::keyClick(v, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(v->scene()->dense->size(), denseDeleted);
+    QCOMPARE(v->scene()->mesh->faces.size(), facesDeleted);
+    save(w.grab().toImage(), "gui_clean_5_reopened_undo.png");
+  }
+
+  // Outlier removal previews what would go (selected, red) and removes it as one step.
+  void outlierRemovalPreviewsThenRemoves() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    const size_t dense0 = v->scene()->dense->size();
+    const size_t preview = w.previewOutliers(10, 1.5);
+    const size_t previewDense = v->regionSelection().dense.size();
+    qInfo("outliers (10 neighbours, 1.5x): %zu selected, %zu of %zu dense points", preview,
+          previewDense, dense0);
+    QVERIFY(previewDense > 0 && previewDense < dense0 / 5);
+    QVERIFY(w.removeOutliers(10, 1.5));
+    QCOMPARE(v->scene()->dense->size(), dense0 - previewDense);
+    QVERIFY(w.undoStack()->undoText().contains("Remove outliers"));
+    w.undoStack()->undo();
+    QCOMPARE(v->scene()->dense->size(), dense0);
   }
 
   void openingANonProjectSaysWhy() {
