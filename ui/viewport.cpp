@@ -21,6 +21,7 @@
 #include <Eigen/Eigenvalues>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QTimer>
 #include <QWheelEvent>
 #include <cmath>
 #include <limits>
@@ -154,6 +155,13 @@ struct Viewport::Impl {
   bool outlining = false;
   SelectMode outlineMode = SelectMode::kReplace;
   vtkSmartPointer<vtkActor> regionPoints, regionFaces, regionCameras;
+  size_t maxDisplayedPoints = 4'000'000;
+  size_t displayedDense = 0;
+  size_t maxInteractivePoints = 250'000;
+  vtkSmartPointer<vtkActor> denseCoarse;  // drawn instead of the dense layer while moving
+  bool moving = false;
+  int buttonsDown = 0;
+  QTimer wheelStill;  // the wheel counts as motion until it rests
 };
 
 namespace {
@@ -225,6 +233,17 @@ Viewport::Viewport(QWidget* parent) : QOpenGLWidget(parent), d_(std::make_unique
   d_->interactor->SetRenderWindow(d_->window);
   d_->interactor->SetInteractorStyle(d_->style);
   d_->interactor->EnableRenderOff();  // renders happen in paintGL only
+  d_->wheelStill.setSingleShot(true);
+  d_->wheelStill.setInterval(300);
+  connect(&d_->wheelStill, &QTimer::timeout, this, [this] { setMoving(d_->buttonsDown > 0); });
+}
+
+void Viewport::setMaxInteractivePoints(size_t n) { d_->maxInteractivePoints = std::max<size_t>(1, n); }
+
+void Viewport::setMoving(bool moving) {
+  if (d_->moving == moving) return;
+  d_->moving = moving;
+  update();
 }
 
 Viewport::~Viewport() { d_->window->Finalize(); }
@@ -244,6 +263,12 @@ void Viewport::paintGL() {
     else
       d_->renderer->ResetCamera();
     d_->fitPending = false;
+  }
+  if (d_->denseCoarse) {
+    const bool coarse = d_->moving && d_->visible[Layer::kDense];
+    d_->denseCoarse->SetVisibility(coarse);
+    if (auto it = d_->actors.find(Layer::kDense); it != d_->actors.end())
+      it->second->SetVisibility(d_->visible[Layer::kDense] && !coarse);
   }
   const int w = int(width() * devicePixelRatio()), h = int(height() * devicePixelRatio());
   d_->window->SetSize(w, h);
@@ -268,7 +293,7 @@ void Viewport::removeActors() {
   for (auto& [layer, actor] : d_->actors) d_->renderer->RemoveActor(actor);
   d_->actors.clear();
   for (auto* a : {&d_->highlightLines, &d_->highlightPoints, &d_->regionPoints, &d_->regionFaces,
-                  &d_->regionCameras})
+                  &d_->regionCameras, &d_->denseCoarse})
     if (*a) d_->renderer->RemoveActor(*a), *a = nullptr;
   d_->model.reset();
   d_->scene.reset();
@@ -415,10 +440,39 @@ void Viewport::setScene(const SceneData& data) {
     actor->GetProperty()->SetInterpolationToGouraud();
     add(Layer::kMesh, actor);
   }
+  d_->displayedDense = 0;
   if (data.dense && data.dense->size()) {
-    auto actor = makeActor(pointsPolyData(data.dense->points, data.dense->colors));
+    // Level of detail: every k-th point of a very large cloud (fused clouds are in
+    // photo order, so the subsample covers the whole scene evenly).
+    const size_t n = data.dense->size();
+    const size_t stride = (n + d_->maxDisplayedPoints - 1) / std::max<size_t>(1, d_->maxDisplayedPoints);
+    std::vector<Eigen::Vector3f> shownPoints;
+    std::vector<Color3> shownColors;
+    if (stride > 1) {
+      for (size_t i = 0; i < n; i += stride) {
+        shownPoints.push_back(data.dense->points[i]);
+        if (data.dense->hasColors()) shownColors.push_back(data.dense->colors[i]);
+      }
+    }
+    const auto& pts = stride > 1 ? shownPoints : data.dense->points;
+    const auto& cols = stride > 1 ? shownColors : data.dense->colors;
+    d_->displayedDense = pts.size();
+    auto actor = makeActor(pointsPolyData(pts, cols));
     actor->GetProperty()->SetPointSize(float(d_->pointSize));
     add(Layer::kDense, actor);
+    if (pts.size() > d_->maxInteractivePoints) {
+      const size_t k = (pts.size() + d_->maxInteractivePoints - 1) / d_->maxInteractivePoints;
+      std::vector<Eigen::Vector3f> coarsePoints;
+      std::vector<Color3> coarseColors;
+      for (size_t i = 0; i < pts.size(); i += k) {
+        coarsePoints.push_back(pts[i]);
+        if (!cols.empty()) coarseColors.push_back(cols[i]);
+      }
+      d_->denseCoarse = makeActor(pointsPolyData(coarsePoints, coarseColors));
+      d_->denseCoarse->GetProperty()->SetPointSize(float(d_->pointSize + 1));
+      d_->denseCoarse->SetVisibility(false);
+      d_->renderer->AddActor(d_->denseCoarse);
+    }
   }
   d_->frustumSize = 0.04 * diagonal;
   d_->model = data.sparse ? std::make_shared<const Reconstruction>(*data.sparse) : nullptr;
@@ -468,6 +522,8 @@ void Viewport::setPointSize(int pixels) {
   for (Layer l : {Layer::kSparse, Layer::kDense})
     if (auto it = d_->actors.find(l); it != d_->actors.end())
       it->second->GetProperty()->SetPointSize(float(pixels));
+  if (d_->denseCoarse) d_->denseCoarse->GetProperty()->SetPointSize(float(pixels + 1));
+  if (d_->regionPoints) d_->regionPoints->GetProperty()->SetPointSize(float(pixels + 1));
   update();
 }
 
@@ -514,7 +570,11 @@ void Viewport::mousePressEvent(QMouseEvent* e) {
   }
   if (e->button() == Qt::LeftButton) d_->pressPos = e->position(), d_->leftPressed = true;
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
-  if (int ev = vtkButtonEvent(e->button(), true); ev >= 0) d_->interactor->InvokeEvent(ev);
+  if (int ev = vtkButtonEvent(e->button(), true); ev >= 0) {
+    d_->interactor->InvokeEvent(ev);
+    ++d_->buttonsDown;
+    setMoving(true);
+  }
   update();
 }
 
@@ -533,7 +593,11 @@ void Viewport::mouseReleaseEvent(QMouseEvent* e) {
     return;
   }
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
-  if (int ev = vtkButtonEvent(e->button(), false); ev >= 0) d_->interactor->InvokeEvent(ev);
+  if (int ev = vtkButtonEvent(e->button(), false); ev >= 0) {
+    d_->interactor->InvokeEvent(ev);
+    d_->buttonsDown = std::max(0, d_->buttonsDown - 1);
+    if (d_->buttonsDown == 0 && !d_->wheelStill.isActive()) setMoving(false);
+  }
   // A click, not the end of a drag: select what is under the cursor.
   if (e->button() == Qt::LeftButton && d_->leftPressed &&
       (e->position() - d_->pressPos).manhattanLength() < 4)
@@ -560,8 +624,22 @@ void Viewport::wheelEvent(QWheelEvent* e) {
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
   d_->interactor->InvokeEvent(e->angleDelta().y() > 0 ? vtkCommand::MouseWheelForwardEvent
                                                       : vtkCommand::MouseWheelBackwardEvent);
+  setMoving(true);
+  d_->wheelStill.start();
   update();
 }
+
+void Viewport::orbit(double azimuthDeg, double elevationDeg) {
+  vtkCamera* cam = d_->renderer->GetActiveCamera();
+  cam->Azimuth(azimuthDeg);
+  cam->Elevation(elevationDeg);
+  cam->OrthogonalizeViewUp();
+  d_->renderer->ResetCameraClippingRange();
+  update();
+}
+
+void Viewport::setMaxDisplayedPoints(size_t n) { d_->maxDisplayedPoints = std::max<size_t>(1, n); }
+size_t Viewport::displayedDensePoints() const { return d_->displayedDense; }
 
 // ---- region selection --------------------------------------------------------
 
@@ -729,9 +807,12 @@ void Viewport::updateRegionHighlight() {
   if (!scene) return;
   const RegionSelection& r = d_->region;
   std::vector<Eigen::Vector3f> pts;
-  if (scene->dense)
-    for (uint32_t i : r.dense)
-      if (i < scene->dense->size()) pts.push_back(scene->dense->points[i]);
+  if (scene->dense) {
+    // As the cloud itself: at most maxDisplayedPoints drawn.
+    const size_t stride = (r.dense.size() + d_->maxDisplayedPoints - 1) / d_->maxDisplayedPoints;
+    for (size_t k = 0; k < r.dense.size(); k += std::max<size_t>(1, stride))
+      if (r.dense[k] < scene->dense->size()) pts.push_back(scene->dense->points[r.dense[k]]);
+  }
   if (scene->sparse)
     for (uint64_t id : r.sparse)
       if (auto it = scene->sparse->points3D.find(id); it != scene->sparse->points3D.end())

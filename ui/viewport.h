@@ -50,6 +50,17 @@ class Viewport : public QOpenGLWidget {
   bool hasLayer(Layer layer) const;
   void setPointSize(int pixels);
   void fitView();
+  // Turns the view about the focal point (degrees; azimuth about the view-up axis).
+  void orbit(double azimuthDeg, double elevationDeg);
+  // Level of detail: dense clouds above this many points are drawn as an even
+  // subsample of at most that many; selection, edits and export use every point.
+  void setMaxDisplayedPoints(size_t n);
+  size_t displayedDensePoints() const;
+  // While the view moves (a button held, the wheel turning) a coarser subsample of
+  // at most setMaxInteractivePoints() is drawn, so navigation stays fluid; the
+  // full level of detail returns when the motion stops. Also settable (benchmarks).
+  void setMaxInteractivePoints(size_t n);
+  void setMoving(bool moving);
   // The most recent rendered frame (device pixels).
   QImage lastFrame() const;
 
