@@ -168,6 +168,35 @@ void MainWindow::buildMenus() {
   });
   QAction* exportAction = file->addAction("&Export…", QKeySequence(Qt::CTRL | Qt::Key_E), this,
                                           &MainWindow::showExportDialog);
+  QAction* shot = file->addAction("Save &Screenshot…", this, [this] {
+    QDialog dialog(this);
+    dialog.setWindowTitle("Save screenshot");
+    auto* form = new QFormLayout(&dialog);
+    auto* w = new QSpinBox(&dialog);
+    auto* h = new QSpinBox(&dialog);
+    w->setRange(16, 8192);
+    h->setRange(16, 8192);
+    w->setValue(1920);
+    h->setValue(1080);
+    w->setSuffix(" px");
+    h->setSuffix(" px");
+    form->addRow("Width", w);
+    form->addRow("Height", h);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    form->addRow(buttons);
+    connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    if (dialog.exec() != QDialog::Accepted) return;
+    const QString file = QFileDialog::getSaveFileName(this, "Save screenshot", "screenshot.png",
+                                                      "PNG images (*.png)");
+    if (file.isEmpty()) return;
+    const QImage image = viewport_->renderImage(QSize(w->value(), h->value()));
+    if (image.isNull() || !image.save(file, "PNG"))
+      message("Could not write the screenshot to '" + file + "': check the folder is writable.");
+    else
+      statusBar()->showMessage(QString("Saved %1 (%2 x %3)").arg(file).arg(image.width()).arg(image.height()), 5000);
+  });
+  shot->setObjectName("screenshotAction");
   file->addSeparator();
   file->addAction("&Quit", QKeySequence::Quit, this, &QWidget::close);
 
@@ -189,6 +218,35 @@ void MainWindow::buildMenus() {
     a->setObjectName(QString("layer-") + QString(label).remove('&'));
     Layer l = layer;
     connect(a, &QAction::toggled, this, [this, l](bool on) { viewport_->setLayerVisible(l, on); });
+  }
+  QMenu* colour = view->addMenu("&Colour By");
+  auto* colourGroup = new QActionGroup(this);
+  const std::pair<const char*, ColorMode> colours[] = {{"&RGB", ColorMode::kRgb},
+                                                      {"&Height", ColorMode::kHeight},
+                                                      {"Number of &Views", ColorMode::kViews},
+                                                      {"Reprojection &Error", ColorMode::kError},
+                                                      {"&Label", ColorMode::kLabel}};
+  for (const auto& [label, mode] : colours) {
+    QAction* a = colour->addAction(label);
+    a->setCheckable(true);
+    a->setChecked(mode == ColorMode::kRgb);
+    a->setObjectName(QString("colour-") + QString(label).remove('&'));
+    colourGroup->addAction(a);
+    const ColorMode m = mode;
+    connect(a, &QAction::triggered, this, [this, m] { viewport_->setColorMode(m); });
+  }
+  QMenu* shading = view->addMenu("Mesh S&hading");
+  auto* shadingGroup = new QActionGroup(this);
+  const std::pair<const char*, MeshShading> shadings[] = {{"&Smooth", MeshShading::kSmooth},
+                                                          {"&Flat", MeshShading::kFlat},
+                                                          {"&Wireframe", MeshShading::kWireframe}};
+  for (const auto& [label, mode] : shadings) {
+    QAction* a = shading->addAction(label);
+    a->setCheckable(true);
+    a->setChecked(mode == MeshShading::kSmooth);
+    shadingGroup->addAction(a);
+    const MeshShading m = mode;
+    connect(a, &QAction::triggered, this, [this, m] { viewport_->setMeshShading(m); });
   }
   QMenu* size = view->addMenu("Point &Size");
   for (int px : {1, 2, 3, 5, 8})

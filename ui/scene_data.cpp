@@ -2,6 +2,7 @@
 
 #include "io/colmap_model.h"
 #include "io/ply.h"
+#include "mvs/fusion.h"
 #include "mvs/geometry_eval.h"
 
 
@@ -37,6 +38,14 @@ SceneData loadSceneData(const fs::path& root) {
   data.sparseIsLive = sparse == live;
   const fs::path fused = root / "dense" / "fused.ply";
   if (fs::exists(fused)) attempt(fused, [&] { data.dense = readPly(fused); });
+  const fs::path vis = root / "dense" / "fused.ply.vis";
+  if (data.dense && fs::exists(vis))
+    attempt(vis, [&] {
+      const auto visibility = readVisibility(vis);
+      if (visibility.size() != data.dense->size()) return;  // an older fusion's
+      data.denseViews.reserve(visibility.size());
+      for (const auto& v : visibility) data.denseViews.push_back(uint16_t(std::min<size_t>(v.size(), 65535)));
+    });
   for (const fs::path& mesh :
        {root / "dense" / "meshed-poisson.ply", root / "reference" / "mesh.ply"}) {
     if (!fs::exists(mesh)) continue;
@@ -69,6 +78,8 @@ SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
   denseIds->clear();
   faceIds->clear();
   if (loaded.dense) shown.dense = applyEdits(edits, *loaded.dense, denseIds);
+  if (loaded.dense && loaded.denseViews.size() == loaded.dense->size())
+    for (uint32_t i : *denseIds) shown.denseViews.push_back(loaded.denseViews[i]);
   if (loaded.mesh) shown.mesh = applyEdits(edits, *loaded.mesh, faceIds);
   return shown;
 }

@@ -18,6 +18,7 @@ struct SceneData {
   std::optional<Reconstruction> sparse;
   bool sparseIsLive = false;  // a snapshot of a mapper still running
   std::optional<PointCloud> dense;
+  std::vector<uint16_t> denseViews;  // photos that see each dense point (fused.ply.vis), or empty
   std::optional<TriangleMesh> mesh;
   std::string meshSource;             // which file the mesh came from
   std::vector<std::string> problems;  // files that exist but could not be read

@@ -147,6 +147,7 @@ struct Viewport::Impl {
   // The home view's direction (eye to scene) and up, from the photos' poses.
   Eigen::Vector3d homeDirection{0, 1, -0.6};
   Eigen::Vector3d homeUp{0, 0, 1};
+  Eigen::Vector3d sceneUp{0, 0, 1};  // the scene's vertical (height colouring)
   // Region selection.
   std::shared_ptr<const SceneData> scene;
   Tool tool = Tool::kNavigate;
@@ -155,6 +156,8 @@ struct Viewport::Impl {
   bool outlining = false;
   SelectMode outlineMode = SelectMode::kReplace;
   vtkSmartPointer<vtkActor> regionPoints, regionFaces, regionCameras;
+  ColorMode colorMode = ColorMode::kRgb;
+  MeshShading meshShading = MeshShading::kSmooth;
   size_t maxDisplayedPoints = 4'000'000;
   size_t displayedDense = 0;
   size_t maxInteractivePoints = 250'000;
@@ -166,13 +169,49 @@ struct Viewport::Impl {
 
 namespace {
 
+// Blue, cyan, green, yellow, red for t from 0 to 1.
+Color3 ramp(double t) {
+  static const double stops[5][3] = {{40, 60, 220}, {30, 200, 230}, {60, 200, 60}, {240, 220, 40}, {220, 40, 30}};
+  t = std::clamp(t, 0.0, 1.0) * 4;
+  const int i = std::min(3, int(t));
+  const double f = t - i;
+  Color3 c;
+  for (int k = 0; k < 3; ++k) c[size_t(k)] = uint8_t(stops[i][k] + f * (stops[i + 1][k] - stops[i][k]));
+  return c;
+}
+
+std::vector<Color3> rampColors(const std::vector<double>& values, bool fromZero = false) {
+  if (values.empty()) return {};
+  std::vector<double> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  double lo = fromZero ? std::min(0.0, sorted.front()) : sorted[size_t(0.02 * double(sorted.size() - 1))];
+  double hi = sorted[size_t(0.98 * double(sorted.size() - 1))];
+  if (hi <= lo) hi = lo + 1;
+  std::vector<Color3> out(values.size());
+  for (size_t i = 0; i < values.size(); ++i) out[i] = ramp((values[i] - lo) / (hi - lo));
+  return out;
+}
+
+Color3 labelColor(int32_t label) {
+  static const Color3 palette[] = {{230, 25, 75},  {60, 180, 75},  {255, 225, 25}, {0, 130, 200},
+                                   {245, 130, 48}, {145, 30, 180}, {70, 240, 240}, {240, 50, 230},
+                                   {210, 245, 60}, {250, 190, 212}, {0, 128, 128}, {170, 110, 40}};
+  return label < 0 ? Color3{128, 128, 128} : palette[size_t(label) % std::size(palette)];
+}
+
+std::vector<Color3> heightColors(const std::vector<Eigen::Vector3f>& pts, const Eigen::Vector3d& up) {
+  std::vector<double> h(pts.size());
+  for (size_t i = 0; i < pts.size(); ++i) h[i] = pts[i].cast<double>().dot(up);
+  return rampColors(h);
+}
+
 // A view of the scene as the photographer saw it. Photos that face one way (a
 // facade, a fountain): up is their mean up, the direction their mean viewing
 // direction. Photos around an object (a ring): up is the normal of the plane of
 // their centres (photos may be taken sideways), on the side they look down from;
 // the direction is the first photo's. Both levelled, then tilted down a little.
 void homeViewFromPhotos(const Reconstruction& model, Eigen::Vector3d* direction,
-                        Eigen::Vector3d* up) {
+                        Eigen::Vector3d* up, Eigen::Vector3d* sceneUp) {
   if (model.images.empty()) return;
   Eigen::Vector3d sumUp = Eigen::Vector3d::Zero(), sumDir = Eigen::Vector3d::Zero();
   Eigen::Vector3d mean = Eigen::Vector3d::Zero();
@@ -208,6 +247,7 @@ void homeViewFromPhotos(const Reconstruction& model, Eigen::Vector3d* direction,
       tilt = 0.8;  // about 39 degrees: over the ring onto the object and its base
     }
   }
+  *sceneUp = u;
   d = (d - d.dot(u) * u);  // level, then looking down
   if (d.norm() < 1e-6) return;
   d = (d.normalized() - tilt * u).normalized();
@@ -408,6 +448,7 @@ void Viewport::setScene(const SceneData& data) {
   const bool hadScene = !d_->actors.empty();
   removeActors();
   d_->scene = std::make_shared<const SceneData>(data);
+  if (data.sparse) homeViewFromPhotos(*data.sparse, &d_->homeDirection, &d_->homeUp, &d_->sceneUp);
   // Indices of the old scene mean nothing in the new one.
   const bool hadRegion = !d_->region.empty();
   d_->region = RegionSelection();
@@ -435,9 +476,24 @@ void Viewport::setScene(const SceneData& data) {
     d_->fitBox[2 * k] = box.min[k];
     d_->fitBox[2 * k + 1] = box.max[k];
   }
+  const ColorMode mode = d_->colorMode;
   if (data.mesh && !data.mesh->faces.empty()) {
-    auto actor = makeActor(meshPolyData(*data.mesh));
-    actor->GetProperty()->SetInterpolationToGouraud();
+    vtkSmartPointer<vtkActor> actor;
+    if (mode == ColorMode::kHeight || (mode == ColorMode::kLabel && data.mesh->hasLabels())) {
+      TriangleMesh coloured = *data.mesh;
+      if (mode == ColorMode::kHeight) {
+        coloured.colors = heightColors(coloured.points, d_->sceneUp);
+      } else {
+        coloured.colors.resize(coloured.size());
+        for (size_t i = 0; i < coloured.size(); ++i) coloured.colors[i] = labelColor(coloured.labels[i]);
+      }
+      actor = makeActor(meshPolyData(coloured));
+    } else {
+      actor = makeActor(meshPolyData(*data.mesh));
+    }
+    if (d_->meshShading == MeshShading::kFlat) actor->GetProperty()->SetInterpolationToFlat();
+    else actor->GetProperty()->SetInterpolationToGouraud();
+    if (d_->meshShading == MeshShading::kWireframe) actor->GetProperty()->SetRepresentationToWireframe();
     add(Layer::kMesh, actor);
   }
   d_->displayedDense = 0;
@@ -445,17 +501,27 @@ void Viewport::setScene(const SceneData& data) {
     // Level of detail: every k-th point of a very large cloud (fused clouds are in
     // photo order, so the subsample covers the whole scene evenly).
     const size_t n = data.dense->size();
+    std::vector<Color3> modeColors;
+    if (mode == ColorMode::kHeight) {
+      modeColors = heightColors(data.dense->points, d_->sceneUp);
+    } else if (mode == ColorMode::kViews && data.denseViews.size() == n) {
+      modeColors = rampColors(std::vector<double>(data.denseViews.begin(), data.denseViews.end()));
+    } else if (mode == ColorMode::kLabel && data.dense->hasLabels()) {
+      modeColors.resize(n);
+      for (size_t i = 0; i < n; ++i) modeColors[i] = labelColor(data.dense->labels[i]);
+    }
+    const std::vector<Color3>& baseColors = modeColors.empty() ? data.dense->colors : modeColors;
     const size_t stride = (n + d_->maxDisplayedPoints - 1) / std::max<size_t>(1, d_->maxDisplayedPoints);
     std::vector<Eigen::Vector3f> shownPoints;
     std::vector<Color3> shownColors;
     if (stride > 1) {
       for (size_t i = 0; i < n; i += stride) {
         shownPoints.push_back(data.dense->points[i]);
-        if (data.dense->hasColors()) shownColors.push_back(data.dense->colors[i]);
+        if (!baseColors.empty()) shownColors.push_back(baseColors[i]);
       }
     }
     const auto& pts = stride > 1 ? shownPoints : data.dense->points;
-    const auto& cols = stride > 1 ? shownColors : data.dense->colors;
+    const auto& cols = stride > 1 ? shownColors : baseColors;
     d_->displayedDense = pts.size();
     auto actor = makeActor(pointsPolyData(pts, cols));
     actor->GetProperty()->SetPointSize(float(d_->pointSize));
@@ -479,10 +545,15 @@ void Viewport::setScene(const SceneData& data) {
   if (data.sparse) {
     std::vector<Eigen::Vector3f> pts;
     std::vector<Color3> colors;
+    std::vector<double> values;
     for (const auto& [id, p] : data.sparse->points3D) {
       pts.push_back(p.xyz.cast<float>());
       colors.push_back(p.color);
+      values.push_back(mode == ColorMode::kViews ? double(p.track.size()) : p.error);
     }
+    if (mode == ColorMode::kHeight) colors = heightColors(pts, d_->sceneUp);
+    if (mode == ColorMode::kViews || mode == ColorMode::kError)
+      colors = rampColors(values, mode == ColorMode::kError);
     if (!pts.empty()) {
       auto actor = makeActor(pointsPolyData(pts, colors));
       actor->GetProperty()->SetPointSize(float(d_->pointSize));
@@ -496,7 +567,6 @@ void Viewport::setScene(const SceneData& data) {
       add(Layer::kCameras, actor);
     }
   }
-  if (data.sparse) homeViewFromPhotos(*data.sparse, &d_->homeDirection, &d_->homeUp);
   if (!hadScene) fitView();
   // Keep the selection across reloads (a live model growing) while it still exists.
   const Selection previous = d_->selection;
@@ -636,6 +706,48 @@ void Viewport::orbit(double azimuthDeg, double elevationDeg) {
   cam->OrthogonalizeViewUp();
   d_->renderer->ResetCameraClippingRange();
   update();
+}
+
+void Viewport::setColorMode(ColorMode mode) {
+  if (d_->colorMode == mode) return;
+  d_->colorMode = mode;
+  if (!d_->scene) return;
+  // Rebuild the layers; the view and the selections stay.
+  const auto scene = d_->scene;
+  const RegionSelection region = d_->region;
+  const Selection picked = d_->selection;
+  setScene(*scene);
+  setRegionSelection(region);
+  select(picked);
+}
+
+ColorMode Viewport::colorMode() const { return d_->colorMode; }
+
+void Viewport::setMeshShading(MeshShading shading) {
+  d_->meshShading = shading;
+  if (auto it = d_->actors.find(Layer::kMesh); it != d_->actors.end()) {
+    vtkProperty* p = it->second->GetProperty();
+    if (shading == MeshShading::kFlat) p->SetInterpolationToFlat();
+    else p->SetInterpolationToGouraud();
+    if (shading == MeshShading::kWireframe) p->SetRepresentationToWireframe();
+    else p->SetRepresentationToSurface();
+  }
+  update();
+}
+
+QImage Viewport::renderImage(const QSize& size) {
+  makeCurrent();
+  d_->window->SetSize(size.width(), size.height());
+  d_->window->Render();
+  unsigned char* rgba =
+      d_->window->GetRGBACharPixelData(0, 0, size.width() - 1, size.height() - 1, 0);
+  QImage image = QImage(rgba, size.width(), size.height(), QImage::Format_RGBA8888)
+                     .mirrored(false, true)
+                     .convertToFormat(QImage::Format_RGB32);
+  delete[] rgba;
+  doneCurrent();
+  update();  // the next paint restores the widget's size
+  return image;
 }
 
 void Viewport::setMaxDisplayedPoints(size_t n) { d_->maxDisplayedPoints = std::max<size_t>(1, n); }

@@ -35,6 +35,12 @@ struct RegionSelection {
 };
 
 enum class Tool { kNavigate, kRectangle, kLasso };
+// Point colours: as photographed, or a colour ramp (blue low, red high) over the
+// 2nd to 98th percentile of height (along the scene's up), number of photos that
+// see the point, or reprojection error (sparse points); or a colour per label.
+// A layer without that attribute keeps its RGB colours.
+enum class ColorMode { kRgb, kHeight, kViews, kError, kLabel };
+enum class MeshShading { kSmooth, kFlat, kWireframe };
 enum class SelectMode { kReplace, kAdd, kSubtract };
 
 class Viewport : public QOpenGLWidget {
@@ -49,6 +55,11 @@ class Viewport : public QOpenGLWidget {
   bool layerVisible(Layer layer) const;
   bool hasLayer(Layer layer) const;
   void setPointSize(int pixels);
+  void setColorMode(ColorMode mode);
+  ColorMode colorMode() const;
+  void setMeshShading(MeshShading shading);
+  // The current view rendered at `size` pixels (screenshots at any resolution).
+  QImage renderImage(const QSize& size);
   void fitView();
   // Turns the view about the focal point (degrees; azimuth about the view-up axis).
   void orbit(double azimuthDeg, double elevationDeg);

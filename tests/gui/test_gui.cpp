@@ -658,6 +658,51 @@ class TestGui : public QObject {
     QCOMPARE(v->scene()->dense->size(), dense0);
   }
 
+  // Inspection: colour by height puts low points in blue and high ones in red along
+  // the scene's up; views and reprojection error recolour the points; flat and
+  // wireframe shading change the mesh; a screenshot is rendered at the size asked.
+  void colourModesShadingAndScreenshot() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    v->setLayerVisible(Layer::kMesh, false);
+    v->setLayerVisible(Layer::kCameras, false);
+    const QImage rgb = renderNow(v);
+    v->setColorMode(ColorMode::kHeight);
+    const QImage height = renderNow(v);
+    save(height, "gui_colour_height.png");
+    QVERIFY(changedFraction(rgb, height) > 0.02);
+    // Height along the scene's up: the ground (most of the cloud) is the low, blue end
+    // and the statue on it the high, red end (a ramp along the screen instead would
+    // split them about evenly).
+    long red = countColour(height, QColor(220, 40, 30), 90), blue = countColour(height, QColor(40, 60, 220), 90);
+    qInfo("height colours: %ld red-ish and %ld blue-ish pixels", red, blue);
+    QVERIFY(red > 100 && blue > 3 * red);
+    v->setColorMode(ColorMode::kViews);
+    QVERIFY(changedFraction(height, renderNow(v)) > 0.01);
+    v->setColorMode(ColorMode::kRgb);
+    QVERIFY(changedFraction(rgb, renderNow(v)) < 0.01);
+
+    v->setLayerVisible(Layer::kMesh, true);
+    v->setLayerVisible(Layer::kDense, false);
+    v->setLayerVisible(Layer::kSparse, false);
+    const QImage smooth = renderNow(v);
+    v->setMeshShading(MeshShading::kWireframe);
+    const QImage wire = renderNow(v);
+    save(wire, "gui_mesh_wireframe.png");
+    QVERIFY(changedFraction(smooth, wire) > 0.01);
+    v->setMeshShading(MeshShading::kSmooth);
+
+    const QImage big = v->renderImage(QSize(1920, 1080));
+    QCOMPARE(big.size(), QSize(1920, 1080));
+    save(big, "gui_screenshot_1920.png");
+    // The mesh fills a good part of it, not a blank background.
+    QVERIFY(changedFraction(big, QImage(big.size(), big.format())) > 0.05);
+    QVERIFY(!renderNow(v).isNull());  // the widget renders on at its own size
+    QCOMPARE(v->lastFrame().size(), v->size() * v->devicePixelRatio());
+  }
+
   void openingANonProjectSaysWhy() {
     QTemporaryDir tmp;
     MainWindow w;
