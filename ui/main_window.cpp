@@ -9,6 +9,7 @@
 #include <QDockWidget>
 #include <QFileDialog>
 #include <QFormLayout>
+#include <QInputDialog>
 #include <QHBoxLayout>
 #include <QKeySequence>
 #include <QLineEdit>
@@ -23,6 +24,7 @@
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
+#include <QInputDialog>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QToolBar>
@@ -104,6 +106,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   selectionLabel_ = new QLabel(this);
   selectionLabel_->setObjectName("selectionCount");
   statusBar()->addPermanentWidget(selectionLabel_);
+  measureLabel_ = new QLabel(this);
+  measureLabel_->setObjectName("measurement");
+  statusBar()->addPermanentWidget(measureLabel_);
+  connect(viewport_, &Viewport::measurementChanged, this,
+          [this] { measureLabel_->setText(measurementText()); });
   connect(viewport_, &Viewport::regionSelectionChanged, this, [this] {
     selectionLabel_->setText(selectionSummary());
     updateActions();
@@ -849,6 +856,34 @@ void MainWindow::showCleaningDialog(bool sparseFilter) {
   dialog->open();
 }
 
+QString MainWindow::measurementText() const {
+  const auto& m = viewport_->measurement();
+  if (m.size() < 2) return m.empty() ? QString() : "Measure: click the second point";
+  const double units = (m[1] - m[0]).norm();
+  QString text = "Distance: " + QString::number(units, 'g', 5) + " units";
+  const double scale = ws_ ? ws_->appState().value("metres_per_unit", 0.0) : 0.0;
+  if (scale > 0) text += " = " + QString::number(units * scale, 'g', 5) + " m";
+  return text;
+}
+
+bool MainWindow::setScaleFromMeasurement(double metres) {
+  const auto& m = viewport_->measurement();
+  if (!ws_ || m.size() != 2 || !(metres > 0)) return false;
+  const double units = (m[1] - m[0]).norm();
+  if (units <= 0) return false;
+  nlohmann::json app = ws_->appState();
+  app["metres_per_unit"] = metres / units;
+  ws_->setAppState(app);
+  try {
+    ws_->save();
+  } catch (const Error& e) {
+    message(e.what());
+    return false;
+  }
+  measureLabel_->setText(measurementText());
+  return true;
+}
+
 void MainWindow::buildEditMenu() {
   QMenu* edit = menuBar()->addMenu("&Edit");
   QAction* undo = undo_->createUndoAction(this, "&Undo");
@@ -867,7 +902,8 @@ void MainWindow::buildEditMenu() {
   const std::tuple<const char*, const char*, Tool, QKeySequence> toolList[] = {
       {"&Navigate", "toolNavigate", Tool::kNavigate, QKeySequence(Qt::Key_N)},
       {"&Rectangle Select", "toolRectangle", Tool::kRectangle, QKeySequence(Qt::Key_R)},
-      {"&Lasso Select", "toolLasso", Tool::kLasso, QKeySequence(Qt::Key_L)}};
+      {"&Lasso Select", "toolLasso", Tool::kLasso, QKeySequence(Qt::Key_L)},
+      {"&Measure", "toolMeasure", Tool::kMeasure, QKeySequence(Qt::Key_M)}};
   for (const auto& [label, name, tool, key] : toolList) {
     QAction* a = edit->addAction(label);
     a->setObjectName(name);
@@ -875,7 +911,9 @@ void MainWindow::buildEditMenu() {
     a->setShortcut(key);
     a->setChecked(tool == Tool::kNavigate);
     a->setToolTip(QString(label).remove('&') +
-                  (tool == Tool::kNavigate ? "" : " (drag; Shift adds, Ctrl takes away)"));
+                  (tool == Tool::kMeasure    ? " (click two points)"
+                   : tool == Tool::kNavigate ? ""
+                                             : " (drag; Shift adds, Ctrl takes away)"));
     tools->addAction(a);
     bar->addAction(a);
     const Tool t = tool;
@@ -895,6 +933,17 @@ void MainWindow::buildEditMenu() {
   QAction* crop = edit->addAction("Crop to Selectio&n", QKeySequence(Qt::CTRL | Qt::Key_K), this,
                                   &MainWindow::cropToSelection);
   crop->setObjectName("cropAction");
+  QAction* scale = edit->addAction("Set &Scale from Measurement…", this, [this] {
+    if (viewport_->measurement().size() != 2) {
+      message("Measure a known distance first: Edit > Measure (M), then click its two ends.");
+      return;
+    }
+    bool ok = false;
+    const double metres = QInputDialog::getDouble(this, "Set scale", "Real length of the measured segment (m)",
+                                                  1.0, 1e-6, 1e6, 4, &ok);
+    if (ok) setScaleFromMeasurement(metres);
+  });
+  scale->setObjectName("scaleAction");
   QAction* outliers = edit->addAction("Remove &Outliers…", this, [this] { showCleaningDialog(false); });
   outliers->setObjectName("outliersAction");
   QAction* filter = edit->addAction("&Filter Sparse Points…", this, [this] { showCleaningDialog(true); });

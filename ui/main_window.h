@@ -75,6 +75,11 @@ class MainWindow : public QMainWindow {
   size_t previewSparseFilter(int minViews, double maxError);
   bool removeSparseFilter(int minViews, double maxError);
   QString selectionSummary() const;
+  // The measured distance ("0.532 units" or, with a scale set, "1.064 m").
+  QString measurementText() const;
+  // Sets metres per scene unit from the real length of the measured segment; false
+  // without a measured segment. Saved with the project.
+  bool setScaleFromMeasurement(double metres);
 
  signals:
   void sceneReloaded();
@@ -132,6 +137,7 @@ class MainWindow : public QMainWindow {
   bool rebuildingUndo_ = false;
   int editGeneration_ = 0;  // counts saved edits, so a slower scene load cannot undo them
   QLabel* selectionLabel_ = nullptr;
+  QLabel* measureLabel_ = nullptr;
   QList<QAction*> editActions_;
 };
 

@@ -161,6 +161,8 @@ struct Viewport::Impl {
   size_t maxDisplayedPoints = 4'000'000;
   size_t displayedDense = 0;
   size_t maxInteractivePoints = 250'000;
+  std::vector<Eigen::Vector3d> measure;
+  vtkSmartPointer<vtkActor> measureActor;
   vtkSmartPointer<vtkActor> denseCoarse;  // drawn instead of the dense layer while moving
   bool moving = false;
   int buttonsDown = 0;
@@ -333,7 +335,7 @@ void Viewport::removeActors() {
   for (auto& [layer, actor] : d_->actors) d_->renderer->RemoveActor(actor);
   d_->actors.clear();
   for (auto* a : {&d_->highlightLines, &d_->highlightPoints, &d_->regionPoints, &d_->regionFaces,
-                  &d_->regionCameras, &d_->denseCoarse})
+                  &d_->regionCameras, &d_->denseCoarse, &d_->measureActor})
     if (*a) d_->renderer->RemoveActor(*a), *a = nullptr;
   d_->model.reset();
   d_->scene.reset();
@@ -568,6 +570,7 @@ void Viewport::setScene(const SceneData& data) {
     }
   }
   if (!hadScene) fitView();
+  updateMeasurementActor();
   // Keep the selection across reloads (a live model growing) while it still exists.
   const Selection previous = d_->selection;
   const bool stillThere =
@@ -629,7 +632,8 @@ static void setEventInfo(vtkGenericRenderWindowInteractor* i, const QPointF& pos
 }
 
 void Viewport::mousePressEvent(QMouseEvent* e) {
-  if (e->button() == Qt::LeftButton && d_->tool != Tool::kNavigate) {
+  if (e->button() == Qt::LeftButton &&
+      (d_->tool == Tool::kRectangle || d_->tool == Tool::kLasso)) {
     d_->outlining = true;
     d_->outline = QPolygonF({e->position()});
     d_->outlineMode = (e->modifiers() & Qt::ShiftModifier)     ? SelectMode::kAdd
@@ -668,10 +672,20 @@ void Viewport::mouseReleaseEvent(QMouseEvent* e) {
     d_->buttonsDown = std::max(0, d_->buttonsDown - 1);
     if (d_->buttonsDown == 0 && !d_->wheelStill.isActive()) setMoving(false);
   }
-  // A click, not the end of a drag: select what is under the cursor.
+  // A click, not the end of a drag: select (or, measuring, pick) what is under the cursor.
   if (e->button() == Qt::LeftButton && d_->leftPressed &&
-      (e->position() - d_->pressPos).manhattanLength() < 4)
-    select(pick(e->position()));
+      (e->position() - d_->pressPos).manhattanLength() < 4) {
+    if (d_->tool == Tool::kMeasure) {
+      if (const auto p = pickSurfacePoint(e->position())) {
+        if (d_->measure.size() >= 2) d_->measure.clear();
+        d_->measure.push_back(*p);
+        updateMeasurementActor();
+        emit measurementChanged();
+      }
+    } else {
+      select(pick(e->position()));
+    }
+  }
   d_->leftPressed = false;
   update();
 }
@@ -755,11 +769,80 @@ size_t Viewport::displayedDensePoints() const { return d_->displayedDense; }
 
 // ---- region selection --------------------------------------------------------
 
+std::optional<Eigen::Vector3d> Viewport::pickSurfacePoint(const QPointF& pos) const {
+  const SceneData* scene = d_->scene.get();
+  if (!scene || width() <= 0 || height() <= 0) return std::nullopt;
+  vtkCamera* cam = d_->renderer->GetActiveCamera();
+  vtkMatrix4x4* vm =
+      cam->GetCompositeProjectionTransformMatrix(double(width()) / double(height()), -1, 1);
+  Eigen::Matrix4d m;
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) m(r, c) = vm->GetElement(r, c);
+  constexpr double kRadius = 6;  // logical pixels
+  std::optional<Eigen::Vector3d> best;
+  double bestDepth = std::numeric_limits<double>::infinity();
+  auto consider = [&](const Eigen::Vector3d& p) {
+    const Eigen::Vector4d clip = m * p.homogeneous();
+    if (clip.w() <= 1e-12) return;
+    const double z = clip.z() / clip.w();
+    if (z < -1 || z > 1 || z >= bestDepth) return;
+    const double x = (clip.x() / clip.w() + 1) * 0.5 * width();
+    const double y = (1 - clip.y() / clip.w()) * 0.5 * height();
+    if (std::hypot(x - pos.x(), y - pos.y()) > kRadius) return;
+    bestDepth = z;  // the front-most point under the cursor
+    best = p;
+  };
+  if (scene->dense && layerVisible(Layer::kDense))
+    for (const auto& p : scene->dense->points) consider(p.cast<double>());
+  if (scene->mesh && layerVisible(Layer::kMesh))
+    for (const auto& p : scene->mesh->points) consider(p.cast<double>());
+  if (scene->sparse && layerVisible(Layer::kSparse))
+    for (const auto& [id, p] : scene->sparse->points3D) consider(p.xyz);
+  return best;
+}
+
+const std::vector<Eigen::Vector3d>& Viewport::measurement() const { return d_->measure; }
+
+void Viewport::clearMeasurement() {
+  d_->measure.clear();
+  updateMeasurementActor();
+  emit measurementChanged();
+}
+
+// The picked points in yellow and the segment between them.
+void Viewport::updateMeasurementActor() {
+  if (d_->measureActor) d_->renderer->RemoveActor(d_->measureActor), d_->measureActor = nullptr;
+  if (d_->measure.empty()) return update();
+  auto points = vtkSmartPointer<vtkPoints>::New();
+  auto verts = vtkSmartPointer<vtkCellArray>::New();
+  auto lines = vtkSmartPointer<vtkCellArray>::New();
+  for (const auto& p : d_->measure) {
+    const vtkIdType id = points->InsertNextPoint(p.data());
+    verts->InsertNextCell(1, &id);
+  }
+  if (d_->measure.size() == 2) {
+    const vtkIdType seg[2] = {0, 1};
+    lines->InsertNextCell(2, seg);
+  }
+  auto poly = vtkSmartPointer<vtkPolyData>::New();
+  poly->SetPoints(points);
+  poly->SetVerts(verts);
+  poly->SetLines(lines);
+  d_->measureActor = makeActor(poly);
+  d_->measureActor->GetProperty()->SetColor(1.0, 0.9, 0.1);
+  d_->measureActor->GetProperty()->SetPointSize(float(d_->pointSize + 6));
+  d_->measureActor->GetProperty()->SetLineWidth(3.f);
+  d_->measureActor->GetProperty()->LightingOff();
+  d_->renderer->AddActor(d_->measureActor);
+  update();
+}
+
 void Viewport::setTool(Tool tool) {
   d_->tool = tool;
   d_->outlining = false;
   d_->outline.clear();
   setCursor(tool == Tool::kNavigate ? Qt::ArrowCursor : Qt::CrossCursor);
+  if (tool != Tool::kMeasure && !d_->measure.empty()) clearMeasurement();
   update();
 }
 

@@ -34,7 +34,7 @@ struct RegionSelection {
   bool empty() const { return size() == 0; }
 };
 
-enum class Tool { kNavigate, kRectangle, kLasso };
+enum class Tool { kNavigate, kRectangle, kLasso, kMeasure };
 // Point colours: as photographed, or a colour ramp (blue low, red high) over the
 // 2nd to 98th percentile of height (along the scene's up), number of photos that
 // see the point, or reprojection error (sparse points); or a colour per label.
@@ -100,6 +100,11 @@ class Viewport : public QOpenGLWidget {
   // Everything of the visible layers that is not selected.
   RegionSelection invertedRegionSelection() const;
   RegionSelection allOfVisibleLayers() const;
+  // Measuring: with the measure tool, a click picks the point (dense, sparse or mesh
+  // vertex) drawn nearest the cursor, in front; two picks make a segment.
+  std::optional<Eigen::Vector3d> pickSurfacePoint(const QPointF& widgetPos) const;
+  const std::vector<Eigen::Vector3d>& measurement() const;
+  void clearMeasurement();
   // What is on show (with the edits applied).
   const SceneData* scene() const;
 
@@ -107,6 +112,7 @@ class Viewport : public QOpenGLWidget {
   void frameRendered();
   void selectionChanged(const parallax::ui::Selection& selection);
   void regionSelectionChanged();
+  void measurementChanged();
 
  protected:
   void initializeGL() override;
@@ -120,6 +126,7 @@ class Viewport : public QOpenGLWidget {
  private:
   void removeActors();
   void updateRegionHighlight();
+  void updateMeasurementActor();
   void drawRegionOutline(QPainter& painter) const;
   struct Impl;
   std::unique_ptr<Impl> d_;

@@ -703,6 +703,47 @@ class TestGui : public QObject {
     QCOMPARE(v->lastFrame().size(), v->size() * v->devicePixelRatio());
   }
 
+  // Measuring: M, two clicks on the cloud pick the front-most points under the cursor;
+  // the status bar gives their distance, and in metres once a scale is set from a
+  // known length (kept with the project).
+  void measureDistanceAndSetScale() {
+    QTemporaryDir tmp;
+    fs::path project;
+    {
+      MainWindow w;
+      QVERIFY(openSampleProject(w, tmp));
+      project = w.workspace()->root();
+      Viewport* v = w.viewport();
+      w.activateWindow();
+      QVERIFY(QTest::qWaitForWindowActive(&w));
+      v->setFocus();
+      QTest::keyClick(v, Qt::Key_M);
+      QCOMPARE(int(v->tool()), int(Tool::kMeasure));
+      const QPoint a(int(v->width() * 0.45), int(v->height() * 0.5));
+      const QPoint b(int(v->width() * 0.58), int(v->height() * 0.55));
+      QTest::mouseClick(v, Qt::LeftButton, {}, a);
+      QCOMPARE(v->measurement().size(), size_t(1));
+      QTest::mouseClick(v, Qt::LeftButton, {}, b);
+      QCOMPARE(v->measurement().size(), size_t(2));
+      // Each picked point is drawn within a few pixels of where the user clicked.
+      for (int k = 0; k < 2; ++k) {
+        const auto p = v->projectToWidget(v->measurement()[size_t(k)]);
+        QVERIFY(p && QLineF(*p, QPointF(k == 0 ? a : b)).length() <= 6.5);
+      }
+      const double units = (v->measurement()[1] - v->measurement()[0]).norm();
+      auto* label = w.findChild<QLabel*>("measurement");
+      QVERIFY2(label->text().contains(QString::number(units, 'g', 5)), qPrintable(label->text()));
+      save(renderNow(v), "gui_measure.png");
+      QVERIFY(w.setScaleFromMeasurement(2.5));
+      QVERIFY2(label->text().endsWith("= 2.5 m"), qPrintable(label->text()));
+    }
+    // The scale is the project's: measuring after reopening gives metres.
+    MainWindow w;
+    w.resize(1400, 900);
+    QVERIFY(showAndOpen(w, project));
+    QCOMPARE(w.workspace()->appState().value("metres_per_unit", 0.0) > 0, true);
+  }
+
   void openingANonProjectSaysWhy() {
     QTemporaryDir tmp;
     MainWindow w;
