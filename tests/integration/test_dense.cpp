@@ -87,6 +87,37 @@ class TestDense : public QObject {
       qInfo("gltf-validator: %s", qPrintable(report->text.left(400)));
       QCOMPARE(report->errors, 0);
     }
+
+    // Cleaning from the command line: crop to the half x < centre, then outliers;
+    // exports hold what is left, undo brings points back, bad boxes are explained.
+    const BoundingBox box = boundingBox(fused);
+    const Eigen::Vector3f mid = 0.5f * (box.min + box.max);
+    auto num = [](float v) { return QString::number(double(v), 'g', 9); };
+    auto c = runCli({"clean", path(project), "--layer", "dense", "--layer", "mesh", "--crop",
+                     num(box.min.x() - 1), num(box.min.y() - 1), num(box.min.z() - 1),
+                     num(mid.x()), num(box.max.y() + 1), num(box.max.z() + 1)});
+    QVERIFY2(c.exitCode == 0, qPrintable(c.err));
+    size_t inside = 0;
+    for (const auto& p : fused.points) inside += p.x() <= mid.x();
+    QVERIFY2(c.out.contains("Crop to box") && c.out.contains("dense points removed"), qPrintable(c.out));
+    const fs::path cropped = test::tempPath(tmp, "cropped.ply");
+    QCOMPARE(runCli({"export", path(project), "--what", "dense", "--format", "ply", path(cropped)}).exitCode, 0);
+    QCOMPARE(readPly(cropped).size(), inside);
+    for (const auto& p : readPly(cropped).points) QVERIFY(p.x() <= mid.x());
+    c = runCli({"clean", path(project), "--layer", "dense", "--outliers", "20", "2"});
+    QVERIFY2(c.exitCode == 0, qPrintable(c.err));
+    QCOMPARE(runCli({"export", path(project), "--what", "dense", "--format", "ply", path(cropped)}).exitCode, 0);
+    const size_t afterOutliers = readPly(cropped).size();
+    QVERIFY(afterOutliers < inside);
+    c = runCli({"clean", path(project), "--undo", "1", "--history"});
+    QVERIFY2(c.out.contains("undo: Statistical outliers") && c.out.contains("(undone"), qPrintable(c.out));
+    QCOMPARE(runCli({"export", path(project), "--what", "dense", "--format", "ply", path(cropped)}).exitCode, 0);
+    QCOMPARE(readPly(cropped).size(), inside);
+    c = runCli({"clean", path(project), "--layer", "dense", "--crop", "1e6", "1e6", "1e6", "2e6", "2e6", "2e6"});
+    QVERIFY(c.exitCode != 0);
+    QVERIFY2(c.err.contains("the box holds none of the dense points (they span x"), qPrintable(c.err));
+    c = runCli({"clean", path(project), "--crop", "1", "0", "0", "0", "1", "1"});
+    QVERIFY2(c.exitCode != 0 && c.err.contains("minimum must be below its maximum"), qPrintable(c.err));
   }
 
   void missingWeightsNameTheFileAndClassicalRuns() {
