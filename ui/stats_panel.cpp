@@ -50,10 +50,12 @@ StatsPanel::StatsPanel(QWidget* parent) : QWidget(parent) {
   summary_->setTextInteractionFlags(Qt::TextSelectableByMouse);
   errors_ = new HistogramView("Reprojection error per observation (px)", this);
   tracks_ = new HistogramView("Track length (photos per point)", this);
+  perPhoto_ = new HistogramView("3D points seen by each registered photo", this);
   auto* layout = new QVBoxLayout(this);
   layout->addWidget(summary_);
   layout->addWidget(errors_, 1);
   layout->addWidget(tracks_, 1);
+  layout->addWidget(perPhoto_, 1);
   layout->addStretch();
 }
 
@@ -64,6 +66,7 @@ void StatsPanel::setModel(const Reconstruction* model, size_t totalPhotos, bool 
     summary_->setText("No sparse model yet: run Reconstruct.");
     errors_->setBins({}, {});
     tracks_->setBins({}, {});
+    perPhoto_->setBins({}, {});
     return;
   }
   const ModelStatistics s = modelStatistics(*model);
@@ -90,6 +93,21 @@ void StatsPanel::setModel(const Reconstruction* model, size_t totalPhotos, bool 
   for (size_t k = 0; k < lengths.size(); ++k)
     lengthLabels << (k + 1 == lengths.size() ? QString("≥%1").arg(k + 2) : QString::number(k + 2));
   tracks_->setBins(lengths, lengthLabels);
+  // One bar per registered photo, in name order: a photo that sees few points stands out.
+  std::vector<std::pair<std::string, size_t>> photos;
+  for (const auto& [id, im] : model->images) {
+    size_t seen = 0;
+    for (const Point2D& p : im.points2D) seen += p.point3D_id != kInvalidPoint3DId;
+    photos.emplace_back(im.name, seen);
+  }
+  std::sort(photos.begin(), photos.end());
+  std::vector<size_t> counts;
+  QStringList names;
+  for (const auto& [name, seen] : photos) {
+    counts.push_back(seen);
+    names << QString::fromStdString(name);
+  }
+  perPhoto_->setBins(counts, names);
 }
 
 }  // namespace parallax::ui

@@ -38,11 +38,13 @@ class StatsPanel : public QWidget {
   QString summary() const;
   const HistogramView* errorHistogram() const { return errors_; }
   const HistogramView* trackHistogram() const { return tracks_; }
+  const HistogramView* pointsPerPhoto() const { return perPhoto_; }
 
  private:
   QLabel* summary_;
   HistogramView* errors_;
   HistogramView* tracks_;
+  HistogramView* perPhoto_;
 };
 
 }  // namespace parallax::ui

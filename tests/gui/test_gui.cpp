@@ -189,6 +189,11 @@ class TestGui : public QObject {
     histogramTotal = 0;
     for (size_t n : w.statsPanel()->trackHistogram()->bins()) histogramTotal += n;
     QCOMPARE(histogramTotal, stats.num_points);
+    // One bar per registered photo; together they count every observation.
+    QCOMPARE(w.statsPanel()->pointsPerPhoto()->bins().size(), model->images.size());
+    histogramTotal = 0;
+    for (size_t n : w.statsPanel()->pointsPerPhoto()->bins()) histogramTotal += n;
+    QCOMPARE(histogramTotal, stats.num_observations);
 
     // Click on a camera centre: the camera is selected, highlighted, and its photo shown.
     const QImage before = v->lastFrame();
