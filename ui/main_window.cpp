@@ -226,6 +226,9 @@ void MainWindow::buildMenus() {
     Layer l = layer;
     connect(a, &QAction::toggled, this, [this, l](bool on) { viewport_->setLayerVisible(l, on); });
   }
+  QAction* look = view->addAction("&Look Through Selected Camera", QKeySequence(Qt::Key_C), this,
+                                  &MainWindow::lookThroughSelectedCamera);
+  look->setObjectName("lookThroughAction");
   QMenu* colour = view->addMenu("&Colour By");
   auto* colourGroup = new QActionGroup(this);
   const std::pair<const char*, ColorMode> colours[] = {{"&RGB", ColorMode::kRgb},
@@ -854,6 +857,23 @@ void MainWindow::showCleaningDialog(bool sparseFilter) {
   });
   preview();
   dialog->open();
+}
+
+bool MainWindow::lookThroughSelectedCamera() {
+  const Selection s = viewport_->selection();
+  if (s.kind != Selection::kCamera || !viewport_->model()) {
+    statusBar()->showMessage("Click a camera in the viewport first, then View > Look Through Selected Camera", 5000);
+    return false;
+  }
+  const auto& im = viewport_->model()->images.at(uint32_t(s.id));
+  QImage photo;
+  if (auto it = photoPaths_.find(im.name); it != photoPaths_.end())
+    photo.load(QString::fromStdString(it->second.string()));
+  if (photo.isNull())
+    statusBar()->showMessage("The photo " + QString::fromStdString(im.name) + " cannot be read; showing the view without it", 5000);
+  else if (std::max(photo.width(), photo.height()) > 2048)
+    photo = photo.scaled(2048, 2048, Qt::KeepAspectRatio, Qt::SmoothTransformation);
+  return viewport_->lookThroughCamera(uint32_t(s.id), photo);
 }
 
 QString MainWindow::measurementText() const {

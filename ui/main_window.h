@@ -75,6 +75,8 @@ class MainWindow : public QMainWindow {
   size_t previewSparseFilter(int minViews, double maxError);
   bool removeSparseFilter(int minViews, double maxError);
   QString selectionSummary() const;
+  // Looks through the camera selected in the viewport, its photo over the view.
+  bool lookThroughSelectedCamera();
   // The measured distance ("0.532 units" or, with a scale set, "1.064 m").
   QString measurementText() const;
   // Sets metres per scene unit from the real length of the measured segment; false

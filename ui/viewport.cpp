@@ -162,6 +162,8 @@ struct Viewport::Impl {
   size_t displayedDense = 0;
   size_t maxInteractivePoints = 250'000;
   std::vector<Eigen::Vector3d> measure;
+  QImage overlay;        // the photo looked through, drawn over the view
+  double overlayAspect = 0;  // its camera's width / height
   vtkSmartPointer<vtkActor> measureActor;
   vtkSmartPointer<vtkActor> denseCoarse;  // drawn instead of the dense layer while moving
   bool moving = false;
@@ -324,6 +326,11 @@ void Viewport::paintGL() {
   makeCurrent();  // VTK's render switched to its own context
   QPainter painter(this);
   painter.drawImage(rect(), d_->frame);
+  if (!d_->overlay.isNull()) {
+    painter.setOpacity(0.5);
+    painter.drawImage(photoFrame(), d_->overlay);
+    painter.setOpacity(1);
+  }
   drawRegionOutline(painter);
   painter.end();
   emit frameRendered();
@@ -605,6 +612,8 @@ void Viewport::fitView() {
   vtkCamera* cam = d_->renderer->GetActiveCamera();
   const Eigen::Vector3d& d = d_->homeDirection;
   const Eigen::Vector3d& u = d_->homeUp;
+  d_->overlay = QImage();
+  cam->SetViewAngle(30);  // VTK's default (looking through a camera narrows it)
   cam->SetFocalPoint(0, 0, 0);
   cam->SetPosition(-d.x(), -d.y(), -d.z());
   cam->SetViewUp(u.x(), u.y(), u.z());
@@ -645,6 +654,7 @@ void Viewport::mousePressEvent(QMouseEvent* e) {
   if (e->button() == Qt::LeftButton) d_->pressPos = e->position(), d_->leftPressed = true;
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
   if (int ev = vtkButtonEvent(e->button(), true); ev >= 0) {
+    d_->overlay = QImage();
     d_->interactor->InvokeEvent(ev);
     ++d_->buttonsDown;
     setMoving(true);
@@ -710,6 +720,7 @@ void Viewport::wheelEvent(QWheelEvent* e) {
                                                       : vtkCommand::MouseWheelBackwardEvent);
   setMoving(true);
   d_->wheelStill.start();
+  d_->overlay = QImage();
   update();
 }
 
@@ -768,6 +779,47 @@ void Viewport::setMaxDisplayedPoints(size_t n) { d_->maxDisplayedPoints = std::m
 size_t Viewport::displayedDensePoints() const { return d_->displayedDense; }
 
 // ---- region selection --------------------------------------------------------
+
+bool Viewport::lookThroughCamera(uint32_t imageId, const QImage& photo) {
+  d_->overlay = QImage();
+  const Reconstruction* model = d_->model.get();
+  if (!model || !model->images.count(imageId)) return false;
+  const Image& im = model->images.at(imageId);
+  const Camera& c = model->cameras.at(im.camera_id);
+  const Eigen::Matrix3d worldFromCam = im.cam_from_world.rotation.toRotationMatrix().transpose();
+  const Eigen::Vector3d centre = im.projectionCenter();
+  const Eigen::Vector3d ahead = centre + worldFromCam.col(2) * d_->frustumSize * 10;
+  const Eigen::Vector3d up = -worldFromCam.col(1);
+  vtkCamera* cam = d_->renderer->GetActiveCamera();
+  cam->SetPosition(centre.data());
+  cam->SetFocalPoint(ahead.data());
+  cam->SetViewUp(up.data());
+  d_->overlayAspect = double(c.width) / double(c.height);
+  // VTK's view angle is vertical, over the widget's height; the photo is fitted into
+  // the widget, so its height spans the widget's unless the photo is wider.
+  const double widgetAspect = double(width()) / std::max(1, height());
+  const double photoHeightShare = d_->overlayAspect > widgetAspect ? widgetAspect / d_->overlayAspect : 1.0;
+  const double halfAngle = std::atan(0.5 * c.height / c.focalY() / photoHeightShare);
+  cam->SetViewAngle(2 * halfAngle * 180 / M_PI);
+  cam->SetWindowCenter(0, 0);
+  d_->renderer->ResetCameraClippingRange();
+  d_->overlay = photo;
+  update();
+  return true;
+}
+
+QRectF Viewport::photoFrame() const {
+  if (d_->overlayAspect <= 0) return {};
+  const double w = width(), h = height();
+  if (d_->overlayAspect > w / h) {
+    const double fh = w / d_->overlayAspect;
+    return QRectF(0, (h - fh) / 2, w, fh);
+  }
+  const double fw = h * d_->overlayAspect;
+  return QRectF((w - fw) / 2, 0, fw, h);
+}
+
+bool Viewport::photoOverlayShown() const { return !d_->overlay.isNull(); }
 
 std::optional<Eigen::Vector3d> Viewport::pickSurfacePoint(const QPointF& pos) const {
   const SceneData* scene = d_->scene.get();

@@ -100,6 +100,14 @@ class Viewport : public QOpenGLWidget {
   // Everything of the visible layers that is not selected.
   RegionSelection invertedRegionSelection() const;
   RegionSelection allOfVisibleLayers() const;
+  // Looks through a registered photo's camera: its centre, orientation and field of
+  // view; with `photo`, the photo is drawn over the view (half transparent), fitted
+  // as the camera's frame, so the geometry lines up with it. A move of the view
+  // (or lookThroughCamera with an unknown id) ends the overlay.
+  bool lookThroughCamera(uint32_t imageId, const QImage& photo = {});
+  // Where the photo's frame lies in the widget while looking through a camera.
+  QRectF photoFrame() const;
+  bool photoOverlayShown() const;
   // Measuring: with the measure tool, a click picks the point (dense, sparse or mesh
   // vertex) drawn nearest the cursor, in front; two picks make a segment.
   std::optional<Eigen::Vector3d> pickSurfacePoint(const QPointF& widgetPos) const;
