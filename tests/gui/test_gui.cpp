@@ -156,9 +156,11 @@ class TestGui : public QObject {
     // Fit view frames the scene: the mesh is drawn around the middle of the viewport.
     QVERIFY(std::abs(centre.x() - 0.5) < 0.2 && std::abs(centre.y() - 0.5) < 0.25);
 
+    v->setLayerVisible(Layer::kDense, false);
+    const QImage noDense = renderNow(v);
     v->setLayerVisible(Layer::kCameras, false);
     QImage empty = renderNow(v);
-    const double cameraShare = changedFraction(noMesh, empty);
+    const double cameraShare = changedFraction(noDense, empty);
     QVERIFY2(cameraShare > 0.002,
              qPrintable(QString("cameras changed only %1 of the pixels").arg(cameraShare)));
     // With every layer hidden only the background gradient is left: its rows are uniform
