@@ -757,7 +757,6 @@ size_t MainWindow::previewOutliers(int neighbors, double factor) {
       r.dense.push_back(uint32_t(i));
   if (scene && scene->sparse && viewport_->layerVisible(Layer::kSparse)) {
     std::vector<Eigen::Vector3f> pts;
-    std::vector<uint32_t> index;
     std::vector<uint64_t> ids;
     for (const auto& [id, p] : scene->sparse->points3D) {
       pts.push_back(p.xyz.cast<float>());
