@@ -17,6 +17,7 @@
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSettings>
+#include <QSlider>
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QActionGroup>
@@ -26,6 +27,7 @@
 #include <QFormLayout>
 #include <QInputDialog>
 #include <QPushButton>
+#include <QSlider>
 #include <QSpinBox>
 #include <QToolBar>
 #include <QUndoStack>
@@ -971,6 +973,26 @@ void MainWindow::buildEditMenu() {
   bar->addSeparator();
   bar->addAction(del);
   bar->addAction(crop);
+  // Clipping plane: hide what lies above a height, to look inside or under the model.
+  bar->addSeparator();
+  QAction* clip = bar->addAction("Clip Above");
+  clip->setObjectName("clipAction");
+  clip->setCheckable(true);
+  clip->setToolTip("Hide everything above the height set by the slider");
+  auto* slider = new QSlider(Qt::Horizontal, bar);
+  slider->setObjectName("clipSlider");
+  slider->setRange(0, 100);
+  slider->setValue(50);
+  slider->setMaximumWidth(160);
+  slider->setEnabled(false);
+  bar->addWidget(slider);
+  auto applyClip = [this, clip, slider] {
+    slider->setEnabled(clip->isChecked());
+    viewport_->setClipHeight(clip->isChecked() ? std::optional<double>(slider->value() / 100.0)
+                                               : std::nullopt);
+  };
+  connect(clip, &QAction::toggled, this, applyClip);
+  connect(slider, &QSlider::valueChanged, this, applyClip);
   editActions_ = {del, crop, outliers, filter};
 }
 

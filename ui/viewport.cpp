@@ -11,6 +11,7 @@
 #include <vtkPointData.h>
 #include <vtkPoints.h>
 #include <vtkPolyData.h>
+#include <vtkPlane.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkProperty.h>
 #include <vtkRenderWindow.h>
@@ -162,6 +163,8 @@ struct Viewport::Impl {
   size_t displayedDense = 0;
   size_t maxInteractivePoints = 250'000;
   std::vector<Eigen::Vector3d> measure;
+  std::optional<double> clip;  // clipping plane height (share of the height range)
+  vtkNew<vtkPlane> clipPlane;
   QImage overlay;        // the photo looked through, drawn over the view
   double overlayAspect = 0;  // its camera's width / height
   vtkSmartPointer<vtkActor> measureActor;
@@ -578,6 +581,7 @@ void Viewport::setScene(const SceneData& data) {
   }
   if (!hadScene) fitView();
   updateMeasurementActor();
+  setClipHeight(d_->clip);
   // Keep the selection across reloads (a live model growing) while it still exists.
   const Selection previous = d_->selection;
   const bool stillThere =
@@ -852,6 +856,48 @@ std::optional<Eigen::Vector3d> Viewport::pickSurfacePoint(const QPointF& pos) co
     for (const auto& [id, p] : scene->sparse->points3D) consider(p.xyz);
   return best;
 }
+
+void Viewport::setClipHeight(std::optional<double> fraction) {
+  d_->clip = fraction;
+  std::vector<vtkActor*> actors;
+  for (auto& [layer, actor] : d_->actors) actors.push_back(actor);
+  for (auto* a : {&d_->denseCoarse, &d_->regionPoints, &d_->regionFaces})
+    if (*a) actors.push_back(*a);
+  for (vtkActor* a : actors) a->GetMapper()->RemoveAllClippingPlanes();
+  if (fraction && *fraction < 1 && d_->scene) {  // at 1 (the top) nothing is cut
+    // The height range of the bulk of what is shown (2nd to 98th percentile along the
+    // scene's up): a few stray points must not stretch it.
+    std::vector<double> heights;
+    const SceneData& sc = *d_->scene;
+    if (sc.dense) for (const auto& p : sc.dense->points) heights.push_back(p.cast<double>().dot(d_->sceneUp));
+    if (sc.mesh) for (const auto& p : sc.mesh->points) heights.push_back(p.cast<double>().dot(d_->sceneUp));
+    if (sc.sparse) for (const auto& [id, p] : sc.sparse->points3D) heights.push_back(p.xyz.dot(d_->sceneUp));
+    double lo = 0, hi = 0;
+    if (!heights.empty()) {
+      const auto at = [&](double q) {
+        auto it = heights.begin() + long(q * double(heights.size() - 1));
+        std::nth_element(heights.begin(), it, heights.end());
+        return *it;
+      };
+      lo = at(0.02);
+      hi = at(0.98);
+    }
+    if (lo < hi) {
+      const Eigen::Vector3d origin = d_->sceneUp * (lo + std::clamp(*fraction, 0.0, 1.0) * (hi - lo));
+      d_->clipPlane->SetOrigin(origin.data());
+      // VTK keeps the side the normal points to: below the plane.
+      const Eigen::Vector3d normal = -d_->sceneUp;
+      d_->clipPlane->SetNormal(normal.data());
+      const auto cameras = d_->actors.find(Layer::kCameras);
+      for (vtkActor* a : actors)
+        if (cameras == d_->actors.end() || a != cameras->second.Get())
+          a->GetMapper()->AddClippingPlane(d_->clipPlane);
+    }
+  }
+  update();
+}
+
+std::optional<double> Viewport::clipHeight() const { return d_->clip; }
 
 const std::vector<Eigen::Vector3d>& Viewport::measurement() const { return d_->measure; }
 

@@ -113,6 +113,10 @@ class Viewport : public QOpenGLWidget {
   std::optional<Eigen::Vector3d> pickSurfacePoint(const QPointF& widgetPos) const;
   const std::vector<Eigen::Vector3d>& measurement() const;
   void clearMeasurement();
+  // Clipping plane: hides everything above `fraction` (0..1) of the scene's height
+  // range along its up direction, to look inside or under a model; nullopt: off.
+  void setClipHeight(std::optional<double> fraction);
+  std::optional<double> clipHeight() const;
   // What is on show (with the edits applied).
   const SceneData* scene() const;
 

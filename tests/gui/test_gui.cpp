@@ -5,6 +5,7 @@
 #include <QDockWidget>
 #include <QMimeData>
 #include <QPushButton>
+#include <QSlider>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QtTest>
@@ -708,6 +709,26 @@ class TestGui : public QObject {
     save(wire, "gui_mesh_wireframe.png");
     QVERIFY(changedFraction(smooth, wire) > 0.01);
     v->setMeshShading(MeshShading::kSmooth);
+
+    // Clipping at 30% of the height range cuts the statue and pillars off their base
+    // (the ground behind them shows); at 100% nothing is cut.
+    auto* clip = w.findChild<QAction*>("clipAction");
+    auto* slider = w.findChild<QSlider*>("clipSlider");
+    QVERIFY(clip && slider);
+    clip->trigger();
+    slider->setValue(30);
+    QVERIFY(v->clipHeight() && std::abs(*v->clipHeight() - 0.3) < 1e-9);
+    const QImage clipped = renderNow(v);
+    save(clipped, "gui_clipped.png");
+    const double cut = changedFraction(smooth, clipped);
+    slider->setValue(100);
+    const double none = changedFraction(smooth, renderNow(v));
+    qInfo("clipping at 30%% of the height changes %.1f%% of the view, at 100%% %.2f%%", 100 * cut,
+          100 * none);
+    QVERIFY(cut > 0.01);
+    QVERIFY(none < 0.002);
+    clip->trigger();
+    QVERIFY(!v->clipHeight());
 
     const QImage big = v->renderImage(QSize(1920, 1080));
     QCOMPARE(big.size(), QSize(1920, 1080));
