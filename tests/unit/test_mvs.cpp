@@ -252,7 +252,14 @@ class TestMvs : public QObject {
     // Half a sphere: Poisson closes it; trimming keeps only the half with points.
     const TriangleMesh half = poissonMesh(spherePoints(20000, 1.0, true), o, &rep);
     QVERIFY(rep.untrimmed_faces > half.faces.size());
-    for (const auto& p : half.points) QVERIFY(p.z() > -0.2f);  // the invented lower half is gone
+    // The invented lower half is gone. Open3D's Poisson runs multithreaded and its
+    // densities vary a little from run to run, so a boundary triangle may reach below
+    // -0.2 now and then (seen once in CI); the closed half held ~40% of the vertices.
+    size_t below = 0;
+    for (const auto& p : half.points) below += p.z() < -0.2f;
+    qInfo("half sphere: %zu of %zu vertices below z = -0.2 after trimming (untrimmed faces %zu)",
+          below, half.points.size(), rep.untrimmed_faces);
+    QVERIFY(below <= half.points.size() / 200);
     // Decimation to a face budget.
     o.target_faces = 2000;
     QVERIFY(poissonMesh(spherePoints(20000, 1.0, false), o).faces.size() <= 2000);
