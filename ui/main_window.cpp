@@ -21,14 +21,8 @@
 #include <QSpinBox>
 #include <QStatusBar>
 #include <QActionGroup>
-#include <QDialog>
-#include <QDialogButtonBox>
 #include <QDoubleSpinBox>
-#include <QFormLayout>
-#include <QInputDialog>
-#include <QPushButton>
-#include <QSlider>
-#include <QSpinBox>
+#include <QSignalBlocker>
 #include <QToolBar>
 #include <QUndoStack>
 #include <QUndoView>
@@ -751,12 +745,40 @@ bool MainWindow::cropToSelection() {
   return pushEdits(editsFor(outside, "Crop to selection"));
 }
 
-size_t MainWindow::previewOutliers(int neighbors, double factor) {
+size_t MainWindow::previewCropBox() {
+  RegionSelection r;
+  const SceneData* scene = viewport_->scene();
+  if (!scene || !viewport_->cropBoxShown()) return 0;
+  const CropBox box = viewport_->cropBox();
+  if (scene->dense && viewport_->layerVisible(Layer::kDense))
+    for (uint64_t i : pointsOutside(scene->dense->points, {}, box)) r.dense.push_back(uint32_t(i));
+  if (scene->mesh && viewport_->layerVisible(Layer::kMesh))
+    for (uint64_t i : facesOutside(*scene->mesh, {}, box)) r.faces.push_back(uint32_t(i));
+  if (scene->sparse && viewport_->layerVisible(Layer::kSparse))
+    r.sparse = sparsePointsOutside(*scene->sparse, box);
+  std::sort(r.sparse.begin(), r.sparse.end());
+  viewport_->setRegionSelection(r);
+  statusBar()->showMessage(thousands(r.size()) +
+                           " outside the box would be removed (red). Drag the box's handles; "
+                           "Enter applies, Esc cancels.");
+  return r.size();
+}
+
+bool MainWindow::applyCropBox() {
+  if (!viewport_->cropBoxShown()) return false;
+  const bool any = previewCropBox() > 0;
+  const bool done = any && pushEdits(editsFor(viewport_->regionSelection(), "Crop to box"));
+  if (!any) statusBar()->showMessage("Nothing lies outside the box", 4000);
+  if (done || !any) cropBoxAction_->setChecked(false);
+  return done;
+}
+
+size_t MainWindow::previewOutlierSet(
+    const std::function<std::vector<uint64_t>(const std::vector<Eigen::Vector3f>&)>& find) {
   RegionSelection r;
   const SceneData* scene = viewport_->scene();
   if (scene && scene->dense && viewport_->layerVisible(Layer::kDense))
-    for (uint64_t i : statisticalOutliers(scene->dense->points, {}, neighbors, factor))
-      r.dense.push_back(uint32_t(i));
+    for (uint64_t i : find(scene->dense->points)) r.dense.push_back(uint32_t(i));
   if (scene && scene->sparse && viewport_->layerVisible(Layer::kSparse)) {
     std::vector<Eigen::Vector3f> pts;
     std::vector<uint64_t> ids;
@@ -764,10 +786,16 @@ size_t MainWindow::previewOutliers(int neighbors, double factor) {
       pts.push_back(p.xyz.cast<float>());
       ids.push_back(id);
     }
-    for (uint64_t k : statisticalOutliers(pts, {}, neighbors, factor)) r.sparse.push_back(ids[k]);
+    for (uint64_t k : find(pts)) r.sparse.push_back(ids[k]);
   }
   viewport_->setRegionSelection(r);
   return r.size();
+}
+
+size_t MainWindow::previewOutliers(int neighbors, double factor) {
+  return previewOutlierSet([&](const std::vector<Eigen::Vector3f>& pts) {
+    return statisticalOutliers(pts, {}, neighbors, factor);
+  });
 }
 
 bool MainWindow::removeOutliers(int neighbors, double factor) {
@@ -776,6 +804,20 @@ bool MainWindow::removeOutliers(int neighbors, double factor) {
     return false;
   }
   return pushEdits(editsFor(viewport_->regionSelection(), "Remove outliers"));
+}
+
+size_t MainWindow::previewRadiusOutliers(double radius, int minNeighbors) {
+  return previewOutlierSet([&](const std::vector<Eigen::Vector3f>& pts) {
+    return radiusOutliers(pts, {}, radius, minNeighbors);
+  });
+}
+
+bool MainWindow::removeRadiusOutliers(double radius, int minNeighbors) {
+  if (previewRadiusOutliers(radius, minNeighbors) == 0) {
+    statusBar()->showMessage("No outliers with these settings", 4000);
+    return false;
+  }
+  return pushEdits(editsFor(viewport_->regionSelection(), "Remove radius outliers"));
 }
 
 size_t MainWindow::previewSparseFilter(int minViews, double maxError) {
@@ -802,45 +844,103 @@ bool MainWindow::removeSparseFilter(int minViews, double maxError) {
   return pushEdits(editsFor(viewport_->regionSelection(), "Filter sparse points"));
 }
 
-// Outlier removal or the sparse filter, with a preview: what would go is selected
-// (red) while the dialog is open; Remove makes it an edit.
+// Outlier removal (statistical or radius) or the sparse filter, with a preview: what
+// would go is selected (red) while the dialog is open, recomputed a moment after the
+// values stop changing; Remove makes it an edit.
 void MainWindow::showCleaningDialog(bool sparseFilter) {
   auto* dialog = new QDialog(this);
   dialog->setAttribute(Qt::WA_DeleteOnClose);
   dialog->setObjectName(sparseFilter ? "sparseFilterDialog" : "outlierDialog");
   dialog->setWindowTitle(sparseFilter ? "Filter sparse points" : "Remove outliers");
   auto* form = new QFormLayout(dialog);
+  auto* method = new QComboBox(dialog);
+  method->setObjectName("method");
   auto* first = new QSpinBox(dialog);
   auto* second = new QDoubleSpinBox(dialog);
   first->setObjectName("first");
   second->setObjectName("second");
-  if (sparseFilter) {
-    first->setRange(0, 100);
-    first->setValue(3);
-    second->setRange(0, 100);
-    second->setValue(2.0);
-    second->setSuffix(" px");
-    form->addRow("Seen by fewer than (photos, 0 = off)", first);
-    form->addRow("Reprojection error above (0 = off)", second);
-  } else {
-    first->setRange(2, 200);
-    first->setValue(20);
-    second->setRange(0.5, 20);
-    second->setValue(2.0);
-    second->setSingleStep(0.1);
-    form->addRow("Neighbours", first);
-    form->addRow("Distance factor (x the neighbours')", second);
+  auto* firstLabel = new QLabel(dialog);
+  auto* secondLabel = new QLabel(dialog);
+  // The radius is in scene units, scaled by the spacing of the dense cloud (or sparse points).
+  double spacing = 0;
+  if (const SceneData* scene = viewport_->scene(); scene && !sparseFilter) {
+    if (scene->dense && scene->dense->size() > 1) {
+      spacing = medianSpacing(scene->dense->points);
+    } else if (scene->sparse) {
+      std::vector<Eigen::Vector3f> pts;
+      for (const auto& [id, p] : scene->sparse->points3D) pts.push_back(p.xyz.cast<float>());
+      spacing = medianSpacing(pts);
+    }
   }
+  if (!(spacing > 0)) spacing = 0.01;
+  auto setMethod = [=](int m) {
+    const QSignalBlocker b1(first), b2(second);
+    if (sparseFilter) {
+      first->setRange(0, 100);
+      first->setValue(3);
+      second->setRange(0, 100);
+      second->setDecimals(2);
+      second->setValue(2.0);
+      second->setSuffix(" px");
+      firstLabel->setText("Seen by fewer than (photos, 0 = off)");
+      secondLabel->setText("Reprojection error above (0 = off)");
+    } else if (m == 0) {
+      first->setRange(2, 200);
+      first->setValue(20);
+      second->setRange(0.5, 20);
+      second->setDecimals(2);
+      second->setSingleStep(0.1);
+      second->setValue(2.0);
+      second->setSuffix("");
+      firstLabel->setText("Neighbours");
+      secondLabel->setText("Distance factor (x the neighbours')");
+    } else {
+      first->setRange(1, 500);
+      first->setValue(6);
+      // Decimals enough for a tenth of the spacing.
+      const int decimals = std::clamp(int(std::ceil(-std::log10(spacing / 10))), 2, 8);
+      second->setDecimals(decimals);
+      second->setRange(spacing / 10, spacing * 1000);
+      second->setSingleStep(spacing);
+      second->setValue(5 * spacing);
+      second->setSuffix(" units");
+      firstLabel->setText("At least this many neighbours");
+      secondLabel->setText(QString("Within radius (point spacing %1)").arg(spacing, 0, 'g', 3));
+    }
+  };
+  if (!sparseFilter) {
+    method->addItems({"Statistical: far from its neighbours", "Radius: too few neighbours within a radius"});
+    form->addRow("Method", method);
+  }
+  setMethod(0);
+  form->addRow(firstLabel, first);
+  form->addRow(secondLabel, second);
   auto* count = new QLabel(dialog);
   count->setObjectName("previewCount");
   form->addRow(count);
   auto preview = [=] {
     const size_t n = sparseFilter ? previewSparseFilter(first->value(), second->value())
-                                  : previewOutliers(first->value(), second->value());
+                     : method->currentIndex() == 0
+                         ? previewOutliers(first->value(), second->value())
+                         : previewRadiusOutliers(second->value(), first->value());
     count->setText(thousands(n) + " would be removed (shown in red)");
   };
-  connect(first, qOverload<int>(&QSpinBox::valueChanged), dialog, preview);
-  connect(second, qOverload<double>(&QDoubleSpinBox::valueChanged), dialog, preview);
+  // Typing a value changes it digit by digit: preview once it rests.
+  auto* settle = new QTimer(dialog);
+  settle->setObjectName("previewTimer");
+  settle->setSingleShot(true);
+  settle->setInterval(250);
+  connect(settle, &QTimer::timeout, dialog, preview);
+  auto later = [=] {
+    count->setText("…");
+    settle->start();
+  };
+  connect(method, qOverload<int>(&QComboBox::currentIndexChanged), dialog, [=](int m) {
+    setMethod(m);
+    later();
+  });
+  connect(first, qOverload<int>(&QSpinBox::valueChanged), dialog, later);
+  connect(second, qOverload<double>(&QDoubleSpinBox::valueChanged), dialog, later);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, dialog);
   QPushButton* remove = buttons->addButton("Remove", QDialogButtonBox::AcceptRole);
   remove->setObjectName("removeButton");
@@ -850,10 +950,13 @@ void MainWindow::showCleaningDialog(bool sparseFilter) {
     dialog->reject();
   });
   connect(buttons, &QDialogButtonBox::accepted, dialog, [=] {
+    settle->stop();
     if (sparseFilter)
       removeSparseFilter(first->value(), second->value());
-    else
+    else if (method->currentIndex() == 0)
       removeOutliers(first->value(), second->value());
+    else
+      removeRadiusOutliers(second->value(), first->value());
     dialog->accept();
   });
   preview();
@@ -874,7 +977,7 @@ bool MainWindow::lookThroughSelectedCamera() {
     statusBar()->showMessage("The photo " + QString::fromStdString(im.name) + " cannot be read; showing the view without it", 5000);
   else if (std::max(photo.width(), photo.height()) > 2048)
     photo = photo.scaled(2048, 2048, Qt::KeepAspectRatio, Qt::SmoothTransformation);
-  return viewport_->lookThroughCamera(uint32_t(s.id), photo);
+  return viewport_->lookThroughCamera(uint32_t(s.id), photo, /*animate=*/true);
 }
 
 QString MainWindow::measurementText() const {
@@ -954,6 +1057,29 @@ void MainWindow::buildEditMenu() {
   QAction* crop = edit->addAction("Crop to Selectio&n", QKeySequence(Qt::CTRL | Qt::Key_K), this,
                                   &MainWindow::cropToSelection);
   crop->setObjectName("cropAction");
+  cropBoxAction_ = edit->addAction("Crop &Box");
+  cropBoxAction_->setObjectName("cropBoxAction");
+  cropBoxAction_->setCheckable(true);
+  cropBoxAction_->setShortcut(QKeySequence(Qt::Key_B));
+  cropBoxAction_->setToolTip("Crop Box (B): drag the box's handles, Enter keeps what is inside");
+  applyCropBoxAction_ = edit->addAction("&Apply Crop Box");
+  applyCropBoxAction_->setObjectName("applyCropBoxAction");
+  applyCropBoxAction_->setShortcuts({QKeySequence(Qt::Key_Return), QKeySequence(Qt::Key_Enter)});
+  applyCropBoxAction_->setEnabled(false);
+  QAction* cancelBox = new QAction(this);
+  cancelBox->setShortcut(QKeySequence(Qt::Key_Escape));
+  addAction(cancelBox);
+  connect(cancelBox, &QAction::triggered, this, [this] { cropBoxAction_->setChecked(false); });
+  connect(cropBoxAction_, &QAction::toggled, this, [this](bool on) {
+    applyCropBoxAction_->setEnabled(on);
+    viewport_->showCropBox(on);
+    if (!on) {
+      viewport_->setRegionSelection({});
+      statusBar()->clearMessage();
+    }
+  });
+  connect(applyCropBoxAction_, &QAction::triggered, this, &MainWindow::applyCropBox);
+  connect(viewport_, &Viewport::cropBoxChanged, this, &MainWindow::previewCropBox);
   QAction* scale = edit->addAction("Set &Scale from Measurement…", this, [this] {
     if (viewport_->measurement().size() != 2) {
       message("Measure a known distance first: Edit > Measure (M), then click its two ends.");
@@ -969,10 +1095,12 @@ void MainWindow::buildEditMenu() {
   outliers->setObjectName("outliersAction");
   QAction* filter = edit->addAction("&Filter Sparse Points…", this, [this] { showCleaningDialog(true); });
   filter->setObjectName("sparseFilterAction");
-  for (QAction* a : {all, invert, none, del, crop}) a->setShortcutContext(Qt::WindowShortcut);
+  for (QAction* a : {all, invert, none, del, crop, cropBoxAction_, applyCropBoxAction_, cancelBox})
+    a->setShortcutContext(Qt::WindowShortcut);
   bar->addSeparator();
   bar->addAction(del);
   bar->addAction(crop);
+  bar->addAction(cropBoxAction_);
   // Clipping plane: hide what lies above a height, to look inside or under the model.
   bar->addSeparator();
   QAction* clip = bar->addAction("Clip Above");
@@ -993,7 +1121,7 @@ void MainWindow::buildEditMenu() {
   };
   connect(clip, &QAction::toggled, this, applyClip);
   connect(slider, &QSlider::valueChanged, this, applyClip);
-  editActions_ = {del, crop, outliers, filter};
+  editActions_ = {del, crop, outliers, filter, cropBoxAction_};
 }
 
 }  // namespace parallax::ui

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QMainWindow>
 #include <QTimer>
+#include <functional>
 #include <optional>
 
 #include "scene/workspace.h"
@@ -70,10 +71,18 @@ class MainWindow : public QMainWindow {
   // (a preview of what removeOutliers() takes away); returns how many.
   size_t previewOutliers(int neighbors, double factor);
   bool removeOutliers(int neighbors, double factor);
+  // The same with radius outliers: fewer than `minNeighbors` other points within `radius`.
+  size_t previewRadiusOutliers(double radius, int minNeighbors);
+  bool removeRadiusOutliers(double radius, int minNeighbors);
   // Selects / removes sparse points seen by fewer than `minViews` photos or with a
   // mean reprojection error above `maxError` px (0: that test off).
   size_t previewSparseFilter(int minViews, double maxError);
   bool removeSparseFilter(int minViews, double maxError);
+  // Crop box (Edit > Crop Box, B): while it is shown, what lies outside it is
+  // selected (red) as a preview; Apply Crop Box (Enter) removes that as one step
+  // (cameras stay) and hides the box; Esc or B again hides it without a change.
+  size_t previewCropBox();
+  bool applyCropBox();
   QString selectionSummary() const;
   // Looks through the camera selected in the viewport, its photo over the view.
   bool lookThroughSelectedCamera();
@@ -108,6 +117,9 @@ class MainWindow : public QMainWindow {
   bool pushEdits(std::vector<Edit> edits);
   std::vector<Edit> editsFor(const RegionSelection& selection, const QString& what) const;
   void showCleaningDialog(bool sparseFilter);
+  // Selects what `find` picks among the dense points and sparse points shown.
+  size_t previewOutlierSet(
+      const std::function<std::vector<uint64_t>(const std::vector<Eigen::Vector3f>&)>& find);
   friend class EditCommand;
 
   std::optional<Workspace> ws_;
@@ -141,6 +153,8 @@ class MainWindow : public QMainWindow {
   QLabel* selectionLabel_ = nullptr;
   QLabel* measureLabel_ = nullptr;
   QList<QAction*> editActions_;
+  QAction* cropBoxAction_ = nullptr;
+  QAction* applyCropBoxAction_ = nullptr;
 };
 
 }  // namespace parallax::ui

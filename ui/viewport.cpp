@@ -1,6 +1,9 @@
 #include "ui/viewport.h"
 
 #include <vtkActor.h>
+#include <vtkBoxRepresentation.h>
+#include <vtkBoxWidget2.h>
+#include <vtkCallbackCommand.h>
 #include <vtkCamera.h>
 #include <vtkCellArray.h>
 #include <vtkFloatArray.h>
@@ -17,9 +20,11 @@
 #include <vtkRenderWindow.h>
 #include <vtkRenderer.h>
 #include <vtkSmartPointer.h>
+#include <vtkTransform.h>
 #include <vtkUnsignedCharArray.h>
 
 #include <Eigen/Eigenvalues>
+#include <QElapsedTimer>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QTimer>
@@ -172,6 +177,18 @@ struct Viewport::Impl {
   bool moving = false;
   int buttonsDown = 0;
   QTimer wheelStill;  // the wheel counts as motion until it rests
+  // Crop box.
+  vtkNew<vtkBoxWidget2> boxWidget;
+  vtkNew<vtkBoxRepresentation> boxRep;
+  vtkNew<vtkCallbackCommand> boxObserver;
+  bool boxShown = false, boxPlaced = false;
+  // A flight of the view (flyTo): from, to (position, focal point, up), angles.
+  QTimer flyTimer;
+  QElapsedTimer flyClock;
+  int flyMs = 0;
+  Eigen::Vector3d flyFrom[3], flyTarget[3];
+  double flyAngle[2] = {30, 30};
+  std::function<void()> flyDone;
 };
 
 namespace {
@@ -283,6 +300,47 @@ Viewport::Viewport(QWidget* parent) : QOpenGLWidget(parent), d_(std::make_unique
   d_->wheelStill.setSingleShot(true);
   d_->wheelStill.setInterval(300);
   connect(&d_->wheelStill, &QTimer::timeout, this, [this] { setMoving(d_->buttonsDown > 0); });
+  // The crop box: faces and centre moved by their handles with the left button; the
+  // box keeps its axes (the scene's), so a left drag on it turns the view as usual.
+  d_->boxRep->SetPlaceFactor(1.0);
+  d_->boxRep->SetHandleSize(9);  // pixels: easier to grab than VTK's 5
+  d_->boxRep->GetOutlineProperty()->SetColor(1.0, 0.85, 0.2);
+  d_->boxRep->GetOutlineProperty()->SetLineWidth(2.f);
+  d_->boxRep->GetHandleProperty()->SetColor(1.0, 0.85, 0.2);
+  d_->boxWidget->SetInteractor(d_->interactor);
+  d_->boxWidget->SetRepresentation(d_->boxRep);
+  d_->boxWidget->SetCurrentRenderer(d_->renderer);
+  d_->boxWidget->RotationEnabledOff();
+  d_->boxWidget->ScalingEnabledOff();
+  d_->boxObserver->SetClientData(this);
+  d_->boxObserver->SetCallback([](vtkObject*, unsigned long, void* client, void*) {
+    emit static_cast<Viewport*>(client)->cropBoxChanged();
+  });
+  d_->boxWidget->AddObserver(vtkCommand::EndInteractionEvent, d_->boxObserver);
+  d_->flyTimer.setInterval(15);
+  connect(&d_->flyTimer, &QTimer::timeout, this, [this] {
+    const double t = std::min(1.0, double(d_->flyClock.elapsed()) / std::max(1, d_->flyMs));
+    const double s = t * t * (3 - 2 * t);  // eased in and out
+    vtkCamera* cam = d_->renderer->GetActiveCamera();
+    Eigen::Vector3d v[3];
+    for (int k = 0; k < 3; ++k) v[k] = (1 - s) * d_->flyFrom[k] + s * d_->flyTarget[k];
+    if (v[2].norm() < 1e-9) v[2] = d_->flyTarget[2];
+    cam->SetPosition(v[0].data());
+    cam->SetFocalPoint(v[1].data());
+    cam->SetViewUp(v[2].normalized().data());
+    cam->SetViewAngle((1 - s) * d_->flyAngle[0] + s * d_->flyAngle[1]);
+    cam->OrthogonalizeViewUp();
+    d_->renderer->ResetCameraClippingRange();
+    if (t >= 1) {
+      d_->flyTimer.stop();
+      setMoving(d_->buttonsDown > 0);
+      if (auto done = std::move(d_->flyDone)) {
+        d_->flyDone = nullptr;
+        done();
+      }
+    }
+    update();
+  });
 }
 
 void Viewport::setMaxInteractivePoints(size_t n) { d_->maxInteractivePoints = std::max<size_t>(1, n); }
@@ -293,7 +351,10 @@ void Viewport::setMoving(bool moving) {
   update();
 }
 
-Viewport::~Viewport() { d_->window->Finalize(); }
+Viewport::~Viewport() {
+  d_->boxWidget->Off();
+  d_->window->Finalize();
+}
 
 void Viewport::initializeGL() {}
 
@@ -656,6 +717,10 @@ void Viewport::mousePressEvent(QMouseEvent* e) {
     return;
   }
   if (e->button() == Qt::LeftButton) d_->pressPos = e->position(), d_->leftPressed = true;
+  if (d_->flyTimer.isActive()) d_->flyTimer.stop(), d_->flyDone = nullptr;
+  // Only the left button works the crop box; the others always move the view.
+  if (d_->boxShown && d_->buttonsDown == 0)
+    d_->boxWidget->SetProcessEvents(e->button() == Qt::LeftButton);
   setEventInfo(d_->interactor, e->position(), e->modifiers(), devicePixelRatio());
   if (int ev = vtkButtonEvent(e->button(), true); ev >= 0) {
     d_->overlay = QImage();
@@ -784,7 +849,7 @@ size_t Viewport::displayedDensePoints() const { return d_->displayedDense; }
 
 // ---- region selection --------------------------------------------------------
 
-bool Viewport::lookThroughCamera(uint32_t imageId, const QImage& photo) {
+bool Viewport::lookThroughCamera(uint32_t imageId, const QImage& photo, bool animate) {
   d_->overlay = QImage();
   const Reconstruction* model = d_->model.get();
   if (!model || !model->images.count(imageId)) return false;
@@ -794,22 +859,171 @@ bool Viewport::lookThroughCamera(uint32_t imageId, const QImage& photo) {
   const Eigen::Vector3d centre = im.projectionCenter();
   const Eigen::Vector3d ahead = centre + worldFromCam.col(2) * d_->frustumSize * 10;
   const Eigen::Vector3d up = -worldFromCam.col(1);
-  vtkCamera* cam = d_->renderer->GetActiveCamera();
-  cam->SetPosition(centre.data());
-  cam->SetFocalPoint(ahead.data());
-  cam->SetViewUp(up.data());
-  d_->overlayAspect = double(c.width) / double(c.height);
+  const double aspect = double(c.width) / double(c.height);
   // VTK's view angle is vertical, over the widget's height; the photo is fitted into
   // the widget, so its height spans the widget's unless the photo is wider.
   const double widgetAspect = double(width()) / std::max(1, height());
-  const double photoHeightShare = d_->overlayAspect > widgetAspect ? widgetAspect / d_->overlayAspect : 1.0;
+  const double photoHeightShare = aspect > widgetAspect ? widgetAspect / aspect : 1.0;
   const double halfAngle = std::atan(0.5 * c.height / c.focalY() / photoHeightShare);
-  cam->SetViewAngle(2 * halfAngle * 180 / M_PI);
-  cam->SetWindowCenter(0, 0);
-  d_->renderer->ResetCameraClippingRange();
-  d_->overlay = photo;
-  update();
+  const double angle = 2 * halfAngle * 180 / M_PI;
+  auto arrive = [this, centre, ahead, up, angle, aspect, photo] {
+    vtkCamera* cam = d_->renderer->GetActiveCamera();
+    cam->SetPosition(centre.data());
+    cam->SetFocalPoint(ahead.data());
+    cam->SetViewUp(up.data());
+    cam->SetViewAngle(angle);
+    cam->SetWindowCenter(0, 0);
+    d_->renderer->ResetCameraClippingRange();
+    d_->overlayAspect = aspect;
+    d_->overlay = photo;
+    update();
+  };
+  if (animate)
+    flyTo(centre, ahead, up, angle, 600, arrive);
+  else
+    arrive();
   return true;
+}
+
+void Viewport::flyTo(const Eigen::Vector3d& position, const Eigen::Vector3d& focalPoint,
+                     const Eigen::Vector3d& viewUp, double viewAngle, int ms,
+                     std::function<void()> done) {
+  d_->flyTimer.stop();
+  d_->overlay = QImage();
+  vtkCamera* cam = d_->renderer->GetActiveCamera();
+  d_->flyFrom[0] = Eigen::Vector3d(cam->GetPosition());
+  d_->flyFrom[1] = Eigen::Vector3d(cam->GetFocalPoint());
+  d_->flyFrom[2] = Eigen::Vector3d(cam->GetViewUp());
+  d_->flyTarget[0] = position;
+  d_->flyTarget[1] = focalPoint;
+  d_->flyTarget[2] = viewUp.normalized();
+  d_->flyAngle[0] = cam->GetViewAngle();
+  d_->flyAngle[1] = viewAngle;
+  d_->flyMs = std::max(0, ms);
+  d_->flyDone = std::move(done);
+  d_->flyClock.start();
+  setMoving(true);  // the coarse level of detail while flying
+  d_->flyTimer.start();
+}
+
+bool Viewport::flying() const { return d_->flyTimer.isActive(); }
+
+Eigen::Vector3d Viewport::cameraPosition() const {
+  return Eigen::Vector3d(d_->renderer->GetActiveCamera()->GetPosition());
+}
+
+Eigen::Vector3d Viewport::focalPoint() const {
+  return Eigen::Vector3d(d_->renderer->GetActiveCamera()->GetFocalPoint());
+}
+
+void Viewport::mouseDoubleClickEvent(QMouseEvent* e) {
+  if (e->button() != Qt::LeftButton || d_->tool != Tool::kNavigate) return;
+  const auto p = pickSurfacePoint(e->position());
+  if (!p) return;
+  // The point becomes the centre of the view (and of rotation), at the same distance.
+  vtkCamera* cam = d_->renderer->GetActiveCamera();
+  const Eigen::Vector3d shift = *p - focalPoint();
+  flyTo(cameraPosition() + shift, *p, Eigen::Vector3d(cam->GetViewUp()), cam->GetViewAngle(), 350);
+}
+
+// ---- crop box ------------------------------------------------------------------
+
+CropBox Viewport::defaultCropBox() const {
+  // Axes: the scene's up and the photos' horizontal viewing direction.
+  const Eigen::Vector3d up = d_->sceneUp.normalized();
+  Eigen::Vector3d x = d_->homeDirection - d_->homeDirection.dot(up) * up;
+  x = x.norm() < 1e-6 ? up.unitOrthogonal() : x.normalized();
+  Eigen::Matrix3d axes;
+  axes << x, up.cross(x), up;
+  std::vector<Eigen::Vector3f> pts;
+  if (const SceneData* sc = d_->scene.get()) {
+    if (sc->dense && sc->dense->size()) pts = sc->dense->points;
+    else if (sc->mesh && sc->mesh->size()) pts = sc->mesh->points;
+    else if (sc->sparse)
+      for (const auto& [id, p] : sc->sparse->points3D) pts.push_back(p.xyz.cast<float>());
+  }
+  if (pts.size() < 4) {
+    const Eigen::Vector3d lo(d_->fitBox[0], d_->fitBox[2], d_->fitBox[4]);
+    const Eigen::Vector3d hi(d_->fitBox[1], d_->fitBox[3], d_->fitBox[5]);
+    return CropBox::axisAligned(lo, hi);
+  }
+  // The bulk of the points (1st to 99th percentile along each axis) and a margin.
+  const size_t stride = std::max<size_t>(1, pts.size() / 200000);
+  std::vector<double> along[3];
+  for (size_t i = 0; i < pts.size(); i += stride) {
+    const Eigen::Vector3d q = axes.transpose() * pts[i].cast<double>();
+    for (int k = 0; k < 3; ++k) along[k].push_back(q[k]);
+  }
+  Eigen::Vector3d lo, hi;
+  for (int k = 0; k < 3; ++k) {
+    auto& v = along[k];
+    std::sort(v.begin(), v.end());
+    lo[k] = v[size_t(0.01 * double(v.size() - 1))];
+    hi[k] = v[size_t(0.99 * double(v.size() - 1))];
+  }
+  const Eigen::Vector3d margin = 0.05 * (hi - lo).cwiseMax(1e-9);
+  lo -= margin;
+  hi += margin;
+  CropBox box;
+  box.world_from_box.linear() = axes * (hi - lo).asDiagonal();
+  box.world_from_box.translation() = axes * (0.5 * (lo + hi));
+  return box;
+}
+
+void Viewport::showCropBox(bool show) {
+  if (show == d_->boxShown) return;
+  d_->boxShown = show;
+  if (show) {
+    if (!d_->boxPlaced) setCropBox(defaultCropBox());
+    d_->boxWidget->On();
+    d_->boxWidget->SetProcessEvents(1);
+  } else {
+    d_->boxWidget->Off();
+  }
+  update();
+  if (show) emit cropBoxChanged();
+}
+
+bool Viewport::cropBoxShown() const { return d_->boxShown; }
+
+void Viewport::setCropBox(const CropBox& box) {
+  double unit[6] = {-0.5, 0.5, -0.5, 0.5, -0.5, 0.5};
+  d_->boxRep->PlaceWidget(unit);
+  vtkNew<vtkMatrix4x4> m;
+  const Eigen::Matrix4d& a = box.world_from_box.matrix();
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 4; ++c) m->SetElement(r, c, a(r, c));
+  vtkNew<vtkTransform> t;
+  t->SetMatrix(m);
+  d_->boxRep->SetTransform(t);
+  d_->boxPlaced = true;
+  update();
+  if (d_->boxShown) emit cropBoxChanged();
+}
+
+CropBox Viewport::cropBox() const {
+  vtkNew<vtkPolyData> pd;
+  d_->boxRep->GetPolyData(pd);
+  auto at = [&](int i) {
+    double v[3];
+    pd->GetPoint(i, v);
+    return Eigen::Vector3d(v[0], v[1], v[2]);
+  };
+  // Corners 0, 1, 3, 4 span the box's axes from its minimum corner; point 14 is the centre.
+  CropBox box;
+  box.world_from_box.linear().col(0) = at(1) - at(0);
+  box.world_from_box.linear().col(1) = at(3) - at(0);
+  box.world_from_box.linear().col(2) = at(4) - at(0);
+  box.world_from_box.translation() = at(14);
+  return box;
+}
+
+Eigen::Vector3d Viewport::cropBoxHandle(int i) const {
+  vtkNew<vtkPolyData> pd;
+  d_->boxRep->GetPolyData(pd);
+  double v[3];
+  pd->GetPoint(8 + std::clamp(i, 0, 6), v);
+  return {v[0], v[1], v[2]};
 }
 
 QRectF Viewport::photoFrame() const {

@@ -5,11 +5,13 @@
 #pragma once
 
 #include <QOpenGLWidget>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <QPolygonF>
 #include <vector>
 
+#include "surface/cleaning.h"
 #include "ui/scene_data.h"
 
 namespace parallax::ui {
@@ -104,7 +106,19 @@ class Viewport : public QOpenGLWidget {
   // view; with `photo`, the photo is drawn over the view (half transparent), fitted
   // as the camera's frame, so the geometry lines up with it. A move of the view
   // (or lookThroughCamera with an unknown id) ends the overlay.
-  bool lookThroughCamera(uint32_t imageId, const QImage& photo = {});
+  // With `animate`, the view flies there first (about half a second) and the photo
+  // appears on arrival.
+  bool lookThroughCamera(uint32_t imageId, const QImage& photo = {}, bool animate = false);
+  // Moves the view to a camera position, focal point, view-up and view angle
+  // (degrees) over `ms` milliseconds, eased in and out; `done` runs on arrival. A
+  // mouse press or another flight ends it where it is.
+  void flyTo(const Eigen::Vector3d& position, const Eigen::Vector3d& focalPoint,
+             const Eigen::Vector3d& viewUp, double viewAngle, int ms,
+             std::function<void()> done = {});
+  bool flying() const;
+  // Where the view is: camera position, focal point.
+  Eigen::Vector3d cameraPosition() const;
+  Eigen::Vector3d focalPoint() const;
   // Where the photo's frame lies in the widget while looking through a camera.
   QRectF photoFrame() const;
   bool photoOverlayShown() const;
@@ -117,6 +131,17 @@ class Viewport : public QOpenGLWidget {
   // range along its up direction, to look inside or under a model; nullopt: off.
   void setClipHeight(std::optional<double> fraction);
   std::optional<double> clipHeight() const;
+  // Crop box: VTK's box widget. Dragging a face's handle moves that face, the centre
+  // handle moves the box, a face turns it, the right button scales it; elsewhere the
+  // mouse moves the view as usual. Shown first around the bulk of the scene, aligned
+  // with its up and the photos' viewing direction; cropBoxChanged() after each drag.
+  void showCropBox(bool show);
+  bool cropBoxShown() const;
+  CropBox cropBox() const;
+  void setCropBox(const CropBox& box);
+  // Handle i in world coordinates: 0..5 on the faces -x, +x, -y, +y, -z, +z of the
+  // box's own axes, 6 the centre.
+  Eigen::Vector3d cropBoxHandle(int i) const;
   // What is on show (with the edits applied).
   const SceneData* scene() const;
 
@@ -125,6 +150,7 @@ class Viewport : public QOpenGLWidget {
   void selectionChanged(const parallax::ui::Selection& selection);
   void regionSelectionChanged();
   void measurementChanged();
+  void cropBoxChanged();
 
  protected:
   void initializeGL() override;
@@ -134,12 +160,15 @@ class Viewport : public QOpenGLWidget {
   void mouseReleaseEvent(QMouseEvent* e) override;
   void mouseMoveEvent(QMouseEvent* e) override;
   void wheelEvent(QWheelEvent* e) override;
+  // A double click on a point makes it the centre of the view (flown to).
+  void mouseDoubleClickEvent(QMouseEvent* e) override;
 
  private:
   void removeActors();
   void updateRegionHighlight();
   void updateMeasurementActor();
   void drawRegionOutline(QPainter& painter) const;
+  CropBox defaultCropBox() const;
   struct Impl;
   std::unique_ptr<Impl> d_;
 };

@@ -81,6 +81,25 @@ std::vector<uint64_t> radiusOutliers(const std::vector<Eigen::Vector3f>& points,
   return fileIds(ids, out);
 }
 
+double medianSpacing(const std::vector<Eigen::Vector3f>& points, size_t samples) {
+  if (points.size() < 2) return 0;
+  open3d::geometry::PointCloud pcd;
+  pcd.points_.resize(points.size());
+  for (size_t i = 0; i < points.size(); ++i) pcd.points_[i] = points[i].cast<double>();
+  open3d::geometry::KDTreeFlann tree(pcd);
+  const size_t stride = std::max<size_t>(1, points.size() / std::max<size_t>(1, samples));
+  std::vector<double> d;
+  for (size_t i = 0; i < points.size(); i += stride) {
+    std::vector<int> nbrs;
+    std::vector<double> d2;
+    // The nearest is the point itself (or a duplicate at distance 0).
+    if (tree.SearchKNN(pcd.points_[i], 2, nbrs, d2) == 2) d.push_back(std::sqrt(d2[1]));
+  }
+  if (d.empty()) return 0;
+  std::nth_element(d.begin(), d.begin() + long(d.size() / 2), d.end());
+  return d[d.size() / 2];
+}
+
 std::vector<uint64_t> sparsePointsSeenByFewer(const Reconstruction& model, size_t min_views) {
   std::vector<uint64_t> out;
   for (const auto& [id, p] : model.points3D)

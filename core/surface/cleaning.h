@@ -36,6 +36,10 @@ std::vector<uint64_t> statisticalOutliers(const std::vector<Eigen::Vector3f>& po
 std::vector<uint64_t> radiusOutliers(const std::vector<Eigen::Vector3f>& points,
                                      const std::vector<uint32_t>& ids, double radius,
                                      int min_neighbors);
+// The typical distance between neighbouring points: the median distance to the
+// nearest other point over an even sample of at most `samples` points (0 if fewer
+// than two points). Scales the radius of radius outlier removal.
+double medianSpacing(const std::vector<Eigen::Vector3f>& points, size_t samples = 2000);
 // Sparse points seen by fewer than `min_views` photos.
 std::vector<uint64_t> sparsePointsSeenByFewer(const Reconstruction& model, size_t min_views);
 // Sparse points whose mean reprojection error is above `max_error_px`.

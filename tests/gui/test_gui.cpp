@@ -2,6 +2,9 @@
 // cameras, jobs run as workers that can be cancelled or crash without taking
 // the window down, and the event loop stays responsive while they run.
 #include <QComboBox>
+#include <QDialog>
+#include <QDoubleSpinBox>
+#include <QLabel>
 #include <QDockWidget>
 #include <QMimeData>
 #include <QPushButton>
@@ -17,6 +20,7 @@
 #include "io/project_export.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
+#include "surface/cleaning.h"
 #include "test_support.h"
 #include "mvs/dense_scene.h"
 #include "ui/depth_panel.h"
@@ -655,6 +659,144 @@ class TestGui : public QObject {
     save(w.grab().toImage(), "gui_clean_5_reopened_undo.png");
   }
 
+  // The crop box through real events: B shows it around the bulk of the scene, a
+  // left drag on one of its face handles moves that face in, what lies outside turns
+  // red as a preview, Enter keeps what is inside as one undo step, and the export
+  // holds exactly what the viewport shows.
+  void cropBoxDraggedByItsHandleThenApplied() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    const size_t dense0 = v->scene()->dense->size(), faces0 = v->scene()->mesh->faces.size();
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    v->setFocus();
+    QTest::keyClick(v, Qt::Key_B);
+    QVERIFY(v->cropBoxShown());
+    renderNow(v);
+    const CropBox before = v->cropBox();
+    const size_t outside0 = v->regionSelection().dense.size();
+    qInfo("crop box shown: %zu of %zu dense points outside", outside0, dense0);
+    QVERIFY(outside0 < dense0 / 20);  // it starts around the bulk of the scene
+    save(w.grab().toImage(), "gui_cropbox_0_shown.png");
+    // The face handle farthest from the centre on screen, dragged 40% of the way in.
+    const auto centre = v->projectToWidget(v->cropBoxHandle(6));
+    QVERIFY(centre);
+    int face = -1;
+    QPointF from;
+    for (int i = 0; i < 6; ++i) {
+      const auto p = v->projectToWidget(v->cropBoxHandle(i));
+      if (p && QRectF(v->rect()).adjusted(10, 10, -10, -10).contains(*p) &&
+          (face < 0 || QLineF(*p, *centre).length() > QLineF(from, *centre).length()))
+        face = i, from = *p;
+    }
+    QVERIFY(face >= 0);
+    const QPointF to = from + 0.4 * (*centre - from);
+    QTest::mousePress(v, Qt::LeftButton, {}, from.toPoint());
+    for (int k = 1; k <= 8; ++k) QTest::mouseMove(v, (from + k / 8.0 * (to - from)).toPoint());
+    QTest::mouseRelease(v, Qt::LeftButton, {}, to.toPoint());
+    const CropBox after = v->cropBox();
+    const int axis = face / 2;
+    const double len0 = before.world_from_box.linear().col(axis).norm();
+    const double len1 = after.world_from_box.linear().col(axis).norm();
+    qInfo("face %d dragged from (%.0f, %.0f) to (%.0f, %.0f): box %.3f -> %.3f along its axis %d",
+          face, from.x(), from.y(), to.x(), to.y(), len0, len1, axis);
+    QVERIFY(len1 < 0.9 * len0 && len1 > 0.2 * len0);  // that face moved in
+    for (int k = 0; k < 3; ++k)  // the others stayed
+      if (k != axis)
+        QVERIFY(std::abs(after.world_from_box.linear().col(k).norm() -
+                         before.world_from_box.linear().col(k).norm()) < 1e-9 * len0 + 1e-12);
+    // The preview: exactly the points outside the box are selected, drawn in red.
+    size_t outside = 0;
+    for (const auto& p : v->scene()->dense->points) outside += !after.contains(p.cast<double>());
+    QCOMPARE(v->regionSelection().dense.size(), outside);
+    QVERIFY(outside > outside0 + 1000);
+    QVERIFY(countColour(renderNow(v), QColor(255, 38, 25)) > 200);
+    save(w.grab().toImage(), "gui_cropbox_1_dragged.png");
+    // Enter applies: the box goes, what was inside stays, one undo step.
+    QTest::keyClick(v, Qt::Key_Return);
+    QVERIFY(!v->cropBoxShown());
+    QCOMPARE(v->scene()->dense->size(), dense0 - outside);
+    size_t strays = 0;
+    for (const auto& p : v->scene()->dense->points) strays += !after.contains(p.cast<double>());
+    QCOMPARE(strays, size_t(0));
+    QVERIFY(v->scene()->mesh->faces.size() < faces0);
+    QCOMPARE(w.undoStack()->count(), 1);
+    QVERIFY2(w.undoStack()->undoText().contains("Crop to box"), qPrintable(w.undoStack()->undoText()));
+    save(w.grab().toImage(), "gui_cropbox_2_applied.png");
+    const Workspace& ws = *w.workspace();
+    const fs::path dense = exportProject(ws, "dense", "ply", tmp.filePath("dense.ply").toStdString());
+    const fs::path mesh = exportProject(ws, "mesh", "ply", tmp.filePath("mesh.ply").toStdString());
+    QCOMPARE(readPly(dense).size(), v->scene()->dense->size());
+    QCOMPARE(readPly(mesh).faces.size(), v->scene()->mesh->faces.size());
+    QTest::keyClick(v, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(v->scene()->dense->size(), dense0);
+    // Shown again and cancelled with Esc: nothing changes.
+    QTest::keyClick(v, Qt::Key_B);
+    QVERIFY(v->cropBoxShown() && !v->regionSelection().empty());
+    QTest::keyClick(v, Qt::Key_Escape);
+    QVERIFY(!v->cropBoxShown() && v->regionSelection().empty());
+    QCOMPARE(v->scene()->dense->size(), dense0);
+  }
+
+  // Remove Outliers… through its dialog, with keys and clicks: the radius method,
+  // the neighbour count typed in, the preview (red) is what radius outlier removal
+  // finds among the points shown, and Remove takes exactly that away as one step.
+  void outlierDialogRadiusMethodByKeysAndClicks() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    const size_t dense0 = v->scene()->dense->size();
+    w.findChild<QAction*>("outliersAction")->trigger();
+    auto* dialog = w.findChild<QDialog*>("outlierDialog");
+    QVERIFY(dialog && dialog->isVisible());
+    QVERIFY(QTest::qWaitForWindowExposed(dialog));
+    auto* method = dialog->findChild<QComboBox*>("method");
+    auto* neighbours = dialog->findChild<QSpinBox*>("first");
+    auto* radius = dialog->findChild<QDoubleSpinBox*>("second");
+    auto* count = dialog->findChild<QLabel*>("previewCount");
+    method->setFocus();
+    QTest::keyClick(method, Qt::Key_Down);
+    QCOMPARE(method->currentIndex(), 1);
+    neighbours->setFocus();
+    QTest::keyClick(neighbours, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(neighbours, "12");
+    QCOMPARE(neighbours->value(), 12);
+    QVERIFY(waitUntil([&] { return count->text().contains("would be removed"); }, 20000));
+    const double r = radius->value();
+    const size_t expected = radiusOutliers(v->scene()->dense->points, {}, r, 12).size();
+    qInfo("radius %.4g, 12 neighbours: %s; %zu of %zu dense points", r, qPrintable(count->text()),
+          expected, dense0);
+    QCOMPARE(v->regionSelection().dense.size(), expected);
+    QVERIFY(expected > 0 && expected < dense0 / 4);
+    save(w.grab().toImage(), "gui_outliers_radius_preview.png");
+    QTest::mouseClick(dialog->findChild<QPushButton*>("removeButton"), Qt::LeftButton);
+    QCOMPARE(v->scene()->dense->size(), dense0 - expected);
+    QVERIFY2(w.undoStack()->undoText().contains("Remove radius outliers"),
+             qPrintable(w.undoStack()->undoText()));
+  }
+
+  // A double click on a point makes it the centre of the view, flown to, at the same distance.
+  void doubleClickCentresTheViewOnAPoint() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    renderNow(v);
+    const QPoint at(int(v->width() * 0.45), int(v->height() * 0.55));
+    const auto p = v->pickSurfacePoint(at);
+    QVERIFY(p);
+    const double distance = (v->cameraPosition() - v->focalPoint()).norm();
+    QTest::mouseDClick(v, Qt::LeftButton, {}, at);
+    QVERIFY(waitUntil([&] { return !v->flying(); }, 10000));
+    QVERIFY((v->focalPoint() - *p).norm() < 1e-6 * distance);
+    QVERIFY(std::abs((v->cameraPosition() - v->focalPoint()).norm() - distance) < 1e-6 * distance);
+    const auto shown = v->projectToWidget(*p);
+    QVERIFY(shown && QLineF(*shown, QRectF(v->rect()).center()).length() < 1.5);
+  }
+
   // Outlier removal previews what would go (selected, red) and removes it as one step.
   void outlierRemovalPreviewsThenRemoves() {
     QTemporaryDir tmp;
@@ -791,7 +933,16 @@ class TestGui : public QObject {
     QVERIFY(model && !model->images.empty());
     const auto& [imageId, image] = *std::next(model->images.begin(), 5);
     v->select({Selection::kCamera, imageId});
+    // The view flies to the camera (frames drawn on the way), then shows the photo.
+    QSignalSpy frames(v, &Viewport::frameRendered);
+    const Eigen::Vector3d start = v->cameraPosition();
     QVERIFY(w.lookThroughSelectedCamera());
+    QVERIFY(v->flying() && !v->photoOverlayShown());
+    QVERIFY(waitUntil([&] { return !v->flying(); }, 10000));
+    const double travelled = (v->cameraPosition() - start).norm();
+    qInfo("flew %.2f units in %d frames", travelled, int(frames.count()));
+    QVERIFY(frames.count() >= 3);
+    QVERIFY((v->cameraPosition() - image.projectionCenter()).norm() < 1e-9 + 1e-9 * travelled);
     QVERIFY(v->photoOverlayShown());
     const QImage shot = renderNow(v);
     save(w.grab().toImage(), "gui_look_through_camera.png");
