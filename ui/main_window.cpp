@@ -231,6 +231,7 @@ void MainWindow::buildMenus() {
                                                       {"&Height", ColorMode::kHeight},
                                                       {"Number of &Views", ColorMode::kViews},
                                                       {"Reprojection &Error", ColorMode::kError},
+                                                      {"&Confidence", ColorMode::kConfidence},
                                                       {"&Label", ColorMode::kLabel}};
   for (const auto& [label, mode] : colours) {
     QAction* a = colour->addAction(label);

@@ -46,6 +46,12 @@ SceneData loadSceneData(const fs::path& root) {
       data.denseViews.reserve(visibility.size());
       for (const auto& v : visibility) data.denseViews.push_back(uint16_t(std::min<size_t>(v.size(), 65535)));
     });
+  const fs::path conf = root / "dense" / "fused.ply.conf";
+  if (data.dense && fs::exists(conf))
+    attempt(conf, [&] {
+      std::vector<float> c = readConfidence(conf);
+      if (c.size() == data.dense->size()) data.denseConfidence = std::move(c);  // else an older fusion's
+    });
   for (const fs::path& mesh :
        {root / "dense" / "meshed-poisson.ply", root / "reference" / "mesh.ply"}) {
     if (!fs::exists(mesh)) continue;
@@ -80,6 +86,8 @@ SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
   if (loaded.dense) shown.dense = applyEdits(edits, *loaded.dense, denseIds);
   if (loaded.dense && loaded.denseViews.size() == loaded.dense->size())
     for (uint32_t i : *denseIds) shown.denseViews.push_back(loaded.denseViews[i]);
+  if (loaded.dense && loaded.denseConfidence.size() == loaded.dense->size())
+    for (uint32_t i : *denseIds) shown.denseConfidence.push_back(loaded.denseConfidence[i]);
   if (loaded.mesh) shown.mesh = applyEdits(edits, *loaded.mesh, faceIds);
   return shown;
 }

@@ -19,6 +19,7 @@ struct SceneData {
   bool sparseIsLive = false;  // a snapshot of a mapper still running
   std::optional<PointCloud> dense;
   std::vector<uint16_t> denseViews;  // photos that see each dense point (fused.ply.vis), or empty
+  std::vector<float> denseConfidence;  // depth confidence of each dense point (fused.ply.conf), or empty
   std::optional<TriangleMesh> mesh;
   std::string meshSource;             // which file the mesh came from
   std::vector<std::string> problems;  // files that exist but could not be read

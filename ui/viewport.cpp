@@ -579,6 +579,9 @@ void Viewport::setScene(const SceneData& data) {
       modeColors = heightColors(data.dense->points, d_->sceneUp);
     } else if (mode == ColorMode::kViews && data.denseViews.size() == n) {
       modeColors = rampColors(std::vector<double>(data.denseViews.begin(), data.denseViews.end()));
+    } else if (mode == ColorMode::kConfidence && data.denseConfidence.size() == n) {
+      modeColors.resize(n);
+      for (size_t i = 0; i < n; ++i) modeColors[i] = ramp(data.denseConfidence[i]);
     } else if (mode == ColorMode::kLabel && data.dense->hasLabels()) {
       modeColors.resize(n);
       for (size_t i = 0; i < n; ++i) modeColors[i] = labelColor(data.dense->labels[i]);

@@ -39,9 +39,10 @@ struct RegionSelection {
 enum class Tool { kNavigate, kRectangle, kLasso, kMeasure };
 // Point colours: as photographed, or a colour ramp (blue low, red high) over the
 // 2nd to 98th percentile of height (along the scene's up), number of photos that
-// see the point, or reprojection error (sparse points); or a colour per label.
-// A layer without that attribute keeps its RGB colours.
-enum class ColorMode { kRgb, kHeight, kViews, kError, kLabel };
+// see the point, or reprojection error (sparse points); depth confidence (dense
+// points, 0 blue to 1 red); or a colour per label. A layer without that attribute
+// keeps its RGB colours.
+enum class ColorMode { kRgb, kHeight, kViews, kError, kLabel, kConfidence };
 enum class MeshShading { kSmooth, kFlat, kWireframe };
 enum class SelectMode { kReplace, kAdd, kSubtract };
 

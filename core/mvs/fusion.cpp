@@ -35,6 +35,13 @@ FusedCloud fuseDepthMaps(const std::vector<MvsView>& views, const std::vector<De
     used[v].reset(new std::atomic<uint8_t>[pixels]);
     for (size_t i = 0; i < pixels; ++i) used[v][i].store(0, std::memory_order_relaxed);
   }
+  bool anyConfidence = false;
+  for (size_t v = 0; v < n; ++v)
+    anyConfidence |= !maps[v].depth.empty() && maps[v].confidence.size() == maps[v].depth.size();
+  // A pixel's confidence, or -1 when its map has none.
+  auto confidenceAt = [&](size_t v, size_t pixel) {
+    return maps[v].confidence.size() == maps[v].depth.size() ? maps[v].confidence[pixel] : -1.0f;
+  };
   const double cosMaxNormal = std::cos(o.max_normal_error_deg * 3.14159265358979323846 / 180.0);
 
   FusedCloud out;
@@ -47,6 +54,7 @@ FusedCloud fuseDepthMaps(const std::vector<MvsView>& views, const std::vector<De
     // Per-row results, appended in row order so the output does not depend on threads.
     std::vector<PointCloud> rowClouds(size_t(rm.height));
     std::vector<std::vector<std::vector<uint32_t>>> rowVis(size_t(rm.height));
+    std::vector<std::vector<float>> rowConf(size_t(rm.height));
     parallelFor(
         size_t(rm.height),
         [&](size_t yy) {
@@ -67,6 +75,9 @@ FusedCloud fuseDepthMaps(const std::vector<MvsView>& views, const std::vector<De
             Eigen::Vector3d sumX = X, sumN = normal;
             Eigen::Vector3d sumC(rv.rgb[3 * pi], rv.rgb[3 * pi + 1], rv.rgb[3 * pi + 2]);
             vis.assign(1, uint32_t(ref));
+            double sumConf = 0;
+            int numConf = 0;
+            if (const float c = confidenceAt(ref, pi); c >= 0) sumConf += c, ++numConf;
             struct Mark { size_t view, pixel; };
             Mark marks[64];
             int numMarks = 0;
@@ -101,6 +112,7 @@ FusedCloud fuseDepthMaps(const std::vector<MvsView>& views, const std::vector<De
               sumN += nj;
               sumC += Eigen::Vector3d(sv.rgb[3 * si], sv.rgb[3 * si + 1], sv.rgb[3 * si + 2]);
               vis.push_back(uint32_t(j));
+              if (const float c = confidenceAt(j, si); c >= 0) sumConf += c, ++numConf;
               marks[numMarks++] = {j, si};
             }
             if (int(vis.size()) < o.min_num_views) continue;
@@ -117,6 +129,7 @@ FusedCloud fuseDepthMaps(const std::vector<MvsView>& views, const std::vector<De
                                     uint8_t(std::lround(std::clamp(c.y(), 0.0, 255.0))),
                                     uint8_t(std::lround(std::clamp(c.z(), 0.0, 255.0)))});
             localVis.push_back(vis);
+            if (anyConfidence) rowConf[yy].push_back(numConf ? float(sumConf / numConf) : 0.0f);
           }
         },
         o.threads);
@@ -126,6 +139,7 @@ FusedCloud fuseDepthMaps(const std::vector<MvsView>& views, const std::vector<De
       out.cloud.normals.insert(out.cloud.normals.end(), local.normals.begin(), local.normals.end());
       out.cloud.colors.insert(out.cloud.colors.end(), local.colors.begin(), local.colors.end());
       for (auto& v : rowVis[r]) out.visibility.push_back(std::move(v));
+      out.confidence.insert(out.confidence.end(), rowConf[r].begin(), rowConf[r].end());
     }
     if (progress) progress(ref + 1, n);
   }
@@ -145,6 +159,24 @@ void writeVisibility(const fs::path& path, const std::vector<std::vector<uint32_
     put(v.data(), v.size() * sizeof(uint32_t));
   }
   writeFileAtomic(path, data);
+}
+
+void writeConfidence(const fs::path& path, const std::vector<float>& confidence) {
+  const uint64_t count = confidence.size();
+  std::string data(reinterpret_cast<const char*>(&count), sizeof(count));
+  data.append(reinterpret_cast<const char*>(confidence.data()), confidence.size() * sizeof(float));
+  writeFileAtomic(path, data);
+}
+
+std::vector<float> readConfidence(const fs::path& path) {
+  const std::string data = readFile(path);
+  uint64_t count = 0;
+  if (data.size() >= sizeof(count)) std::memcpy(&count, data.data(), sizeof(count));
+  if (data.size() < sizeof(count) || data.size() != sizeof(count) + count * sizeof(float))
+    throw Error("'" + path.string() + "' is truncated or not a confidence file; rerun the fusion stage");
+  std::vector<float> out(count);
+  std::memcpy(out.data(), data.data() + sizeof(count), count * sizeof(float));
+  return out;
 }
 
 std::vector<std::vector<uint32_t>> readVisibility(const fs::path& path) {

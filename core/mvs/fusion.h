@@ -24,6 +24,9 @@ struct FusionOptions {
 struct FusedCloud {
   PointCloud cloud;  // points, normals, colours
   std::vector<std::vector<uint32_t>> visibility;  // per point: indices into the views
+  // Per point: the mean depth confidence (0..1) of the pixels fused into it, from the
+  // maps that have confidence; empty when none has.
+  std::vector<float> confidence;
 };
 
 // `views` with their images loaded (colours), `maps` one per view (an empty map
@@ -36,5 +39,8 @@ FusedCloud fuseDepthMaps(const std::vector<MvsView>& views, const std::vector<De
 void writeVisibility(const std::filesystem::path& path,
                      const std::vector<std::vector<uint32_t>>& visibility);
 std::vector<std::vector<uint32_t>> readVisibility(const std::filesystem::path& path);
+// fused.ply.conf: uint64 count, then a float32 confidence per point.
+void writeConfidence(const std::filesystem::path& path, const std::vector<float>& confidence);
+std::vector<float> readConfidence(const std::filesystem::path& path);
 
 }  // namespace parallax

@@ -440,6 +440,11 @@ StageOutcome runFusion(StageContext& ctx) {
                 " photos; lower fusion.min_num_views or check the depth maps");
   writePly(dense / "fused.ply", fused.cloud);
   writeVisibility(dense / "fused.ply.vis", fused.visibility);
+  // Per-point confidence for the viewer (no file when the maps have none: an older one goes).
+  if (!fused.confidence.empty())
+    writeConfidence(dense / "fused.ply.conf", fused.confidence);
+  else
+    fs::remove(dense / "fused.ply.conf");
   ctx.report.preview("dense", (dense / "fused.ply").string());
   StageOutcome outcome;
   outcome.summary = std::to_string(fused.cloud.size()) + " points fused from " +

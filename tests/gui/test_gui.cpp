@@ -838,7 +838,18 @@ class TestGui : public QObject {
     qInfo("height colours: %ld red-ish and %ld blue-ish pixels", red, blue);
     QVERIFY(red > 100 && blue > 3 * red);
     v->setColorMode(ColorMode::kViews);
-    QVERIFY(changedFraction(height, renderNow(v)) > 0.01);
+    const QImage views = renderNow(v);
+    QVERIFY(changedFraction(height, views) > 0.01);
+    // Confidence: every dense point has its depth confidence (fused.ply.conf), in 0..1.
+    const auto& confidence = v->scene()->denseConfidence;
+    QCOMPARE(confidence.size(), v->scene()->dense->size());
+    const auto [lo, hi] = std::minmax_element(confidence.begin(), confidence.end());
+    qInfo("dense confidence from %.3f to %.3f", double(*lo), double(*hi));
+    QVERIFY(*lo >= 0 && *hi <= 1 && *hi > *lo);
+    v->setColorMode(ColorMode::kConfidence);
+    const QImage conf = renderNow(v);
+    save(conf, "gui_colour_confidence.png");
+    QVERIFY(changedFraction(views, conf) > 0.01);
     v->setColorMode(ColorMode::kRgb);
     QVERIFY(changedFraction(rgb, renderNow(v)) < 0.01);
 

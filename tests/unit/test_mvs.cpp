@@ -217,10 +217,22 @@ class TestMvs : public QObject {
     }
     FusionOptions o;
     o.min_num_views = 3;
+    // Without confidence maps no confidence is made up.
+    QVERIFY(fuseDepthMaps(views, maps, o).confidence.empty());
+    // Each view's pixels get one confidence (0.2, 0.4, ...): a fused point's is the
+    // mean over the views that see it.
+    for (size_t v = 0; v < maps.size(); ++v) maps[v].confidence.assign(maps[v].depth.size(), 0.2f * float(v + 1));
     const FusedCloud fused = fuseDepthMaps(views, maps, o);
     QVERIFY(fused.cloud.size() > 20000);
     QCOMPARE(fused.visibility.size(), fused.cloud.size());
     for (const auto& vis : fused.visibility) QVERIFY(vis.size() >= 3);
+    QCOMPARE(fused.confidence.size(), fused.cloud.size());
+    for (size_t i = 0; i < fused.cloud.size(); ++i) {
+      double mean = 0;
+      for (uint32_t v : fused.visibility[i]) mean += 0.2 * (v + 1);
+      mean /= double(fused.visibility[i].size());
+      QVERIFY(std::abs(fused.confidence[i] - mean) < 1e-5);
+    }
     const TriangleMesh truth = readPly(sample / "ground_truth" / "mesh.ply");
     const SurfaceSamples samples = visibleSurfaceSamples(truth, gt, 20000);
     const GeometryEvaluation e =
@@ -238,6 +250,8 @@ class TestMvs : public QObject {
     QTemporaryDir tmp;
     writeVisibility(test::tempPath(tmp, "fused.ply.vis"), fused.visibility);
     QCOMPARE(readVisibility(test::tempPath(tmp, "fused.ply.vis")), fused.visibility);
+    writeConfidence(test::tempPath(tmp, "fused.ply.conf"), fused.confidence);
+    QCOMPARE(readConfidence(test::tempPath(tmp, "fused.ply.conf")), fused.confidence);
   }
 
   void poissonMeshesASphereAndTrimsWhatWasNotThere() {
