@@ -41,8 +41,10 @@ std::string currentStageKey(const Workspace& ws, const std::string& stage, Stage
   const StageSchema& s = Schema::instance().requireStage(stage);
   Hasher h;
   h.add(stage).add(effectiveParams(ws, stage).dump());
+  // An empty fingerprint adds nothing, so a stage whose inputs are only sometimes
+  // there (cleaning edits) keeps its key while they are not.
   if (const auto* impl = StageRegistry::instance().find(stage); impl && impl->externalInputs)
-    h.add(impl->externalInputs(ws));
+    if (const std::string in = impl->externalInputs(ws); !in.empty()) h.add(in);
   for (const auto& up : s.after) h.add(currentStageKey(ws, up, cache));
   return (*cache)[stage] = h.hex();
 }

@@ -16,11 +16,13 @@
 #include "mvs/patch_match.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
+#include "scene/edits.h"
 #include "stages/builtin_stages.h"
 #include "surface/poisson.h"
 #include "util/atomic_file.h"
 #include "util/cancel.h"
 #include "util/error.h"
+#include "util/hash.h"
 #include "util/parallel.h"
 
 namespace fs = std::filesystem;
@@ -78,12 +80,33 @@ std::optional<fs::path> maskFolder(const Workspace& ws, const json& params) {
   return dir;
 }
 
+// What the cleaning edits remove from the sparse model (cameras, points), as part of
+// undistort's key: deleting a camera or sparse points makes the dense stages stale,
+// and they then leave out what was removed. Empty without such edits.
+std::string sparseEditsFingerprint(const Workspace& ws) {
+  const EditHistory history = EditHistory::load(ws.root());
+  const auto cameras = history.removed(EditTarget::kCameras);
+  const auto points = history.removed(EditTarget::kSparsePoints);
+  if (cameras.empty() && points.empty()) return {};
+  Hasher h;
+  h.add(uint64_t(cameras.size())).add(cameras.data(), cameras.size() * sizeof(uint64_t));
+  h.add(uint64_t(points.size())).add(points.data(), points.size() * sizeof(uint64_t));
+  return "sparse edits " + h.hex();
+}
+
 StageOutcome runUndistort(StageContext& ctx) {
   Workspace& ws = ctx.workspace;
   if (!hasColmapModel(ws.sparseDir()))
     throw Error("the project has no sparse model (sparse/0); run the sparse stage first");
-  const Reconstruction model = readColmapModel(ws.sparseDir());
-  if (model.images.empty()) throw Error("the sparse model has no registered photos");
+  // The model as cleaned: cameras and points deleted in the viewer stay out of dense work.
+  Reconstruction model = readColmapModel(ws.sparseDir());
+  const size_t registered = model.images.size(), points = model.points3D.size();
+  applyEdits(EditHistory::load(ws.root()), model);
+  const size_t editedOutCameras = registered - model.images.size();
+  const size_t editedOutPoints = points - model.points3D.size();
+  if (model.images.empty())
+    throw Error(registered ? "every registered photo was deleted by the cleaning edits; undo some (Edit > Undo or parallax-cli clean --undo)"
+                           : "the sparse model has no registered photos");
   const auto paths = importedPhotoPaths(ws.root());
   const int maxSize = intParam(ctx.params, "max_image_size");
   const int quality = intParam(ctx.params, "jpeg_quality");
@@ -207,7 +230,12 @@ StageOutcome runUndistort(StageContext& ctx) {
   outcome.summary = std::to_string(images.size()) + " photos undistorted to pinhole, " +
                     std::to_string(first.width) + "x" + std::to_string(first.height);
   if (maskDir) outcome.summary += ", " + std::to_string(masked) + " with masks";
+  if (editedOutCameras || editedOutPoints)
+    outcome.summary += "; left out as edited: " + std::to_string(editedOutCameras) + " photos, " +
+                       std::to_string(editedOutPoints) + " sparse points";
   outcome.outputs = {{"images", images.size()},
+                     {"edited_out_photos", editedOutCameras},
+                     {"edited_out_points", editedOutPoints},
                      {"width", first.width},
                      {"height", first.height},
                      {"masks", masked}};
@@ -492,7 +520,7 @@ StageOutcome runMesh(StageContext& ctx) {
 }  // namespace
 
 void registerDenseStages() {
-  StageRegistry::instance().add({"undistort", "", runUndistort, nullptr});
+  StageRegistry::instance().add({"undistort", "", runUndistort, sparseEditsFingerprint});
   StageRegistry::instance().add({"mvs", "", runMvs, nullptr});
   StageRegistry::instance().add({"fusion", "", runFusion, nullptr});
   StageRegistry::instance().add({"mesh", "poisson", runMesh, nullptr});

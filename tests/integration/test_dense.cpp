@@ -4,6 +4,7 @@
 #include <QtTest>
 #include <nlohmann/json.hpp>
 
+#include "io/colmap_model.h"
 #include "io/mesh_io.h"
 #include "io/ply.h"
 #include "mvs/dense_scene.h"
@@ -138,6 +139,39 @@ class TestDense : public QObject {
              qPrintable(r.err));
     QVERIFY2(r.err.contains("(classical PatchMatch)"), qPrintable(r.err));
     QVERIFY(readPly(project / "dense" / "fused.ply").size() > 1000);
+
+    // Cleaning the sparse model reaches the dense stages: a deleted camera makes
+    // undistort and what follows stale, the rerun leaves that photo out, and undoing
+    // the deletion makes them stale again.
+    auto stale = [&](const std::string& stage) {
+      const auto st = runCli({"status", path(project), "--json"});
+      const nlohmann::json j = nlohmann::json::parse(st.out.toStdString());
+      for (const auto& s : j["stages"])
+        if (s["stage"] == stage) return s["stale"].get<bool>() ? s["reason"].get<std::string>() : std::string();
+      return std::string("no such stage");
+    };
+    QVERIFY2(stale("undistort").empty(), stale("undistort").c_str());
+    const Reconstruction before = readColmapModel(project / "dense" / "sparse");
+    const std::string gone = std::next(before.images.begin(), 2)->second.name;
+    auto d = runCli({"clean", path(project), "--delete-camera", QString::fromStdString(gone)});
+    QVERIFY2(d.exitCode == 0, qPrintable(d.err));
+    QCOMPARE(stale("undistort"), std::string("its inputs have changed since it ran"));
+    QVERIFY(stale("fusion").find("upstream") != std::string::npos);
+    QVERIFY(stale("sparse").empty());  // the mapper's model itself is not rewritten
+    r = runCli({"reconstruct", path(test::sampleDir() / "images"), path(project), "--until", "fusion"},
+               600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const Reconstruction after = readColmapModel(project / "dense" / "sparse");
+    QCOMPARE(after.images.size(), before.images.size() - 1);
+    for (const auto& [id, im] : after.images) QVERIFY(im.name != gone);
+    QVERIFY(!fs::exists(project / "dense" / "images" / gone));
+    for (const auto& vis : readVisibility(project / "dense" / "fused.ply.vis"))
+      QVERIFY(vis.size() >= 2);
+    QVERIFY(fs::exists(project / "dense" / "fused.ply.conf"));
+    QVERIFY2(stale("fusion").empty(), stale("fusion").c_str());
+    d = runCli({"clean", path(project), "--undo", "1"});
+    QVERIFY2(d.exitCode == 0, qPrintable(d.err));
+    QCOMPARE(stale("undistort"), std::string("its inputs have changed since it ran"));
   }
 
   // Object masks (undistort.mask_path): depth only inside them, each photo's own mask
