@@ -797,6 +797,52 @@ class TestGui : public QObject {
     QVERIFY(shown && QLineF(*shown, QRectF(v->rect()).center()).length() < 1.5);
   }
 
+  // Deleting a camera with the mouse: a small rectangle around one camera (only the
+  // camera layer shown), Delete; the photo leaves the model with its observations,
+  // the model stays consistent, the Statistics panel follows, and Undo brings it back.
+  void deleteACameraWithTheRectangle() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    for (Layer l : {Layer::kSparse, Layer::kDense, Layer::kMesh}) v->setLayerVisible(l, false);
+    const size_t images0 = v->model()->images.size(), points0 = v->model()->points3D.size();
+    const auto& [id, image] = *std::next(v->model()->images.begin(), 3);
+    const uint32_t imageId = id;
+    const std::string name = image.name;
+    const auto at = v->projectToWidget(image.projectionCenter());
+    QVERIFY(at && v->rect().contains(at->toPoint()));
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    v->setFocus();
+    QTest::keyClick(v, Qt::Key_R);
+    const QPoint a = (*at - QPointF(4, 4)).toPoint(), b = (*at + QPointF(4, 4)).toPoint();
+    QTest::mousePress(v, Qt::LeftButton, {}, a);
+    QTest::mouseMove(v, b);
+    QTest::mouseRelease(v, Qt::LeftButton, {}, b);
+    QCOMPARE(v->regionSelection().cameras, std::vector<uint32_t>{imageId});
+    QCOMPARE(v->regionSelection().size(), size_t(1));
+    QTest::keyClick(v, Qt::Key_Delete);
+    const Reconstruction* model = v->model();
+    QCOMPARE(model->images.size(), images0 - 1);
+    QVERIFY(!model->images.count(imageId));
+    model->checkConsistency();
+    for (const auto& [pid, p] : model->points3D) {
+      QVERIFY(p.track.size() >= 2);
+      for (const auto& el : p.track) QVERIFY(el.image_id != imageId);
+    }
+    qInfo("deleted %s: %zu -> %zu photos, %zu -> %zu sparse points", name.c_str(), images0,
+          model->images.size(), points0, model->points3D.size());
+    QVERIFY(model->points3D.size() < points0);
+    // The Statistics panel counts the photos left: one bar per registered photo.
+    QCOMPARE(w.statsPanel()->pointsPerPhoto()->bins().size(), images0 - 1);
+    QVERIFY2(w.undoStack()->undoText().contains("camera"), qPrintable(w.undoStack()->undoText()));
+    save(w.grab().toImage(), "gui_camera_deleted.png");
+    QTest::keyClick(v, Qt::Key_Z, Qt::ControlModifier);
+    QCOMPARE(v->model()->images.size(), images0);
+    QCOMPARE(v->model()->points3D.size(), points0);
+  }
+
   // Outlier removal previews what would go (selected, red) and removes it as one step.
   void outlierRemovalPreviewsThenRemoves() {
     QTemporaryDir tmp;
