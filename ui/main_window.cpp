@@ -673,6 +673,7 @@ void MainWindow::rebuildUndoStack(const EditHistory& loaded) {
 void MainWindow::showEdited() {
   const SceneData shown = withEdits(loaded_, history_, &denseIds_, &faceIds_);
   viewport_->setScene(shown);
+  if (viewport_->cropBoxShown()) previewCropBox();  // the new scene's elements outside it
   stats_->setModel(shown.sparse ? &*shown.sparse : nullptr, shown.photoPaths.size(),
                    shown.sparseIsLive);
   selectionLabel_->setText(selectionSummary());
