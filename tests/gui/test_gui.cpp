@@ -11,6 +11,7 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QTableWidget>
+#include <QToolBar>
 #include <QtTest>
 #include <csignal>
 
@@ -914,19 +915,28 @@ class TestGui : public QObject {
     auto* clip = w.findChild<QAction*>("clipAction");
     auto* slider = w.findChild<QSlider*>("clipSlider");
     QVERIFY(clip && slider);
-    clip->trigger();
-    slider->setValue(30);
+    // Through the toolbar: a click on Clip Above, then the slider moved with the keys
+    // (two pages down from the middle: 30%).
+    auto* bar = w.findChild<QToolBar*>("toolsBar");
+    QVERIFY(bar && bar->widgetForAction(clip));
+    QTest::mouseClick(bar->widgetForAction(clip), Qt::LeftButton);
+    QVERIFY(clip->isChecked() && slider->isEnabled());
+    slider->setFocus();
+    QTest::keyClick(slider, Qt::Key_PageDown);
+    QTest::keyClick(slider, Qt::Key_PageDown);
+    QCOMPARE(slider->value(), 30);
     QVERIFY(v->clipHeight() && std::abs(*v->clipHeight() - 0.3) < 1e-9);
     const QImage clipped = renderNow(v);
     save(clipped, "gui_clipped.png");
     const double cut = changedFraction(smooth, clipped);
-    slider->setValue(100);
+    QTest::keyClick(slider, Qt::Key_End);
+    QCOMPARE(slider->value(), 100);
     const double none = changedFraction(smooth, renderNow(v));
     qInfo("clipping at 30%% of the height changes %.1f%% of the view, at 100%% %.2f%%", 100 * cut,
           100 * none);
     QVERIFY(cut > 0.01);
     QVERIFY(none < 0.002);
-    clip->trigger();
+    QTest::mouseClick(bar->widgetForAction(clip), Qt::LeftButton);
     QVERIFY(!v->clipHeight());
 
     const QImage big = v->renderImage(QSize(1920, 1080));
