@@ -1068,12 +1068,21 @@ void MainWindow::buildEditMenu() {
   applyCropBoxAction_->setObjectName("applyCropBoxAction");
   applyCropBoxAction_->setShortcuts({QKeySequence(Qt::Key_Return), QKeySequence(Qt::Key_Enter)});
   applyCropBoxAction_->setEnabled(false);
+  QAction* turnLeft = edit->addAction("Turn Crop Box &Left", QKeySequence(Qt::Key_BracketLeft), this,
+                                      [this] { viewport_->turnCropBox(5); });
+  QAction* turnRight = edit->addAction("Turn Crop Box &Right", QKeySequence(Qt::Key_BracketRight), this,
+                                       [this] { viewport_->turnCropBox(-5); });
+  turnLeft->setObjectName("turnCropBoxLeft");
+  turnRight->setObjectName("turnCropBoxRight");
   QAction* cancelBox = new QAction(this);
   cancelBox->setShortcut(QKeySequence(Qt::Key_Escape));
   addAction(cancelBox);
   connect(cancelBox, &QAction::triggered, this, [this] { cropBoxAction_->setChecked(false); });
-  connect(cropBoxAction_, &QAction::toggled, this, [this](bool on) {
+  for (QAction* a : {turnLeft, turnRight}) a->setEnabled(false);
+  connect(cropBoxAction_, &QAction::toggled, this, [this, turnLeft, turnRight](bool on) {
     applyCropBoxAction_->setEnabled(on);
+    turnLeft->setEnabled(on);
+    turnRight->setEnabled(on);
     viewport_->showCropBox(on);
     if (!on) {
       viewport_->setRegionSelection({});
@@ -1097,7 +1106,8 @@ void MainWindow::buildEditMenu() {
   outliers->setObjectName("outliersAction");
   QAction* filter = edit->addAction("&Filter Sparse Points…", this, [this] { showCleaningDialog(true); });
   filter->setObjectName("sparseFilterAction");
-  for (QAction* a : {all, invert, none, del, crop, cropBoxAction_, applyCropBoxAction_, cancelBox})
+  for (QAction* a : {all, invert, none, del, crop, cropBoxAction_, applyCropBoxAction_, cancelBox,
+                     turnLeft, turnRight})
     a->setShortcutContext(Qt::WindowShortcut);
   bar->addSeparator();
   bar->addAction(del);

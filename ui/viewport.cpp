@@ -1004,6 +1004,16 @@ void Viewport::setCropBox(const CropBox& box) {
   if (d_->boxShown) emit cropBoxChanged();
 }
 
+void Viewport::turnCropBox(double degrees) {
+  CropBox box = cropBox();
+  const Eigen::Vector3d axis = box.world_from_box.linear().col(2).normalized();
+  const Eigen::Vector3d centre = box.world_from_box.translation();
+  box.world_from_box = Eigen::Translation3d(centre) *
+                       Eigen::AngleAxisd(degrees * M_PI / 180, axis) *
+                       Eigen::Translation3d(-centre) * box.world_from_box;
+  setCropBox(box);
+}
+
 CropBox Viewport::cropBox() const {
   vtkNew<vtkPolyData> pd;
   d_->boxRep->GetPolyData(pd);

@@ -140,6 +140,8 @@ class Viewport : public QOpenGLWidget {
   bool cropBoxShown() const;
   CropBox cropBox() const;
   void setCropBox(const CropBox& box);
+  // Turns the box about its own vertical axis (through its centre), in degrees.
+  void turnCropBox(double degrees);
   // Handle i in world coordinates: 0..5 on the faces -x, +x, -y, +y, -z, +z of the
   // box's own axes, 6 the centre.
   Eigen::Vector3d cropBoxHandle(int i) const;

@@ -715,6 +715,20 @@ class TestGui : public QObject {
     QVERIFY(outside > outside0 + 1000);
     QVERIFY(countColour(renderNow(v), QColor(255, 38, 25)) > 200);
     save(w.grab().toImage(), "gui_cropbox_1_dragged.png");
+    // ] turns the box about its vertical axis, 5 degrees a press: the same size and
+    // up, its sides turned; [ turns it back.
+    for (int k = 0; k < 3; ++k) QTest::keyClick(v, Qt::Key_BracketRight);
+    const CropBox turned = v->cropBox();
+    const Eigen::Matrix3d L0 = after.world_from_box.linear(), L1 = turned.world_from_box.linear();
+    const double angle = std::acos(std::clamp(L0.col(0).normalized().dot(L1.col(0).normalized()), -1.0, 1.0));
+    qInfo("three presses of ] turned the box by %.2f degrees", angle * 180 / M_PI);
+    QVERIFY(std::abs(angle * 180 / M_PI - 15) < 1e-6);
+    QVERIFY((L0.col(2) - L1.col(2)).norm() < 1e-9 * L0.col(2).norm());
+    for (int k = 0; k < 3; ++k) QVERIFY(std::abs(L0.col(k).norm() - L1.col(k).norm()) < 1e-9 * L0.col(k).norm());
+    QVERIFY((after.world_from_box.translation() - turned.world_from_box.translation()).norm() < 1e-9 * len0);
+    for (int k = 0; k < 3; ++k) QTest::keyClick(v, Qt::Key_BracketLeft);
+    QVERIFY((v->cropBox().world_from_box.matrix() - after.world_from_box.matrix()).norm() < 1e-9 * len0);
+    QCOMPARE(v->regionSelection().dense.size(), outside);
     // Enter applies: the box goes, what was inside stays, one undo step.
     QTest::keyClick(v, Qt::Key_Return);
     QVERIFY(!v->cropBoxShown());
