@@ -1115,10 +1115,10 @@ void MainWindow::buildEditMenu() {
   bar->addAction(cropBoxAction_);
   // Clipping plane: hide what lies above a height, to look inside or under the model.
   bar->addSeparator();
-  QAction* clip = bar->addAction("Clip Above");
+  QAction* clip = bar->addAction("Clip");
   clip->setObjectName("clipAction");
   clip->setCheckable(true);
-  clip->setToolTip("Hide everything above the height set by the slider");
+  clip->setToolTip("Hide everything above the height set by the slider (or in front of it)");
   auto* slider = new QSlider(Qt::Horizontal, bar);
   slider->setObjectName("clipSlider");
   slider->setRange(0, 100);
@@ -1126,8 +1126,21 @@ void MainWindow::buildEditMenu() {
   slider->setMaximumWidth(160);
   slider->setEnabled(false);
   bar->addWidget(slider);
-  auto applyClip = [this, clip, slider] {
+  // Along the scene's up, or along the view as it is when chosen: then the slider
+  // cuts away the near part of the scene, and the view can turn to look at the cut.
+  auto* axis = new QComboBox(bar);
+  axis->setObjectName("clipAxisCombo");
+  axis->addItems({"above (scene up)", "in front (this view)"});
+  axis->setToolTip("Clip what lies above a height, or what lies in front of a plane facing the current view");
+  axis->setEnabled(false);
+  bar->addWidget(axis);
+  connect(axis, qOverload<int>(&QComboBox::activated), this, [this](int i) {
+    viewport_->setClipAxis(i == 1 ? std::optional<Eigen::Vector3d>(viewport_->viewDirectionAxis())
+                                  : std::nullopt);
+  });
+  auto applyClip = [this, clip, slider, axis] {
     slider->setEnabled(clip->isChecked());
+    axis->setEnabled(clip->isChecked());
     viewport_->setClipHeight(clip->isChecked() ? std::optional<double>(slider->value() / 100.0)
                                                : std::nullopt);
   };

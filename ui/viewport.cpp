@@ -169,6 +169,7 @@ struct Viewport::Impl {
   size_t maxInteractivePoints = 250'000;
   std::vector<Eigen::Vector3d> measure;
   std::optional<double> clip;  // clipping plane height (share of the height range)
+  std::optional<Eigen::Vector3d> clipAxis;  // along which; nullopt: the scene's up
   vtkNew<vtkPlane> clipPlane;
   QImage overlay;        // the photo looked through, drawn over the view
   double overlayAspect = 0;  // its camera's width / height
@@ -1093,12 +1094,13 @@ void Viewport::setClipHeight(std::optional<double> fraction) {
   for (vtkActor* a : actors) a->GetMapper()->RemoveAllClippingPlanes();
   if (fraction && *fraction < 1 && d_->scene) {  // at 1 (the top) nothing is cut
     // The height range of the bulk of what is shown (2nd to 98th percentile along the
-    // scene's up): a few stray points must not stretch it.
+    // axis, the scene's up unless set): a few stray points must not stretch it.
+    const Eigen::Vector3d up = d_->clipAxis ? d_->clipAxis->normalized() : d_->sceneUp;
     std::vector<double> heights;
     const SceneData& sc = *d_->scene;
-    if (sc.dense) for (const auto& p : sc.dense->points) heights.push_back(p.cast<double>().dot(d_->sceneUp));
-    if (sc.mesh) for (const auto& p : sc.mesh->points) heights.push_back(p.cast<double>().dot(d_->sceneUp));
-    if (sc.sparse) for (const auto& [id, p] : sc.sparse->points3D) heights.push_back(p.xyz.dot(d_->sceneUp));
+    if (sc.dense) for (const auto& p : sc.dense->points) heights.push_back(p.cast<double>().dot(up));
+    if (sc.mesh) for (const auto& p : sc.mesh->points) heights.push_back(p.cast<double>().dot(up));
+    if (sc.sparse) for (const auto& [id, p] : sc.sparse->points3D) heights.push_back(p.xyz.dot(up));
     double lo = 0, hi = 0;
     if (!heights.empty()) {
       const auto at = [&](double q) {
@@ -1110,10 +1112,10 @@ void Viewport::setClipHeight(std::optional<double> fraction) {
       hi = at(0.98);
     }
     if (lo < hi) {
-      const Eigen::Vector3d origin = d_->sceneUp * (lo + std::clamp(*fraction, 0.0, 1.0) * (hi - lo));
+      const Eigen::Vector3d origin = up * (lo + std::clamp(*fraction, 0.0, 1.0) * (hi - lo));
       d_->clipPlane->SetOrigin(origin.data());
       // VTK keeps the side the normal points to: below the plane.
-      const Eigen::Vector3d normal = -d_->sceneUp;
+      const Eigen::Vector3d normal = -up;
       d_->clipPlane->SetNormal(normal.data());
       const auto cameras = d_->actors.find(Layer::kCameras);
       for (vtkActor* a : actors)
@@ -1125,6 +1127,17 @@ void Viewport::setClipHeight(std::optional<double> fraction) {
 }
 
 std::optional<double> Viewport::clipHeight() const { return d_->clip; }
+
+void Viewport::setClipAxis(std::optional<Eigen::Vector3d> axis) {
+  d_->clipAxis = axis;
+  setClipHeight(d_->clip);
+}
+
+std::optional<Eigen::Vector3d> Viewport::clipAxis() const { return d_->clipAxis; }
+
+Eigen::Vector3d Viewport::viewDirectionAxis() const {
+  return (cameraPosition() - focalPoint()).normalized();
+}
 
 const std::vector<Eigen::Vector3d>& Viewport::measurement() const { return d_->measure; }
 

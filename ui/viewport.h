@@ -132,6 +132,13 @@ class Viewport : public QOpenGLWidget {
   // range along its up direction, to look inside or under a model; nullopt: off.
   void setClipHeight(std::optional<double> fraction);
   std::optional<double> clipHeight() const;
+  // The clipping plane's axis: the scene's up (nullopt, the default) or any
+  // direction; with the view's (toward the eye, viewDirectionAxis()) the plane cuts
+  // away the near part of the scene, slice by slice as the fraction falls.
+  void setClipAxis(std::optional<Eigen::Vector3d> axis);
+  std::optional<Eigen::Vector3d> clipAxis() const;
+  // From the scene toward the eye (unit): the axis that clips what is nearest.
+  Eigen::Vector3d viewDirectionAxis() const;
   // Crop box: VTK's box widget. Dragging a face's handle moves that face, the centre
   // handle moves the box, a face turns it, the right button scales it; elsewhere the
   // mouse moves the view as usual. Shown first around the bulk of the scene, aligned

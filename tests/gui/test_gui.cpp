@@ -950,6 +950,23 @@ class TestGui : public QObject {
           100 * none);
     QVERIFY(cut > 0.01);
     QVERIFY(none < 0.002);
+    // In front of a plane facing the view: at 50% the near half of the scene goes,
+    // so the clipped view differs from the whole one.
+    auto* axis = w.findChild<QComboBox*>("clipAxisCombo");
+    QVERIFY(axis && axis->isEnabled());
+    axis->setFocus();
+    QTest::keyClick(axis, Qt::Key_Down);
+    QCOMPARE(axis->currentIndex(), 1);
+    QVERIFY(v->clipAxis() && (*v->clipAxis() - v->viewDirectionAxis()).norm() < 1e-9);
+    slider->setFocus();
+    QTest::keyClick(slider, Qt::Key_Home);
+    for (int k = 0; k < 5; ++k) QTest::keyClick(slider, Qt::Key_PageUp);
+    QCOMPARE(slider->value(), 50);
+    const QImage front = renderNow(v);
+    save(front, "gui_clipped_in_front.png");
+    const double frontCut = changedFraction(smooth, front);
+    qInfo("clipping the near half along the view changes %.1f%% of the view", 100 * frontCut);
+    QVERIFY(frontCut > 0.01);
     QTest::mouseClick(bar->widgetForAction(clip), Qt::LeftButton);
     QVERIFY(!v->clipHeight());
 
