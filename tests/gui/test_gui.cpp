@@ -929,7 +929,7 @@ class TestGui : public QObject {
     auto* clip = w.findChild<QAction*>("clipAction");
     auto* slider = w.findChild<QSlider*>("clipSlider");
     QVERIFY(clip && slider);
-    // Through the toolbar: a click on Clip Above, then the slider moved with the keys
+    // Through the toolbar: a click on Clip, then the slider moved with the keys
     // (two pages down from the middle: 30%).
     auto* bar = w.findChild<QToolBar*>("toolsBar");
     QVERIFY(bar && bar->widgetForAction(clip));
