@@ -1045,6 +1045,13 @@ void MainWindow::buildEditMenu() {
     const Tool t = tool;
     connect(a, &QAction::triggered, this, [this, t] { viewport_->setTool(t); });
   }
+  QAction* visibleOnly = edit->addAction("Select &Visible Only");
+  visibleOnly->setObjectName("selectVisibleOnly");
+  visibleOnly->setCheckable(true);
+  visibleOnly->setShortcut(QKeySequence(Qt::Key_V));
+  visibleOnly->setToolTip("Rectangle and lasso take only what is in front (V); off: through the scene");
+  connect(visibleOnly, &QAction::toggled, this, [this](bool on) { viewport_->setSelectVisibleOnly(on); });
+  bar->addAction(visibleOnly);
   edit->addSeparator();
   QAction* all = edit->addAction("Select &All", QKeySequence::SelectAll, this,
                                  [this] { viewport_->setRegionSelection(viewport_->allOfVisibleLayers()); });

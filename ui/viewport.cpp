@@ -170,6 +170,7 @@ struct Viewport::Impl {
   std::vector<Eigen::Vector3d> measure;
   std::optional<double> clip;  // clipping plane height (share of the height range)
   std::optional<Eigen::Vector3d> clipAxis;  // along which; nullopt: the scene's up
+  bool visibleOnly = false;  // region selection of what is in front only
   vtkNew<vtkPlane> clipPlane;
   QImage overlay;        // the photo looked through, drawn over the view
   double overlayAspect = 0;  // its camera's width / height
@@ -1246,6 +1247,33 @@ void Viewport::selectRegion(const QPolygonF& polygon, SelectMode mode) {
     const QRectF bounds = polygon.boundingRect();
     const bool isRect = polygon.size() == 5 && QPolygonF(bounds) == polygon;
     const double w = width(), h = height();
+    // Visible only: the depth buffer of the view as drawn (rows from the bottom).
+    std::vector<float> zbuf;
+    const int zw = int(w * devicePixelRatio()), zh = int(h * devicePixelRatio());
+    double nearPlane = 0, farPlane = 1;
+    if (d_->visibleOnly) {
+      d_->window->SetSize(zw, zh);
+      d_->window->Render();
+      zbuf.resize(size_t(zw) * size_t(zh));
+      d_->window->GetZbufferData(0, 0, zw - 1, zh - 1, zbuf.data());
+      cam->GetClippingRange(nearPlane, farPlane);
+    }
+    // Distance along the view from a depth in normalised device coordinates (-1..1).
+    auto eyeDepth = [&](double ndc) {
+      return 2 * nearPlane * farPlane / (farPlane + nearPlane - ndc * (farPlane - nearPlane));
+    };
+    // A point is hidden when every pixel around it holds something clearly nearer.
+    auto hidden = [&](double x, double y, double z) {
+      const int px = int((x + 1) * 0.5 * zw), py = int((y + 1) * 0.5 * zh);
+      float farthest = 0;
+      for (int dy = -1; dy <= 1; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int u = std::clamp(px + dx, 0, zw - 1), v = std::clamp(py + dy, 0, zh - 1);
+          farthest = std::max(farthest, zbuf[size_t(v) * size_t(zw) + size_t(u)]);
+        }
+      if (farthest >= 1.0f) return false;  // background
+      return eyeDepth(z) > 1.01 * eyeDepth(2.0 * farthest - 1.0);
+    };
     auto inside = [&](const Eigen::Vector3d& p) {
       const Eigen::Vector4d clip = m * p.homogeneous();
       if (clip.w() <= 1e-12) return false;
@@ -1253,7 +1281,8 @@ void Viewport::selectRegion(const QPolygonF& polygon, SelectMode mode) {
       if (z < -1 || z > 1) return false;  // outside the near and far planes
       const QPointF q((x + 1) * 0.5 * w, (1 - y) * 0.5 * h);
       if (!bounds.contains(q)) return false;
-      return isRect || polygon.containsPoint(q, Qt::OddEvenFill);
+      if (!isRect && !polygon.containsPoint(q, Qt::OddEvenFill)) return false;
+      return zbuf.empty() || !hidden(x, y, z);
     };
     // Many points: test them in parallel into flags, then gather.
     auto pickAll = [&](size_t n, auto&& position) {
@@ -1293,6 +1322,9 @@ void Viewport::selectRegion(const QPolygonF& polygon, SelectMode mode) {
   out.cameras = combine(d_->region.cameras, std::move(picked.cameras), mode);
   setRegionSelection(std::move(out));
 }
+
+void Viewport::setSelectVisibleOnly(bool on) { d_->visibleOnly = on; }
+bool Viewport::selectVisibleOnly() const { return d_->visibleOnly; }
 
 RegionSelection Viewport::allOfVisibleLayers() const {
   RegionSelection all;

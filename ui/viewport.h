@@ -98,6 +98,11 @@ class Viewport : public QOpenGLWidget {
   void setTool(Tool tool);
   Tool tool() const;
   void selectRegion(const QPolygonF& widgetPolygon, SelectMode mode);
+  // Visible only: the region takes only what is in front, not what the drawn surfaces
+  // and points hide (read from the depth buffer of the view); off (the default), it
+  // selects through the scene.
+  void setSelectVisibleOnly(bool on);
+  bool selectVisibleOnly() const;
   void setRegionSelection(RegionSelection selection);
   const RegionSelection& regionSelection() const;
   // Everything of the visible layers that is not selected.
