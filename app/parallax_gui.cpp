@@ -1,7 +1,8 @@
 // parallax: the desktop application.
-//   parallax [PROJECT] [--screenshot FILE]
+//   parallax [PROJECT] [--screenshot FILE] [--layers cameras,sparse,dense,mesh]
 // --screenshot renders PROJECT once, saves the window as FILE and exits (used
 // by the quick start under Xvfb and by tests).
+#include <QAction>
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QSurfaceFormat>
@@ -34,6 +35,10 @@ int main(int argc, char** argv) {
       "screenshot", "Save a screenshot of the window to FILE once the scene is shown, then quit.",
       "FILE");
   parser.addOption(screenshot);
+  QCommandLineOption layers(
+      "layers", "Show only these layers (comma-separated: cameras, sparse, dense, mesh) and frame them.",
+      "LIST");
+  parser.addOption(layers);
   parser.process(app);
 
   parallax::registerBuiltinStages();
@@ -43,9 +48,35 @@ int main(int argc, char** argv) {
   if (!args.isEmpty() && !window.openProject(args.first())) {
     if (parser.isSet(screenshot)) return 1;
   }
+  QStringList shown;
+  if (parser.isSet(layers)) {
+    for (const QString& l : parser.value(layers).split(',', Qt::SkipEmptyParts)) {
+      if (!QStringList{"cameras", "sparse", "dense", "mesh"}.contains(l.trimmed())) {
+        std::cerr << "parallax: unknown layer '" << l.toStdString()
+                  << "' in --layers; use cameras, sparse, dense, mesh" << std::endl;
+        return 2;
+      }
+      shown << l.trimmed();
+    }
+  }
+  // Through the View menu's layer toggles, so the menu says what is shown.
+  auto showLayers = [&window, shown] {
+    if (shown.isEmpty()) return;
+    const std::pair<const char*, const char*> names[] = {{"cameras", "layer-Cameras"},
+                                                         {"sparse", "layer-Sparse Points"},
+                                                         {"dense", "layer-Dense Cloud"},
+                                                         {"mesh", "layer-Mesh"}};
+    for (const auto& [name, action] : names)
+      if (auto* a = window.findChild<QAction*>(action)) a->setChecked(shown.contains(QString(name)));
+    window.viewport()->fitView();
+  };
+  if (!parser.isSet(screenshot) && !shown.isEmpty())
+    QObject::connect(&window, &parallax::ui::MainWindow::sceneReloaded, &window, showLayers,
+                     Qt::SingleShotConnection);
   if (parser.isSet(screenshot)) {
     const QString file = parser.value(screenshot);
-    auto save = [&window, file] {
+    auto save = [&window, file, showLayers] {
+      showLayers();
       QTimer::singleShot(500, &window, [&window, file] {
         window.viewport()->update();
         QTimer::singleShot(500, &window, [&window, file] {

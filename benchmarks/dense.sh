@@ -103,7 +103,7 @@ except Exception as e: print("not validated")')
   # The result in the GUI.
   shot="$out/$ds.png"
   if command -v xvfb-run >/dev/null; then
-    QT_QPA_PLATFORM=xcb timeout 300 xvfb-run -a -s "-screen 0 1600x1000x24" "$gui" --screenshot "$shot" "$project" >>"$work/log" 2>&1 || shot="(no screenshot)"
+    QT_QPA_PLATFORM=xcb timeout 300 xvfb-run -a -s "-screen 0 1600x1000x24" "$gui" --screenshot "$shot" --layers mesh "$project" >>"$work/log" 2>&1 || shot="(no screenshot)"
   fi
 
   row dataset photos size method "s/map" "dense s (undist/mvs/fus/mesh)" "peak GB" points faces

@@ -551,6 +551,9 @@ void Viewport::setScene(const SceneData& data) {
     d_->fitBox[2 * k] = box.min[k];
     d_->fitBox[2 * k + 1] = box.max[k];
   }
+  bool allShown = true;
+  for (const auto& [layer, shown] : d_->visible) allShown &= shown;
+  if (!allShown) updateFitBox();  // what is visible of it
   const ColorMode mode = d_->colorMode;
   if (data.mesh && !data.mesh->faces.empty()) {
     vtkSmartPointer<vtkActor> actor;
@@ -677,8 +680,34 @@ void Viewport::setPointSize(int pixels) {
   update();
 }
 
+// The framing box: the bulk of the visible layers' points, and the cameras when they
+// are shown (they ring the subject, so trimming would cut them off). With nothing
+// visible, the box of everything (set in setScene) stays.
+void Viewport::updateFitBox() {
+  const SceneData* data = d_->scene.get();
+  if (!data) return;
+  std::vector<Eigen::Vector3f> all;
+  if (data->mesh && d_->visible[Layer::kMesh])
+    all.insert(all.end(), data->mesh->points.begin(), data->mesh->points.end());
+  if (data->dense && d_->visible[Layer::kDense])
+    all.insert(all.end(), data->dense->points.begin(), data->dense->points.end());
+  if (data->sparse && d_->visible[Layer::kSparse])
+    for (const auto& [id, p] : data->sparse->points3D) all.push_back(p.xyz.cast<float>());
+  BoundingBox box;
+  if (!all.empty()) box = robustBoundingBox(std::move(all));
+  if (data->sparse && d_->visible[Layer::kCameras])
+    for (const auto& [id, im] : data->sparse->images) box.extend(im.projectionCenter().cast<float>());
+  if (!(box.min.x() <= box.max.x()) || !(box.diagonal() > 0)) return;
+  d_->hasFitBox = true;
+  for (int k = 0; k < 3; ++k) {
+    d_->fitBox[2 * k] = box.min[k];
+    d_->fitBox[2 * k + 1] = box.max[k];
+  }
+}
+
 void Viewport::fitView() {
-  // The home view (as the photos look at the scene), then frame everything.
+  updateFitBox();
+  // The home view (as the photos look at the scene), then frame what is shown.
   vtkCamera* cam = d_->renderer->GetActiveCamera();
   const Eigen::Vector3d& d = d_->homeDirection;
   const Eigen::Vector3d& u = d_->homeUp;

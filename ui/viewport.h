@@ -184,6 +184,7 @@ class Viewport : public QOpenGLWidget {
   void updateMeasurementActor();
   void drawRegionOutline(QPainter& painter) const;
   CropBox defaultCropBox() const;
+  void updateFitBox();
   struct Impl;
   std::unique_ptr<Impl> d_;
 };

@@ -1,5 +1,7 @@
 #include "surface/poisson.h"
 
+#include <unordered_set>
+
 #include <algorithm>
 #include <open3d/geometry/KDTreeFlann.h>
 #include <open3d/geometry/PointCloud.h>
@@ -63,6 +65,27 @@ std::vector<size_t> localOutlierInliers(const std::vector<Eigen::Vector3d>& poin
   return kept;
 }
 
+int automaticPoissonDepth(const std::vector<Eigen::Vector3d>& points) {
+  if (points.empty()) return 8;
+  Eigen::Vector3d lo = points.front(), hi = points.front();
+  for (const auto& p : points) lo = lo.cwiseMin(p), hi = hi.cwiseMax(p);
+  // Poisson's octree spans the largest extent, enlarged by its scale (1.1).
+  const double size = 1.1 * std::max((hi - lo).maxCoeff(), 1e-12);
+  int depth = 8;
+  for (int d = 9; d <= 12; ++d) {
+    const double cell = size / std::ldexp(1.0, d);
+    std::unordered_set<uint64_t> occupied;
+    occupied.reserve(points.size());
+    for (const auto& p : points) {
+      const Eigen::Vector3d q = (p - lo) / cell;
+      occupied.insert((uint64_t(q.x()) << 42) | (uint64_t(q.y()) << 21) | uint64_t(q.z()));
+    }
+    if (double(points.size()) < kPoissonPointsPerCell * double(occupied.size())) break;
+    depth = d;
+  }
+  return depth;
+}
+
 TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& o, PoissonReport* report) {
   if (!cloud.hasNormals())
     throw Error("the point cloud has no normals; Poisson meshing needs oriented points");
@@ -81,11 +104,7 @@ TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& o, Poiss
     rep.outliers_removed = pcd->points_.size() - kept.size();
     pcd = pcd->SelectByIndex(kept);
   }
-  // Automatic depth: about as many surface cells as points (cells at depth d ~ 4^d).
-  const int depth = o.depth > 0 ? o.depth
-                                : std::clamp(int(std::lround(std::log(double(pcd->points_.size())) /
-                                                             std::log(4.0))),
-                                             8, 12);
+  const int depth = o.depth > 0 ? o.depth : automaticPoissonDepth(pcd->points_);
   rep.depth = depth;
   auto [mesh, densities] = open3d::geometry::TriangleMesh::CreateFromPointCloudPoisson(
       *pcd, size_t(depth), 0.0f, float(o.scale), false, threads);

@@ -5,13 +5,14 @@
 #pragma once
 
 #include <cstddef>
+#include <vector>
 
 #include "scene/geometry_data.h"
 
 namespace parallax {
 
 struct PoissonOptions {
-  int depth = 0;                   // octree depth: detail ~ scene size / 2^depth; 0 = automatic
+  int depth = 0;                   // octree depth: detail ~ scene size / 2^depth; 0 = automaticPoissonDepth
   double scale = 1.1;              // reconstruction cube relative to the points' box
   int outlier_neighbors = 20;      // outlier removal: neighbours considered (0 = off)
   double outlier_factor = 2.0;     // see localOutlierInliers
@@ -36,6 +37,13 @@ struct PoissonReport {
 // for a cloud without normals or with too few points.
 TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& options,
                          PoissonReport* report = nullptr);
+
+// The automatic octree depth: the finest (8 to 12) at which the occupied cells of
+// Poisson's octree still hold kPoissonPointsPerCell points each on average, so the
+// mesh is no finer than the fused points resolve (a denser cloud, or one that
+// covers less of its bounding cube, gets a finer octree).
+constexpr double kPoissonPointsPerCell = 1.4;
+int automaticPoissonDepth(const std::vector<Eigen::Vector3d>& points);
 
 // Density-relative statistical outlier removal: a point goes when its mean distance
 // to its k nearest neighbours exceeds `factor` times the median of the same measure

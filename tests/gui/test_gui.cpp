@@ -430,6 +430,16 @@ class TestGui : public QObject {
     qInfo("rotation changed %.1f%% of the pixels; after F, %.1f%% differ from the first view",
           100 * changedFraction(before, rotated), 100 * changedFraction(before, fitted));
     QVERIFY(changedFraction(before, fitted) < 0.01);
+    // F frames what is shown: the mesh alone (without the ring of cameras) fills more of
+    // the view, from nearer.
+    const double allDistance = (v->cameraPosition() - v->focalPoint()).norm();
+    for (const char* layer : {"layer-Cameras", "layer-Sparse Points", "layer-Dense Cloud"})
+      w.findChild<QAction*>(layer)->setChecked(false);
+    QTest::keyClick(&w, Qt::Key_F);
+    save(renderNow(v), "gui_fit_mesh_only.png");  // the view is framed as it is drawn
+    const double meshDistance = (v->cameraPosition() - v->focalPoint()).norm();
+    qInfo("framing everything from %.2f units, the mesh alone from %.2f", allDistance, meshDistance);
+    QVERIFY(meshDistance < 0.8 * allDistance);
   }
 
   void eventLoopStaysResponsiveWhileAWorkerRuns() {

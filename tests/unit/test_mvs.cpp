@@ -254,6 +254,41 @@ class TestMvs : public QObject {
     QCOMPARE(readConfidence(test::tempPath(tmp, "fused.ply.conf")), fused.confidence);
   }
 
+  // The automatic depth follows how finely the points cover their octree: the
+  // same dense patch gets the coarsest depth alone (about a point per cell below it)
+  // and the finest when two far points make the octree 1000x larger; four times the
+  // points on a surface are one level finer.
+  void automaticPoissonDepthFollowsThePointSpacing() {
+    auto patch = [](int side, double size) {
+      std::vector<Eigen::Vector3d> pts;
+      for (int i = 0; i < side; ++i)
+        for (int j = 0; j < side; ++j) pts.emplace_back(size * i / side, size * j / side, 0.1 * size);
+      return pts;
+    };
+    std::vector<Eigen::Vector3d> alone = patch(450, 0.01);
+    QCOMPARE(automaticPoissonDepth(alone), 8);
+    std::vector<Eigen::Vector3d> far = alone;
+    far.emplace_back(10, 10, 10);
+    far.emplace_back(-1, -1, -1);
+    QCOMPARE(automaticPoissonDepth(far), 12);
+    // A unit sphere in an octree four times its size (two corner points): four times
+    // the points are one level finer.
+    auto sphere = [](size_t n) {
+      std::vector<Eigen::Vector3d> pts{{-4, -4, -4}, {4, 4, 4}};
+      const double golden = M_PI * (3 - std::sqrt(5.0));
+      for (size_t i = 0; i < n; ++i) {
+        const double z = 1 - 2 * (double(i) + 0.5) / double(n), r = std::sqrt(1 - z * z);
+        pts.emplace_back(r * std::cos(golden * double(i)), r * std::sin(golden * double(i)), z);
+      }
+      return pts;
+    };
+    const int d1 = automaticPoissonDepth(sphere(500'000));
+    const int d2 = automaticPoissonDepth(sphere(2'000'000));
+    qInfo("sphere: 500k points -> depth %d, 2M -> %d", d1, d2);
+    QVERIFY(d1 > 8 && d2 < 12);
+    QCOMPARE(d2, d1 + 1);
+  }
+
   void poissonMeshesASphereAndTrimsWhatWasNotThere() {
     PoissonOptions o;
     o.depth = 7;
