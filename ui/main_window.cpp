@@ -913,6 +913,8 @@ void MainWindow::showCleaningDialog(bool sparseFilter) {
   if (!sparseFilter) {
     method->addItems({"Statistical: far from its neighbours", "Radius: too few neighbours within a radius"});
     form->addRow("Method", method);
+  } else {
+    method->hide();  // one test each, no method to choose
   }
   setMethod(0);
   form->addRow(firstLabel, first);

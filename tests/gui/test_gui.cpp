@@ -918,6 +918,40 @@ class TestGui : public QObject {
     QVERIFY(!v->selectVisibleOnly());
   }
 
+  // Filter Sparse Points… with keys and a click: "seen by fewer than" typed in, the
+  // preview is exactly the points that fail either test, Remove takes them away.
+  void sparseFilterDialogByKeysAndClicks() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    const size_t points0 = v->model()->points3D.size();
+    w.findChild<QAction*>("sparseFilterAction")->trigger();
+    auto* dialog = w.findChild<QDialog*>("sparseFilterDialog");
+    QVERIFY(dialog && QTest::qWaitForWindowExposed(dialog));
+    QVERIFY(!dialog->findChild<QComboBox*>("method")->isVisible());  // no method to choose here
+    auto* views = dialog->findChild<QSpinBox*>("first");
+    auto* error = dialog->findChild<QDoubleSpinBox*>("second");
+    auto* count = dialog->findChild<QLabel*>("previewCount");
+    views->setFocus();
+    QTest::keyClick(views, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(views, "4");
+    QCOMPARE(views->value(), 4);
+    QVERIFY(waitUntil([&] { return count->text().contains("would be removed"); }, 20000));
+    std::vector<uint64_t> expected = sparsePointsSeenByFewer(*v->model(), 4);
+    const auto bad = sparsePointsWithErrorAbove(*v->model(), error->value());
+    expected.insert(expected.end(), bad.begin(), bad.end());
+    std::sort(expected.begin(), expected.end());
+    expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+    qInfo("seen by fewer than 4 photos or error above %.1f px: %zu of %zu sparse points", error->value(),
+          expected.size(), points0);
+    QCOMPARE(v->regionSelection().sparse, expected);
+    QVERIFY(!expected.empty() && expected.size() < points0);
+    QTest::mouseClick(dialog->findChild<QPushButton*>("removeButton"), Qt::LeftButton);
+    QCOMPARE(v->model()->points3D.size(), points0 - expected.size());
+    QVERIFY2(w.undoStack()->undoText().contains("Filter sparse points"), qPrintable(w.undoStack()->undoText()));
+  }
+
   // Outlier removal previews what would go (selected, red) and removes it as one step.
   void outlierRemovalPreviewsThenRemoves() {
     QTemporaryDir tmp;
