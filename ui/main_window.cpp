@@ -768,10 +768,9 @@ size_t MainWindow::previewCropBox() {
 
 bool MainWindow::applyCropBox() {
   if (!viewport_->cropBoxShown()) return false;
-  const bool any = previewCropBox() > 0;
-  const bool done = any && pushEdits(editsFor(viewport_->regionSelection(), "Crop to box"));
-  if (!any) statusBar()->showMessage("Nothing lies outside the box", 4000);
-  if (done || !any) cropBoxAction_->setChecked(false);
+  const size_t outside = previewCropBox();
+  const bool done = removePreviewed(outside, "Crop to box", "Nothing lies outside the box");
+  if (done || outside == 0) cropBoxAction_->setChecked(false);
   return done;
 }
 
@@ -800,12 +799,17 @@ size_t MainWindow::previewOutliers(int neighbors, double factor) {
   });
 }
 
-bool MainWindow::removeOutliers(int neighbors, double factor) {
-  if (previewOutliers(neighbors, factor) == 0) {
-    statusBar()->showMessage("No outliers with these settings", 4000);
+bool MainWindow::removePreviewed(size_t previewed, const QString& what, const QString& none) {
+  if (previewed == 0) {
+    statusBar()->showMessage(none, 4000);
     return false;
   }
-  return pushEdits(editsFor(viewport_->regionSelection(), "Remove outliers"));
+  return pushEdits(editsFor(viewport_->regionSelection(), what));
+}
+
+bool MainWindow::removeOutliers(int neighbors, double factor) {
+  return removePreviewed(previewOutliers(neighbors, factor), "Remove outliers",
+                         "No outliers with these settings");
 }
 
 size_t MainWindow::previewRadiusOutliers(double radius, int minNeighbors) {
@@ -815,11 +819,8 @@ size_t MainWindow::previewRadiusOutliers(double radius, int minNeighbors) {
 }
 
 bool MainWindow::removeRadiusOutliers(double radius, int minNeighbors) {
-  if (previewRadiusOutliers(radius, minNeighbors) == 0) {
-    statusBar()->showMessage("No outliers with these settings", 4000);
-    return false;
-  }
-  return pushEdits(editsFor(viewport_->regionSelection(), "Remove radius outliers"));
+  return removePreviewed(previewRadiusOutliers(radius, minNeighbors), "Remove radius outliers",
+                         "No outliers with these settings");
 }
 
 size_t MainWindow::previewSparseFilter(int minViews, double maxError) {
@@ -839,11 +840,8 @@ size_t MainWindow::previewSparseFilter(int minViews, double maxError) {
 }
 
 bool MainWindow::removeSparseFilter(int minViews, double maxError) {
-  if (previewSparseFilter(minViews, maxError) == 0) {
-    statusBar()->showMessage("No sparse points fail these tests", 4000);
-    return false;
-  }
-  return pushEdits(editsFor(viewport_->regionSelection(), "Filter sparse points"));
+  return removePreviewed(previewSparseFilter(minViews, maxError), "Filter sparse points",
+                         "No sparse points fail these tests");
 }
 
 // Outlier removal (statistical or radius) or the sparse filter, with a preview: what
@@ -863,18 +861,22 @@ void MainWindow::showCleaningDialog(bool sparseFilter) {
   second->setObjectName("second");
   auto* firstLabel = new QLabel(dialog);
   auto* secondLabel = new QLabel(dialog);
-  // The radius is in scene units, scaled by the spacing of the dense cloud (or sparse points).
-  double spacing = 0;
-  if (const SceneData* scene = viewport_->scene(); scene && !sparseFilter) {
-    if (scene->dense && scene->dense->size() > 1) {
-      spacing = medianSpacing(scene->dense->points);
-    } else if (scene->sparse) {
-      std::vector<Eigen::Vector3f> pts;
-      for (const auto& [id, p] : scene->sparse->points3D) pts.push_back(p.xyz.cast<float>());
-      spacing = medianSpacing(pts);
+  // The radius is in scene units, scaled by the spacing of the dense cloud (or sparse
+  // points): measured once, when the radius method is first chosen.
+  auto spacingOf = [this, cached = std::make_shared<double>(0)] {
+    if (*cached > 0) return *cached;
+    if (const SceneData* scene = viewport_->scene()) {
+      if (scene->dense && scene->dense->size() > 1) {
+        *cached = medianSpacing(scene->dense->points);
+      } else if (scene->sparse) {
+        std::vector<Eigen::Vector3f> pts;
+        for (const auto& [id, p] : scene->sparse->points3D) pts.push_back(p.xyz.cast<float>());
+        *cached = medianSpacing(pts);
+      }
     }
-  }
-  if (!(spacing > 0)) spacing = 0.01;
+    if (!(*cached > 0)) *cached = 0.01;
+    return *cached;
+  };
   auto setMethod = [=](int m) {
     const QSignalBlocker b1(first), b2(second);
     if (sparseFilter) {
@@ -899,6 +901,7 @@ void MainWindow::showCleaningDialog(bool sparseFilter) {
     } else {
       first->setRange(1, 500);
       first->setValue(6);
+      const double spacing = spacingOf();
       // Decimals enough for a tenth of the spacing.
       const int decimals = std::clamp(int(std::ceil(-std::log10(spacing / 10))), 2, 8);
       second->setDecimals(decimals);

@@ -117,6 +117,8 @@ class MainWindow : public QMainWindow {
   bool pushEdits(std::vector<Edit> edits);
   std::vector<Edit> editsFor(const RegionSelection& selection, const QString& what) const;
   void showCleaningDialog(bool sparseFilter);
+  // Makes the previewed selection one edit (`what`), or says `none` when it is empty.
+  bool removePreviewed(size_t previewed, const QString& what, const QString& none);
   // Selects what `find` picks among the dense points and sparse points shown.
   size_t previewOutlierSet(
       const std::function<std::vector<uint64_t>(const std::vector<Eigen::Vector3f>&)>& find);

@@ -969,13 +969,16 @@ CropBox Viewport::defaultCropBox() const {
   x = x.norm() < 1e-6 ? up.unitOrthogonal() : x.normalized();
   Eigen::Matrix3d axes;
   axes << x, up.cross(x), up;
-  std::vector<Eigen::Vector3f> pts;
+  // The dense cloud, else the mesh's vertices, else the sparse points (copied: few).
+  std::vector<Eigen::Vector3f> sparsePts;
+  const std::vector<Eigen::Vector3f>* source = &sparsePts;
   if (const SceneData* sc = d_->scene.get()) {
-    if (sc->dense && sc->dense->size()) pts = sc->dense->points;
-    else if (sc->mesh && sc->mesh->size()) pts = sc->mesh->points;
+    if (sc->dense && sc->dense->size()) source = &sc->dense->points;
+    else if (sc->mesh && sc->mesh->size()) source = &sc->mesh->points;
     else if (sc->sparse)
-      for (const auto& [id, p] : sc->sparse->points3D) pts.push_back(p.xyz.cast<float>());
+      for (const auto& [id, p] : sc->sparse->points3D) sparsePts.push_back(p.xyz.cast<float>());
   }
+  const std::vector<Eigen::Vector3f>& pts = *source;
   if (pts.size() < 4) {
     const Eigen::Vector3d lo(d_->fitBox[0], d_->fitBox[2], d_->fitBox[4]);
     const Eigen::Vector3d hi(d_->fitBox[1], d_->fitBox[3], d_->fitBox[5]);
