@@ -128,7 +128,8 @@ fs::path locateModel(const ModelFile& model) {
   }
   throw Error("model file '" + model.relative_path + "' (" + model.description +
               ") was not found; looked in: " + looked + ". Get it from " + model.source +
-              " and put it in one of those folders, or set PARALLAX_MODELS");
+              " and save it as " + model.relative_path +
+              " under one of those folders, or set PARALLAX_MODELS to the folder that holds it");
 }
 
 }  // namespace parallax

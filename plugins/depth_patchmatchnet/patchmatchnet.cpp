@@ -22,8 +22,7 @@ namespace {
 
 const parallax::ModelFile kModule{
     "patchmatchnet/patchmatchnet_module.pt", "PatchmatchNet TorchScript module",
-    "https://github.com/FangjinhuaWang/PatchmatchNet (checkpoints/module_000007.pt, MIT licence); "
-    "place it under $PARALLAX_MODELS/patchmatchnet/"};
+    "https://github.com/FangjinhuaWang/PatchmatchNet (checkpoints/module_000007.pt, MIT licence)"};
 
 // The module's code triggers a deprecation warning (torch.meshgrid without
 // `indexing`) that says nothing to a user; keep stderr for real problems.
