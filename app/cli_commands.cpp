@@ -6,7 +6,11 @@
 #include <sstream>
 #include <iostream>
 
+#include "features/extract.h"
+#include "features/feature_eval.h"
 #include "io/project_export.h"
+#include "io/image_probe.h"
+#include <opencv2/imgcodecs.hpp>
 #include "scene/edits.h"
 #include "surface/cleaning.h"
 #include "pipeline/runner.h"
@@ -613,4 +617,84 @@ int clean(const CleanArgs& a) {
   return kExitOk;
 }
 
+int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
+  prepareEngine();
+  const Schema& schema = Schema::instance();
+  json featureParams = schema.requireStage("features").defaults();
+  json matchingParams = schema.requireStage("matching").defaults();
+  for (const auto& text : args.assignments) {
+    const auto a = schema.parseAssignment(text);
+    if (a.stage == "features")
+      featureParams[a.param] = a.value;
+    else if (a.stage == "matching")
+      matchingParams[a.param] = a.value;
+    else
+      throw Error("--set " + text + ": only features.* and matching.* parameters apply here");
+  }
+  // Photos: files as given, folders' images in name order.
+  std::vector<fs::path> files;
+  for (const auto& p : args.photos) {
+    checkPhotoPath(p);
+    if (fs::is_directory(p)) {
+      std::vector<fs::path> inFolder;
+      for (const auto& e : fs::directory_iterator(p))
+        if (e.is_regular_file() && hasImageExtension(e.path())) inFolder.push_back(e.path());
+      std::sort(inFolder.begin(), inFolder.end());
+      files.insert(files.end(), inFolder.begin(), inFolder.end());
+    } else {
+      files.push_back(p);
+    }
+  }
+  std::vector<cv::Mat> photos;
+  for (const auto& f : files) {
+    cv::Mat m = cv::imread(f.string(), cv::IMREAD_COLOR);
+    if (m.empty()) throw Error("'" + f.string() + "' is not a readable JPEG, PNG or TIFF image");
+    photos.push_back(m);
+  }
+  if (photos.empty()) throw Error("no photos found in the paths given");
+  WarpEvalOptions options;
+  options.pairs = args.pairs;
+  options.seed = args.seed;
+  options.max_image_size = args.maxSize;
+  featureParams["max_image_size"] = std::max<long long>(args.maxSize, featureParams["max_image_size"].get<long long>());
+
+  json rows = json::array();
+  if (!common.json)
+    std::cout << std::left << std::setw(10) << "method" << std::setw(10) << "type" << std::setw(11)
+              << "keypoints" << std::setw(8) << "repeat." << std::setw(8) << "MMA@1" << std::setw(8)
+              << "MMA@3" << std::setw(8) << "MMA@5" << std::setw(9) << "NN-pairs" << std::setw(10)
+              << "pipeline" << std::setw(10) << "prec.@3" << "ms/image\n";
+  for (const auto& method : args.methods) {
+    json p = featureParams;
+    p["method"] = method;
+    std::string why;
+    if (usableFeatureMethod(p, &why) != method)
+      throw Error(method + " features unavailable: " + why);
+    const WarpEvalResult r =
+        evaluateOnWarps(photos, method, p, matchOptionsFor(method != "sift", matchingParams), options);
+    rows.push_back({{"method", r.method},
+                    {"type", r.type},
+                    {"pairs", r.pairs},
+                    {"keypoints", r.mean_keypoints},
+                    {"repeatability", r.repeatability},
+                    {"mma", {{"1", r.mma.at(1)}, {"3", r.mma.at(3)}, {"5", r.mma.at(5)}}},
+                    {"mutual_nn_matches", r.mean_matches},
+                    {"pipeline_matches", r.pipeline_matches},
+                    {"pipeline_precision3", r.pipeline_precision3},
+                    {"extract_ms", r.extract_ms}});
+    if (!common.json)
+      std::cout << std::left << std::fixed << std::setprecision(3) << std::setw(10) << r.method
+                << std::setw(10) << r.type << std::setw(11) << std::setprecision(0)
+                << r.mean_keypoints << std::setprecision(3) << std::setw(8) << r.repeatability
+                << std::setw(8) << r.mma.at(1) << std::setw(8) << r.mma.at(3) << std::setw(8)
+                << r.mma.at(5) << std::setprecision(0) << std::setw(9) << r.mean_matches
+                << std::setw(10) << r.pipeline_matches << std::setprecision(3) << std::setw(10)
+                << r.pipeline_precision3 << std::setprecision(1) << r.extract_ms
+                << std::endl;
+  }
+  if (common.json) std::cout << json{{"pairs", args.pairs}, {"seed", args.seed}, {"results", rows}}.dump() << "\n";
+  return kExitOk;
+}
+
 }  // namespace parallax::cli
+

@@ -49,5 +49,14 @@ struct CleanArgs {
   bool history = false;
 };
 int clean(const CleanArgs& args);
+struct FeatureEvalArgs {
+  std::vector<std::string> photos;  // files or folders
+  std::vector<std::string> methods = {"sift", "alike", "xfeat"};
+  std::vector<std::string> assignments;  // features.* and matching.* parameters
+  int pairs = 20;
+  unsigned seed = 1;
+  int maxSize = 640;
+};
+int evaluateFeatures(const FeatureEvalArgs& args, const Common& common);
 
 }  // namespace parallax::cli

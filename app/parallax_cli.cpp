@@ -157,6 +157,28 @@ int main(int argc, char** argv) {
   cClean->add_option("--redo", cleanArgs.redo, "Redo N undone edits")->check(CLI::Range(1, 100000));
   cClean->add_flag("--history", cleanArgs.history, "List the edits (* = applied)");
 
+  cli::FeatureEvalArgs featureEval;
+  auto* cFeat = app.add_subcommand(
+      "evaluate-features",
+      "Compare feature types on photos warped by known random homographies (rotation, scale, "
+      "perspective, brightness): repeatability, mean matching accuracy at 1/3/5 px, matches and "
+      "extraction time");
+  cFeat->add_option("photos", featureEval.photos, "Photo files or folders")->required();
+  cFeat->add_option("--methods", featureEval.methods, "Feature types: sift, alike, xfeat")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"sift", "alike", "xfeat"}))
+      ->capture_default_str();
+  cFeat->add_option("--pairs", featureEval.pairs, "Warped pairs")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cFeat->add_option("--seed", featureEval.seed, "Seed of the random warps")->capture_default_str();
+  cFeat->add_option("--max-size", featureEval.maxSize, "Photos downscaled to this longest side first (px)")
+      ->check(CLI::Range(64, 20000))
+      ->capture_default_str();
+  cFeat->add_option("--set", featureEval.assignments,
+                    "A features.* or matching.* parameter: stage.param=value (repeatable)");
+  addJson(cFeat);
+
   auto* cPlugins =
       app.add_subcommand("plugins", "List plugins, their model files and whether each is found");
   addJson(cPlugins);
@@ -180,6 +202,7 @@ int main(int argc, char** argv) {
     if (*cEval) return cli::evaluatePoses(project, gt, gtFormat, modelIndex, common);
     if (*cGeo) return cli::evaluateGeometry(geo, common);
     if (*cClean) return cli::clean(cleanArgs);
+    if (*cFeat) return cli::evaluateFeatures(featureEval, common);
   } catch (const Error& e) {
     std::cerr << "parallax-cli: error: " << e.what() << std::endl;
     return cli::kExitFailed;

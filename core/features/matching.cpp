@@ -78,6 +78,18 @@ __attribute__((target("avx2,fma"))) void dotsAvx2(const RowMatrix& A, int r0, in
   }
 }
 
+// Descriptors as unit-length float rows: SIFT's uint8 scaled back by 1/512, learned
+// descriptors as stored.
+RowMatrix unitRows(const FeatureDescriptors& d) {
+  RowMatrix m(d.rows, d.cols);
+  if (d.isFloat()) {
+    std::copy(d.values.begin(), d.values.end(), m.data());
+  } else {
+    for (size_t k = 0; k < d.data.size(); ++k) m.data()[k] = float(d.data[k]) * (1.f / 512.f);
+  }
+  return m;
+}
+
 bool haveAvx2() {
   static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   return yes;
@@ -85,17 +97,27 @@ bool haveAvx2() {
 
 }  // namespace
 
+MatchOptions matchOptionsFor(bool learned, const nlohmann::json& p) {
+  MatchOptions o;
+  o.cross_check = p.value("cross_check", true);
+  if (learned) {
+    o.cross_check = true;
+    o.max_ratio = p.value("learned_max_ratio", 1.0);
+    o.max_distance = distanceForSimilarity(p.value("learned_min_similarity", 0.75));
+  } else {
+    o.max_ratio = p.value("max_ratio", 0.8);
+    o.max_distance = p.value("max_distance", 0.7);
+  }
+  return o;
+}
+
 FeatureMatches matchDescriptors(const FeatureDescriptors& a, const FeatureDescriptors& b,
                                 const MatchOptions& o, std::vector<float>* ratios) {
   FeatureMatches out;
   if (ratios) ratios->clear();
   if (a.rows < 2 || b.rows < 2) return out;
-  auto toMatrix = [](const FeatureDescriptors& d) {
-    RowMatrix m(d.rows, d.cols);
-    for (size_t k = 0; k < d.data.size(); ++k) m.data()[k] = float(d.data[k]) * (1.f / 512.f);
-    return m;
-  };
-  const RowMatrix A = toMatrix(a), B = toMatrix(b);
+  if (a.cols != b.cols || a.isFloat() != b.isFloat()) return out;  // different feature types
+  const RowMatrix A = unitRows(a), B = unitRows(b);
   const Eigen::VectorXf normA = A.rowwise().squaredNorm(), normB = B.rowwise().squaredNorm();
   // Squared distances |x|^2 + |y|^2 - 2 x.y from one matrix product (BLAS-like GEMM), in
   // blocks of rows so a pair of 8192-feature photos needs 32 MB, not 256 MB. Each row keeps
@@ -171,7 +193,8 @@ FeatureMatches guidedMatch(const FeatureDescriptors& a, const std::vector<Featur
                            const FeatureDescriptors& b, const std::vector<FeatureKeypoint>& kpsB,
                            const TwoViewGeometry& g, double maxError, const MatchOptions& o) {
   FeatureMatches out;
-  if (a.rows < 1 || b.rows < 1 || a.cols != b.cols || size_t(a.rows) > kpsA.size() ||
+  if (a.rows < 1 || b.rows < 1 || a.cols != b.cols || a.isFloat() != b.isFloat() ||
+      size_t(a.rows) > kpsA.size() ||
       size_t(b.rows) > kpsB.size())
     return out;
   const bool planar = g.config == kPlanar || g.config == kPanoramic ||
@@ -209,33 +232,22 @@ FeatureMatches guidedMatch(const FeatureDescriptors& a, const std::vector<Featur
     return std::abs(toB[size_t(i)].dot(xb)) <= maxError &&
            std::abs(toA[size_t(j)].dot(xa)) <= maxError;
   };
-  // Descriptor distances for the candidates only (a few percent of all pairs), in
-  // integers: uint8 descriptors are unit vectors scaled by 512.
+  // Descriptor distances for the candidates only (a few percent of all pairs).
   const int dims = a.cols;
-  auto squaredNorms = [dims](const FeatureDescriptors& d) {
-    std::vector<int> n(size_t(d.rows));
-    for (int r = 0; r < d.rows; ++r) {
-      int s = 0;
-      const uint8_t* x = d.data.data() + size_t(r) * size_t(dims);
-      for (int k = 0; k < dims; ++k) s += int(x[k]) * int(x[k]);
-      n[size_t(r)] = s;
-    }
-    return n;
-  };
-  const std::vector<int> normA = squaredNorms(a), normB = squaredNorms(b);
+  const RowMatrix A = unitRows(a), B = unitRows(b);
+  const Eigen::VectorXf normA = A.rowwise().squaredNorm(), normB = B.rowwise().squaredNorm();
   constexpr float kInf = std::numeric_limits<float>::infinity();
   std::vector<float> row1(size_t(a.rows), kInf), row2(size_t(a.rows), kInf);
   std::vector<float> col1(size_t(b.rows), kInf), col2(size_t(b.rows), kInf);
   std::vector<int> rowBest(size_t(a.rows), -1), colBest(size_t(b.rows), -1);
   for (int i = 0; i < a.rows; ++i) {
-    const uint8_t* x = a.data.data() + size_t(i) * size_t(dims);
+    const float* x = A.data() + size_t(i) * size_t(dims);
     for (int j = 0; j < b.rows; ++j) {
       if (!fits(i, j)) continue;
-      const uint8_t* y = b.data.data() + size_t(j) * size_t(dims);
-      int dot = 0;
-      for (int k = 0; k < dims; ++k) dot += int(x[k]) * int(y[k]);
-      const float dist =
-          std::sqrt(std::max(0.f, float(normA[size_t(i)] + normB[size_t(j)] - 2 * dot))) / 512.f;
+      const float* y = B.data() + size_t(j) * size_t(dims);
+      float dot = 0.f;
+      for (int k = 0; k < dims; ++k) dot += x[k] * y[k];
+      const float dist = std::sqrt(std::max(0.f, normA[i] + normB[j] - 2.f * dot));
       if (dist < row1[size_t(i)]) {
         row2[size_t(i)] = row1[size_t(i)];
         row1[size_t(i)] = dist;

@@ -6,6 +6,9 @@
 
 #include <Eigen/Core>
 #include <Eigen/Geometry>
+#include <nlohmann/json.hpp>
+#include <algorithm>
+#include <cmath>
 #include <utility>
 #include <vector>
 
@@ -14,14 +17,25 @@
 
 namespace parallax {
 
+// The unit-vector distance equivalent to a cosine similarity.
+inline double distanceForSimilarity(double cosine) { return std::sqrt(std::max(0.0, 2.0 - 2.0 * cosine)); }
+
 struct MatchOptions {
   double max_ratio = 0.8;     // Lowe's ratio test on the two nearest neighbours
   double max_distance = 0.7;  // on unit-normalised descriptors
   bool cross_check = true;    // keep mutual nearest neighbours only
 };
 
-// Exhaustive nearest neighbours on uint8 descriptors scaled back to unit length
-// (blocked dot products, AVX2 where the CPU has it). The ratio test applies both
+// The options the matching stage uses for SIFT (ratio test, distance) or for learned
+// float descriptors (mutual nearest neighbours above learned_min_similarity, optional
+// ratio test), from its parameters.
+MatchOptions matchOptionsFor(bool learned, const nlohmann::json& matchingParams);
+
+// Exhaustive nearest neighbours on unit-length descriptors: SIFT's uint8 scaled back,
+// or learned float descriptors as stored (blocked dot products, AVX2 where the CPU has
+// it, both CPU cores through the caller's parallelism over pairs). On unit vectors the
+// distance threshold is a cosine-similarity threshold: |x - y|^2 = 2 - 2 cos(x, y)
+// (distanceForSimilarity). Photos with different feature types never match. The ratio test applies both
 // ways; `ratios`, when given, receives each match's worse ratio of the two.
 FeatureMatches matchDescriptors(const FeatureDescriptors& a, const FeatureDescriptors& b,
                                 const MatchOptions& options, std::vector<float>* ratios = nullptr);

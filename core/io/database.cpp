@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS matches (pair_id INTEGER PRIMARY KEY NOT NULL, rows I
   cols INTEGER NOT NULL, data BLOB);
 CREATE TABLE IF NOT EXISTS parallax_features (image_id INTEGER PRIMARY KEY NOT NULL, type TEXT NOT NULL,
   descriptor_dim INTEGER NOT NULL, descriptor_type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parallax_descriptors (image_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+  cols INTEGER NOT NULL, data BLOB, FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);
 CREATE TABLE IF NOT EXISTS two_view_geometries (pair_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
   cols INTEGER NOT NULL, data BLOB, config INTEGER NOT NULL, F BLOB, E BLOB, H BLOB, qvec BLOB, tvec BLOB);
 )SQL";
@@ -102,7 +104,7 @@ void Database::clearFeatures() {
   exec(
       "DELETE FROM keypoints; DELETE FROM descriptors; DELETE FROM matches; DELETE FROM "
       "two_view_geometries;"
-      " DELETE FROM parallax_features;");
+      " DELETE FROM parallax_features; DELETE FROM parallax_descriptors;");
 }
 
 namespace {
@@ -142,15 +144,33 @@ void Database::writeFeatures(uint32_t image_id, const std::vector<FeatureKeypoin
                 "COLMAP stores 6 floats per keypoint");
   insertBlob(db_, "keypoints", image_id, int(keypoints.size()), 6, keypoints.data(),
              keypoints.size() * sizeof(FeatureKeypoint));
-  insertBlob(db_, "descriptors", image_id, descriptors.rows, descriptors.cols,
-             descriptors.data.data(), descriptors.data.size());
+  // Learned float descriptors go to their own table, and COLMAP's holds no row for the
+  // photo (as hloc leaves it): keypoints and matches stay readable by COLMAP, and nothing
+  // there looks like SIFT that is not.
+  const bool isFloat = descriptors.isFloat();
+  if (isFloat) {
+    if (descriptors.values.size() != size_t(descriptors.rows) * size_t(descriptors.cols))
+      throw Error("internal error: descriptor matrix size does not match its rows and columns");
+    insertBlob(db_, "parallax_descriptors", image_id, descriptors.rows, descriptors.cols,
+               descriptors.values.data(), descriptors.values.size() * sizeof(float));
+    Statement del(db_, "DELETE FROM descriptors WHERE image_id = ?;");
+    sqlite3_bind_int64(del.stmt, 1, image_id);
+    sqlite3_step(del.stmt);
+  } else {
+    insertBlob(db_, "descriptors", image_id, descriptors.rows, descriptors.cols,
+               descriptors.data.data(), descriptors.data.size());
+    Statement del(db_, "DELETE FROM parallax_descriptors WHERE image_id = ?;");
+    sqlite3_bind_int64(del.stmt, 1, image_id);
+    sqlite3_step(del.stmt);
+  }
   Statement s(
       db_,
       "INSERT OR REPLACE INTO parallax_features(image_id, type, descriptor_dim, descriptor_type) "
-      "VALUES(?, ?, ?, 'uint8');");
+      "VALUES(?, ?, ?, ?);");
   sqlite3_bind_int64(s.stmt, 1, image_id);
   sqlite3_bind_text(s.stmt, 2, type.c_str(), -1, SQLITE_TRANSIENT);
   sqlite3_bind_int64(s.stmt, 3, descriptors.cols);
+  sqlite3_bind_text(s.stmt, 4, isFloat ? "float32" : "uint8", -1, SQLITE_STATIC);
   if (sqlite3_step(s.stmt) != SQLITE_DONE)
     throw Error(std::string("database error: ") + sqlite3_errmsg(db_));
 }
@@ -178,8 +198,26 @@ std::vector<FeatureKeypoint> Database::readKeypoints(uint32_t image_id) const {
 
 FeatureDescriptors Database::readDescriptors(uint32_t image_id) const {
   FeatureDescriptors d;
+  if (descriptorType(image_id) == "float32") {
+    std::vector<uint8_t> blob;
+    if (!selectBlob(db_, "parallax_descriptors", image_id, &d.rows, &d.cols, &blob)) return d;
+    const size_t n = size_t(d.rows) * size_t(d.cols);
+    if (blob.size() != n * sizeof(float))
+      throw Error("database.db: the learned descriptors of image " + std::to_string(image_id) +
+                  " are truncated; run the features stage again");
+    d.values.resize(n);
+    std::memcpy(d.values.data(), blob.data(), blob.size());
+    return d;
+  }
   selectBlob(db_, "descriptors", image_id, &d.rows, &d.cols, &d.data);
   return d;
+}
+
+std::string Database::descriptorType(uint32_t image_id) const {
+  Statement s(db_, "SELECT descriptor_type FROM parallax_features WHERE image_id = ?;");
+  sqlite3_bind_int64(s.stmt, 1, image_id);
+  if (sqlite3_step(s.stmt) != SQLITE_ROW) return "";
+  return reinterpret_cast<const char*>(sqlite3_column_text(s.stmt, 0));
 }
 
 std::string Database::featureType(uint32_t image_id) const {

@@ -21,10 +21,16 @@ struct FeatureKeypoint {
   float orientation() const;
 };
 
+// Descriptors of one photo, row-major rows x cols. SIFT: uint8 in `data` (COLMAP's
+// format: unit vectors scaled by 512). Learned features (ALIKE, XFeat): unit-length
+// float32 in `values`; the database keeps those in parallax_descriptors, not in
+// COLMAP's descriptors table, so readers that expect SIFT never see them.
 struct FeatureDescriptors {
   int rows = 0;
   int cols = 0;
-  std::vector<uint8_t> data;  // row-major, rows x cols
+  std::vector<uint8_t> data;
+  std::vector<float> values;
+  bool isFloat() const { return !values.empty(); }
 };
 
 using FeatureMatches =
@@ -82,6 +88,8 @@ class Database {
   std::vector<FeatureKeypoint> readKeypoints(uint32_t image_id) const;
   FeatureDescriptors readDescriptors(uint32_t image_id) const;
   std::string featureType(uint32_t image_id) const;
+  // "uint8" (SIFT, COLMAP's table) or "float32" (learned, parallax_descriptors); "" if none.
+  std::string descriptorType(uint32_t image_id) const;
   size_t numKeypoints() const;
 
   // Matches and verified geometries of a pair, stored under COLMAP's pair id

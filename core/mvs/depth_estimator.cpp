@@ -1,26 +1,18 @@
 #include "mvs/depth_estimator.h"
 
-#include <map>
-#include <mutex>
+#include "util/named_registry.h"
 
 namespace parallax {
 namespace {
-std::mutex mutex;
-std::map<std::string, DepthEstimator>& registry() {
-  static std::map<std::string, DepthEstimator> r;
+NamedRegistry<DepthEstimator>& registry() {
+  static NamedRegistry<DepthEstimator> r;
   return r;
 }
 }  // namespace
 
-void registerDepthEstimator(DepthEstimator estimator) {
-  std::lock_guard<std::mutex> lock(mutex);
-  registry()[estimator.name] = std::move(estimator);
-}
-
+void registerDepthEstimator(DepthEstimator estimator) { registry().add(std::move(estimator)); }
 const DepthEstimator* findDepthEstimator(const std::string& name) {
-  std::lock_guard<std::mutex> lock(mutex);
-  auto it = registry().find(name);
-  return it == registry().end() ? nullptr : &it->second;
+  return registry().find(name);
 }
 
 }  // namespace parallax

@@ -360,6 +360,7 @@ class Mapper {
     rec_.cameras = in_.cameras;
     reg_.assign(in_.images.size(), 0);
     failedTries_.assign(in_.images.size(), 0);
+    droppedTimes_.assign(in_.images.size(), 0);
     std::vector<cv::Point2d> na, nb;
     for (const auto& [fa, fb] : p.inliers) {
       const Eigen::Vector2d ra = ray(p.a, fa), rb = ray(p.b, fb);
@@ -457,6 +458,7 @@ class Mapper {
           } else {
             localRefinement(index);
           }
+          if (!reg_[index]) break;  // refinement showed the pose implausible: dropped again
           report("registered " + in_.images[index].name + " (" + lastRegistration_ + ")");
           // The model changed: images that failed before may fit now.
           std::fill(failedTries_.begin(), failedTries_.end(), 0);
@@ -483,7 +485,9 @@ class Mapper {
       if (reg_[p.b]) generalLink[p.a] = 1;
     }
     for (size_t i = 0; i < in_.images.size(); ++i) {
-      if (reg_[i] || used_[i] || failedTries_[i] >= 2) continue;
+      // An image dropped twice after registering (implausible pose, too few observations
+      // left) is not tried again in this model: it would register and drop for ever.
+      if (reg_[i] || used_[i] || failedTries_[i] >= 2 || droppedTimes_[i] >= 2) continue;
       std::set<size_t> seen;
       for (int32_t t : tracks_.trackOf[i])
         if (t >= 0 && rec_.points3D.count(pointId(size_t(t)))) seen.insert(size_t(t));
@@ -797,6 +801,7 @@ class Mapper {
       if (bad || observed < 10) {
         deregisterImage(i);
         ++failedTries_[i];
+        ++droppedTimes_[i];
       }
     }
   }
@@ -823,6 +828,7 @@ class Mapper {
   Reconstruction rec_;
   std::vector<char> reg_;
   std::vector<int> failedTries_;
+  std::vector<int> droppedTimes_;  // per image, in the current model
   uint32_t gaugeFirst_ = 0, gaugeSecond_ = 0;
   std::string lastRegistration_;
   size_t modelIndex_ = 0;

@@ -1,5 +1,6 @@
 // Stage "matching": putative matches and verified two-view geometries for the
 // chosen photo pairs, written to database.db in one SQLite transaction.
+#include <algorithm>
 #include <mutex>
 
 #include "features/matching.h"
@@ -26,12 +27,6 @@ std::vector<std::pair<size_t, size_t>> choosePairs(size_t n, const std::string& 
 
 StageOutcome runMatching(StageContext& ctx) {
   const auto& p = ctx.params;
-  MatchOptions match;
-  const double strictRatio = p["max_ratio"].get<double>();
-  const double fallbackRatio = std::max(strictRatio, p["fallback_ratio"].get<double>());
-  match.max_ratio = fallbackRatio;
-  match.max_distance = p["max_distance"].get<double>();
-  match.cross_check = p["cross_check"].get<bool>();
   const bool guided = p["guided"].get<bool>();
   VerifyOptions verify;
   verify.max_error = p["max_error"].get<double>();
@@ -51,6 +46,14 @@ StageOutcome runMatching(StageContext& ctx) {
     if (keypoints.back().empty() && descriptors.back().rows == 0)
       ctx.report.warning("'" + im.name + "' has no features; it cannot be matched");
   }
+  // Learned float descriptors: mutual nearest neighbours above a cosine similarity, with an
+  // optional ratio test (SIFT's ratio and distance thresholds mean little for them).
+  const bool learned = std::any_of(descriptors.begin(), descriptors.end(),
+                                   [](const FeatureDescriptors& d) { return d.isFloat(); });
+  MatchOptions match = matchOptionsFor(learned, p);
+  const double strictRatio = match.max_ratio;
+  // SIFT pairs that fail with the strict ratio are verified again with a looser one.
+  if (!learned) match.max_ratio = std::max(strictRatio, p["fallback_ratio"].get<double>());
   const auto pairs = choosePairs(images.size(), p["mode"].get<std::string>(),
                                  size_t(p["overlap"].get<long long>()));
   if (pairs.empty()) {

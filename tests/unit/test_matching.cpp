@@ -1,7 +1,11 @@
 // The matching stage: verified inliers obey the synthetic scene's exact
 // epipolar geometry, pairs are chosen as configured, and COLMAP's storage
-// conventions (pair id, swapped order) hold.
+// conventions (pair id, swapped order) hold; learned float descriptors are stored
+// apart from COLMAP's table and matched by mutual nearest neighbours.
 #include <QtTest>
+
+#include <numeric>
+#include <random>
 
 #include "io/colmap_model.h"
 #include "features/matching.h"
@@ -165,6 +169,99 @@ class TestMatching : public QObject {
     Rigid3d back(flipped.cam2_from_cam1_rotation, flipped.cam2_from_cam1_translation);
     QVERIFY((forward * back).translation.norm() < 1e-12);
     QCOMPARE(db.numVerifiedPairs(), size_t(1));
+  }
+
+  // Learned float descriptors: kept exactly in parallax_descriptors, never in COLMAP's
+  // descriptors table (a SIFT reader there sees nothing to misread), recorded with their
+  // type and size; SIFT written again for the same photo takes the COLMAP table back.
+  void learnedDescriptorsAreStoredApartFromColmapsTable() {
+    QTemporaryDir tmp;
+    Database db(test::tempPath(tmp, "db.db"));
+    const uint32_t cam = db.addCamera(Camera());
+    const uint32_t a = db.addImage("a.png", cam), b = db.addImage("b.png", cam);
+    FeatureDescriptors f;
+    f.rows = 3, f.cols = 64;
+    for (int i = 0; i < f.rows * f.cols; ++i) f.values.push_back(std::sin(0.37f * float(i)));
+    std::vector<FeatureKeypoint> kps(3);
+    db.writeFeatures(a, kps, f, "xfeat");
+    FeatureDescriptors sift;
+    sift.rows = 3, sift.cols = 128;
+    sift.data.assign(3 * 128, 7);
+    db.writeFeatures(b, kps, sift, "rootsift");
+    const FeatureDescriptors back = db.readDescriptors(a);
+    QVERIFY(back.isFloat() && back.data.empty());
+    QCOMPARE(back.rows, 3);
+    QCOMPARE(back.cols, 64);
+    QCOMPARE(back.values, f.values);
+    QCOMPARE(db.descriptorType(a), std::string("float32"));
+    QCOMPARE(db.featureType(a), std::string("xfeat"));
+    QCOMPARE(db.descriptorType(b), std::string("uint8"));
+    QCOMPARE(db.readDescriptors(b).data, sift.data);
+    QCOMPARE(db.readKeypoints(a).size(), size_t(3));
+    // Rewritten as SIFT: the float rows go, COLMAP's table has it.
+    db.writeFeatures(a, kps, sift, "rootsift");
+    QVERIFY(!db.readDescriptors(a).isFloat());
+    QCOMPARE(db.readDescriptors(a).data, sift.data);
+    db.writeFeatures(a, kps, f, "xfeat");
+    db.clearFeatures();
+    QCOMPARE(db.readDescriptors(a).rows, 0);
+    QCOMPARE(db.descriptorType(a), std::string(""));
+  }
+
+  // Mutual nearest neighbours on cosine similarity for unit float descriptors: every
+  // feature finds its noisy copy, a similarity floor drops the dissimilar ones, the
+  // optional ratio test drops ambiguous ones, and SIFT never matches learned features.
+  void learnedDescriptorsMatchByMutualNearestNeighbours() {
+    std::mt19937 rng(5);
+    std::normal_distribution<float> gauss;
+    const int n = 300, dims = 64;
+    auto unit = [&](std::vector<float> v) {
+      float s = 0;
+      for (float x : v) s += x * x;
+      for (float& x : v) x /= std::sqrt(s);
+      return v;
+    };
+    FeatureDescriptors a, b;
+    a.rows = b.rows = n, a.cols = b.cols = dims;
+    std::vector<int> perm(n);
+    std::iota(perm.begin(), perm.end(), 0);
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<std::vector<float>> rowsA(n);
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> v(dims);
+      for (float& x : v) x = gauss(rng);
+      rowsA[size_t(i)] = unit(v);
+    }
+    std::vector<std::vector<float>> rowsB(n);
+    for (int i = 0; i < n; ++i) {
+      // b[perm[i]] is a[i] with noise: cosine about 0.9 for i < 200, unrelated after.
+      std::vector<float> v = rowsA[size_t(i)];
+      const float noise = i < 200 ? 0.06f : 10.f;
+      for (float& x : v) x += noise * gauss(rng);
+      rowsB[size_t(perm[size_t(i)])] = unit(v);
+    }
+    for (auto& r : rowsA) a.values.insert(a.values.end(), r.begin(), r.end());
+    for (auto& r : rowsB) b.values.insert(b.values.end(), r.begin(), r.end());
+    nlohmann::json params = {{"learned_min_similarity", 0.75}, {"learned_max_ratio", 1.0}};
+    const FeatureMatches m = matchDescriptors(a, b, matchOptionsFor(true, params));
+    int right = 0;
+    for (const auto& [i, j] : m) right += perm[i] == int(j) && i < 200;
+    QCOMPARE(right, 200);
+    QCOMPARE(int(m.size()), 200);  // the unrelated ones fall below the similarity floor
+    params["learned_min_similarity"] = -1.0;
+    QVERIFY(matchDescriptors(a, b, matchOptionsFor(true, params)).size() > 200);
+    // A ratio test keeps only clear winners: fewer matches, all right.
+    params = {{"learned_min_similarity", 0.75}, {"learned_max_ratio", 0.5}};
+    const FeatureMatches strict = matchDescriptors(a, b, matchOptionsFor(true, params));
+    QVERIFY(!strict.empty() && strict.size() < 200);
+    for (const auto& [i, j] : strict) QCOMPARE(perm[i], int(j));
+    // SIFT descriptors and learned ones never match each other.
+    FeatureDescriptors sift;
+    sift.rows = n, sift.cols = dims;
+    sift.data.assign(size_t(n * dims), 40);
+    QVERIFY(matchDescriptors(a, sift, MatchOptions()).empty());
+    QCOMPARE(distanceForSimilarity(1.0), 0.0);
+    QVERIFY(std::abs(distanceForSimilarity(0.0) - std::sqrt(2.0)) < 1e-12);
   }
 };
 
