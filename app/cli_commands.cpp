@@ -622,6 +622,8 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
   const Schema& schema = Schema::instance();
   json featureParams = schema.requireStage("features").defaults();
   json matchingParams = schema.requireStage("matching").defaults();
+  // The networks as they are (no extra turned copies) unless asked for.
+  featureParams["learned_rotations"] = "none";
   for (const auto& text : args.assignments) {
     const auto a = schema.parseAssignment(text);
     if (a.stage == "features")
@@ -662,7 +664,7 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
   if (!common.json)
     std::cout << std::left << std::setw(10) << "method" << std::setw(10) << "type" << std::setw(11)
               << "keypoints" << std::setw(8) << "repeat." << std::setw(8) << "MMA@1" << std::setw(8)
-              << "MMA@3" << std::setw(8) << "MMA@5" << std::setw(9) << "NN-pairs" << std::setw(10)
+              << "MMA@3" << std::setw(8) << "MMA@5" << std::setw(9) << "NN-pairs" << std::setw(10) << "correct@3" << std::setw(10)
               << "pipeline" << std::setw(10) << "prec.@3" << "ms/image\n";
   for (const auto& method : args.methods) {
     json p = featureParams;
@@ -679,6 +681,7 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
                     {"repeatability", r.repeatability},
                     {"mma", {{"1", r.mma.at(1)}, {"3", r.mma.at(3)}, {"5", r.mma.at(5)}}},
                     {"mutual_nn_matches", r.mean_matches},
+                    {"correct3", r.mean_correct3},
                     {"pipeline_matches", r.pipeline_matches},
                     {"pipeline_precision3", r.pipeline_precision3},
                     {"extract_ms", r.extract_ms}});
@@ -688,7 +691,7 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
                 << r.mean_keypoints << std::setprecision(3) << std::setw(8) << r.repeatability
                 << std::setw(8) << r.mma.at(1) << std::setw(8) << r.mma.at(3) << std::setw(8)
                 << r.mma.at(5) << std::setprecision(0) << std::setw(9) << r.mean_matches
-                << std::setw(10) << r.pipeline_matches << std::setprecision(3) << std::setw(10)
+                << std::setw(10) << r.mean_correct3 << std::setw(10) << r.pipeline_matches << std::setprecision(3) << std::setw(10)
                 << r.pipeline_precision3 << std::setprecision(1) << r.extract_ms
                 << std::endl;
   }

@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
   auto* cFeat = app.add_subcommand(
       "evaluate-features",
       "Compare feature types on photos warped by known random homographies (rotation, scale, "
-      "perspective, brightness): repeatability, mean matching accuracy at 1/3/5 px, matches and "
+      "perspective, brightness and contrast), as HPatches: repeatability, mean matching accuracy at 1/3/5 px, matches and "
       "extraction time");
   cFeat->add_option("photos", featureEval.photos, "Photo files or folders")->required();
   cFeat->add_option("--methods", featureEval.methods, "Feature types: sift, alike, xfeat")

@@ -93,7 +93,8 @@ WarpEvalResult evaluateOnWarps(const std::vector<cv::Mat>& photos, const std::st
   WarpEvalResult r;
   r.method = method;
   std::mt19937 rng(o.seed);
-  std::uniform_real_distribution<double> gain(0.7, 1.3), bias(-25.0, 25.0);
+  std::uniform_real_distribution<double> gain(o.min_gain, o.max_gain),
+      logGamma(std::log(o.min_gamma), std::log(o.max_gamma));
   const std::vector<int> thresholds = {1, 3, 5};
   for (int t : thresholds) r.mma[t] = 0;
   double extractSeconds = 0;
@@ -102,7 +103,8 @@ WarpEvalResult evaluateOnWarps(const std::vector<cv::Mat>& photos, const std::st
   mutualNN.max_ratio = 1.0;
   mutualNN.max_distance = 2.0;  // any two unit vectors
   for (int k = 0; k < o.pairs; ++k) {
-    cv::Mat a = photos[size_t(k) % photos.size()];
+    // Spread over the photos given (every one when there are fewer than the pairs).
+    cv::Mat a = photos[size_t(k) * photos.size() / size_t(std::max(1, o.pairs)) % photos.size()];
     const int longest = std::max(a.cols, a.rows);
     if (longest > o.max_image_size) {
       const double s = double(o.max_image_size) / longest;
@@ -112,7 +114,12 @@ WarpEvalResult evaluateOnWarps(const std::vector<cv::Mat>& photos, const std::st
     const cv::Matx33d H = randomHomography(a.cols, a.rows, o, rng);
     cv::Mat b;
     cv::warpPerspective(a, b, H, a.size(), cv::INTER_LINEAR, cv::BORDER_CONSTANT);
-    b.convertTo(b, -1, gain(rng), bias(rng));  // illumination change, saturating
+    // Illumination: a gamma curve and a gain, saturating like a camera.
+    const double gamma = std::exp(logGamma(rng)), factor = gain(rng);
+    cv::Mat lut(1, 256, CV_8U);
+    for (int v = 0; v < 256; ++v)
+      lut.at<uint8_t>(v) = cv::saturate_cast<uint8_t>(255.0 * factor * std::pow(v / 255.0, gamma));
+    cv::LUT(b, lut, b);
 
     const auto t0 = std::chrono::steady_clock::now();
     const PhotoFeatures fa = extractPhotoFeatures(method, a, featureParams);
@@ -133,13 +140,14 @@ WarpEvalResult evaluateOnWarps(const std::vector<cv::Mat>& photos, const std::st
     const FeatureMatches nn = matchDescriptors(fa.descriptors, fb.descriptors, mutualNN);
     r.mean_matches += double(nn.size());
     for (int t : thresholds) r.mma[t] += correctWithin(nn, t);
+    r.mean_correct3 += correctWithin(nn, 3.0) * double(nn.size());
     const FeatureMatches m = matchDescriptors(fa.descriptors, fb.descriptors, match);
     r.pipeline_matches += double(m.size());
     r.pipeline_precision3 += correctWithin(m, 3.0);
   }
   r.pairs = o.pairs;
   const double n = std::max(1, o.pairs);
-  r.mean_keypoints /= n, r.repeatability /= n, r.mean_matches /= n;
+  r.mean_keypoints /= n, r.repeatability /= n, r.mean_matches /= n, r.mean_correct3 /= n;
   r.pipeline_matches /= n, r.pipeline_precision3 /= n;
   for (auto& [t, v] : r.mma) v /= n;
   r.extract_ms = 1000.0 * extractSeconds / (2.0 * n);

@@ -20,9 +20,12 @@ struct WarpEvalOptions {
   int pairs = 20;             // warped copies, spread over the photos given
   unsigned seed = 1;
   int max_image_size = 640;   // photos are first downscaled to this longest side
-  double max_rotation_deg = 30.0;
-  double min_scale = 0.75, max_scale = 1.3;
-  double max_corner_shift = 0.1;  // perspective: corners moved by up to this share of the size
+  // HPatches-like: viewpoint (perspective, some rotation and scale) and illumination.
+  double max_rotation_deg = 20.0;
+  double min_scale = 0.7, max_scale = 1.4;
+  double max_corner_shift = 0.15;  // perspective: corners moved by up to this share of the size
+  double min_gain = 0.6, max_gain = 1.4;    // brightness factor
+  double min_gamma = 0.6, max_gamma = 1.6;  // contrast curve
   double repeat_px = 3.0;         // repeatability: a keypoint with one of the other's this close
 };
 
@@ -35,6 +38,7 @@ struct WarpEvalResult {
   // other test. threshold px -> mean over pairs of correct / matches.
   std::map<int, double> mma;
   double mean_matches = 0;  // mutual nearest neighbours per pair
+  double mean_correct3 = 0;  // of which correct within 3 px, per pair
   // The matching stage's matcher for this feature type (ratio test, thresholds):
   double pipeline_matches = 0;     // per pair
   double pipeline_precision3 = 0;  // share correct within 3 px, mean over pairs

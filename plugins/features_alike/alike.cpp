@@ -174,11 +174,21 @@ parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json&
   constexpr float kTemperature = 0.1f;
   c10::InferenceMode inference;
 
-  // Zero padding to multiples of 32 (the coarsest level is 1/32), cropped again after.
-  const int64_t h = image.height, w = image.width;
-  const int64_t H = (h + 31) / 32 * 32, W = (w + 31) / 32 * 32;
-  torch::Tensor x = F::pad(tp::rgbTensor(image),
-                           F::PadFuncOptions({0, W - w, 0, H - h}).mode(torch::kConstant));
+  // The coarsest level is 1/32. Upstream pads with zeros to a multiple of 32; but its
+  // levels are upsampled with aligned corners over the padded size, which shifts the
+  // coarse features against the content by up to half a coarse cell when there is
+  // padding (measured: 320x240 photos lose most of their pose accuracy). The photo is
+  // resized to the nearest multiple of 32 instead, and keypoints scaled back.
+  const int64_t h0 = image.height, w0 = image.width;
+  const int64_t h = std::max<int64_t>(32, (h0 + 16) / 32 * 32), w = std::max<int64_t>(32, (w0 + 16) / 32 * 32);
+  const int64_t H = h, W = w;
+  torch::Tensor x = tp::rgbTensor(image);
+  if (h != h0 || w != w0)
+    x = F::interpolate(x, F::InterpolateFuncOptions()
+                              .size(std::vector<int64_t>{h, w})
+                              .mode(torch::kBilinear)
+                              .align_corners(false));
+  const float rx = float(w0) / float(w), ry = float(h0) / float(h);
   const Config& c = net->cfg;
   torch::Tensor x1 = net->block1(x);
   torch::Tensor x2 = net->block2(F::max_pool2d(x1, F::MaxPool2dFuncOptions(2).stride(2)));
@@ -306,9 +316,12 @@ parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json&
   out.scores.resize(size_t(n));
   for (int64_t i = 0; i < n; ++i) {
     const int64_t j = oa[i];
-    // ALIKE's positions are pixel indices (centre of the first pixel at 0); COLMAP's +0.5.
-    out.keypoints[size_t(i)].x = kx[size_t(j)] + 0.5f;
-    out.keypoints[size_t(i)].y = ky[size_t(j)] + 0.5f;
+    // ALIKE's positions are pixel indices (centre of the first pixel at 0); COLMAP's +0.5,
+    // then scaled back to the photo's size.
+    auto& k = out.keypoints[size_t(i)];
+    k.x = (kx[size_t(j)] + 0.5f) * rx;
+    k.y = (ky[size_t(j)] + 0.5f) * ry;
+    k.a11 = rx, k.a22 = ry;
     out.scores[size_t(i)] = ks[j];
   }
   out.descriptors.rows = int(n);

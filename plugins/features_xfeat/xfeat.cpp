@@ -12,6 +12,7 @@
 // descriptors sampled bicubically and normalised.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "../common/torch_weights.h"
@@ -167,14 +168,25 @@ parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json&
   // in COLMAP's convention.
   const float rx = float(w) / float(W), ry = float(h) / float(H);
   const auto xa = keptXy.accessor<float, 2>();
+  // Sub-pixel position: a parabola through the heatmap at the peak and its two
+  // neighbours, along each axis (upstream's sparse mode stops at whole pixels).
+  const auto hm = heatmap.accessor<float, 4>();
+  auto offset = [](float left, float centre, float right) {
+    const float curvature = left - 2.f * centre + right;
+    return curvature < 0.f ? std::clamp(0.5f * (left - right) / curvature, -0.5f, 0.5f) : 0.f;
+  };
   const torch::Tensor s = score.index_select(0, order).contiguous();
   const auto sa = s.accessor<float, 1>();
   out.keypoints.resize(size_t(m));
   out.scores.resize(size_t(m));
   for (int64_t i = 0; i < m; ++i) {
     auto& k = out.keypoints[size_t(i)];
-    k.x = (xa[i][0] + 0.5f) * rx;
-    k.y = (xa[i][1] + 0.5f) * ry;
+    const int64_t px = int64_t(xa[i][0]), py = int64_t(xa[i][1]);
+    float dx = 0.f, dy = 0.f;
+    if (px > 0 && px + 1 < W) dx = offset(hm[0][0][py][px - 1], hm[0][0][py][px], hm[0][0][py][px + 1]);
+    if (py > 0 && py + 1 < H) dy = offset(hm[0][0][py - 1][px], hm[0][0][py][px], hm[0][0][py + 1][px]);
+    k.x = (float(px) + dx + 0.5f) * rx;
+    k.y = (float(py) + dy + 0.5f) * ry;
     k.a11 = rx, k.a22 = ry;
     out.scores[size_t(i)] = sa[i];
   }
