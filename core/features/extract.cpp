@@ -2,6 +2,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "features/feature_extractor.h"
@@ -88,7 +90,8 @@ PhotoFeatures extractPhotoFeatures(const std::string& method, const cv::Mat& ima
   std::vector<Scored> all;
   for (int r = 0; r < 4; ++r) {
     if (!(r == 0 || (rotations == 2 && r == 2) || rotations == 4)) continue;
-    cv::Mat turned = rgb;
+    cv::Mat turned;  // a new buffer: rotating into `rgb`'s own would overwrite the photo
+    if (r == 0) turned = rgb;
     if (r == 1) cv::rotate(rgb, turned, cv::ROTATE_90_CLOCKWISE);
     if (r == 2) cv::rotate(rgb, turned, cv::ROTATE_180);
     if (r == 3) cv::rotate(rgb, turned, cv::ROTATE_90_COUNTERCLOCKWISE);
@@ -111,6 +114,31 @@ PhotoFeatures extractPhotoFeatures(const std::string& method, const cv::Mat& ima
       all.push_back({i < e.scores.size() ? e.scores[i] : 0.f, k,
                      e.descriptors.values.data() + i * size_t(e.descriptors.cols)});
     }
+  }
+  // A keypoint needs image structure to be localised by: the networks also answer to the
+  // photo's edge and to smooth gradients near it (zero padding in their convolutions),
+  // and such keypoints sit at the same pixel in every photo of a set, where they match
+  // each other and pass verification as a still camera would (a clear sky, vignetting).
+  // Those whose 9x9 neighbourhood is flat are dropped.
+  const double minContrast = params.value("learned_min_contrast", 1.0);
+  if (minContrast > 0) {
+    cv::Mat gray, sum, squares;
+    cv::cvtColor(rgb, gray, cv::COLOR_RGB2GRAY);
+    cv::integral(gray, sum, squares, CV_64F, CV_64F);
+    auto flat = [&](const FeatureKeypoint& k) {
+      const int cx = std::clamp(int(std::floor(k.x)), 0, rgb.cols - 1);
+      const int cy = std::clamp(int(std::floor(k.y)), 0, rgb.rows - 1);
+      const int x0 = std::max(0, cx - 4), x1 = std::min(rgb.cols, cx + 5);
+      const int y0 = std::max(0, cy - 4), y1 = std::min(rgb.rows, cy + 5);
+      auto box = [&](const cv::Mat& m) {
+        return m.at<double>(y1, x1) - m.at<double>(y0, x1) - m.at<double>(y1, x0) + m.at<double>(y0, x0);
+      };
+      const double n = double((x1 - x0) * (y1 - y0));
+      const double mean = box(sum) / n;
+      return box(squares) / n - mean * mean < minContrast * minContrast;
+    };
+    all.erase(std::remove_if(all.begin(), all.end(), [&](const Scored& sc) { return flat(sc.keypoint); }),
+              all.end());
   }
   if (runs.size() > 1) {
     const size_t maxKeypoints = size_t(params.value("max_num_features", 8192LL));

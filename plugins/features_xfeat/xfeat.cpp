@@ -118,9 +118,9 @@ parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json&
                                  .mode(torch::kBilinear)
                                  .align_corners(false));
   };
-  const torch::Tensor feats = F::normalize(net->block_fusion->forward(x3 + to3(x4) + to3(x5)),
-                                           F::NormalizeFuncOptions().dim(1));
-  const torch::Tensor reliability = net->heatmap_head->forward(feats);  // (1,1,H/8,W/8)
+  const torch::Tensor fused = net->block_fusion->forward(x3 + to3(x4) + to3(x5));
+  const torch::Tensor reliability = net->heatmap_head->forward(fused);  // (1,1,H/8,W/8)
+  const torch::Tensor feats = F::normalize(fused, F::NormalizeFuncOptions().dim(1));
   const torch::Tensor logits = net->keypoint_head->forward(torch::pixel_unshuffle(x, 8));
   // Softmax over the 65 classes; the 64 pixel classes back into a full-resolution heatmap.
   const torch::Tensor heatmap =
