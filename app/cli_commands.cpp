@@ -658,6 +658,10 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
   options.pairs = args.pairs;
   options.seed = args.seed;
   options.max_image_size = args.maxSize;
+  options.max_rotation_deg = args.maxRotation;
+  options.max_scale = args.maxScale;
+  options.min_scale = args.maxScale > 1.0 ? std::max(0.5, 1.0 / args.maxScale) : 1.0;
+  options.max_corner_shift = args.maxShift;
   featureParams["max_image_size"] = std::max<long long>(args.maxSize, featureParams["max_image_size"].get<long long>());
 
   json rows = json::array();
@@ -673,7 +677,7 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
     if (usableFeatureMethod(p, &why) != method)
       throw Error(method + " features unavailable: " + why);
     const WarpEvalResult r =
-        evaluateOnWarps(photos, method, p, matchOptionsFor(method != "sift", matchingParams), options);
+        evaluateOnWarps(photos, method, p, matchOptionsFor(method == "alike" ? "alike" : method, matchingParams), options);
     rows.push_back({{"method", r.method},
                     {"type", r.type},
                     {"pairs", r.pairs},

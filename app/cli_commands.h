@@ -56,6 +56,7 @@ struct FeatureEvalArgs {
   int pairs = 20;
   unsigned seed = 1;
   int maxSize = 640;
+  double maxRotation = 20.0, maxScale = 1.4, maxShift = 0.15;
 };
 int evaluateFeatures(const FeatureEvalArgs& args, const Common& common);
 

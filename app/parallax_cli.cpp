@@ -175,6 +175,15 @@ int main(int argc, char** argv) {
   cFeat->add_option("--max-size", featureEval.maxSize, "Photos downscaled to this longest side first (px)")
       ->check(CLI::Range(64, 20000))
       ->capture_default_str();
+  cFeat->add_option("--max-rotation", featureEval.maxRotation, "Largest in-plane rotation of a warp (degrees)")
+      ->check(CLI::Range(0.0, 180.0))
+      ->capture_default_str();
+  cFeat->add_option("--max-scale", featureEval.maxScale, "Warps scale by up to this factor (and down to its inverse, at least 0.5)")
+      ->check(CLI::Range(1.0, 4.0))
+      ->capture_default_str();
+  cFeat->add_option("--max-shift", featureEval.maxShift, "Perspective: corners moved by up to this share of the photo's size")
+      ->check(CLI::Range(0.0, 0.4))
+      ->capture_default_str();
   cFeat->add_option("--set", featureEval.assignments,
                     "A features.* or matching.* parameter: stage.param=value (repeatable)");
   addJson(cFeat);

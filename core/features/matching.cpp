@@ -97,12 +97,13 @@ bool haveAvx2() {
 
 }  // namespace
 
-MatchOptions matchOptionsFor(bool learned, const nlohmann::json& p) {
+MatchOptions matchOptionsFor(const std::string& type, const nlohmann::json& p) {
   MatchOptions o;
   o.cross_check = p.value("cross_check", true);
-  if (learned) {
+  const bool alike = type.rfind("alike", 0) == 0, xfeat = type.rfind("xfeat", 0) == 0;
+  if (alike || xfeat) {
     o.cross_check = true;
-    o.max_ratio = p.value("learned_max_ratio", 1.0);
+    o.max_ratio = alike ? p.value("alike_max_ratio", 0.9) : p.value("xfeat_max_ratio", 0.8);
     o.max_distance = distanceForSimilarity(p.value("learned_min_similarity", 0.75));
   } else {
     o.max_ratio = p.value("max_ratio", 0.8);

@@ -26,10 +26,11 @@ struct MatchOptions {
   bool cross_check = true;    // keep mutual nearest neighbours only
 };
 
-// The options the matching stage uses for SIFT (ratio test, distance) or for learned
-// float descriptors (mutual nearest neighbours above learned_min_similarity, optional
-// ratio test), from its parameters.
-MatchOptions matchOptionsFor(bool learned, const nlohmann::json& matchingParams);
+// The options the matching stage uses for a feature type (as recorded in the database:
+// "rootsift", "alike-n", "xfeat", ...): SIFT's ratio test and distance, or for learned
+// float descriptors mutual nearest neighbours above learned_min_similarity with the
+// type's ratio test (alike_max_ratio, xfeat_max_ratio), from the stage's parameters.
+MatchOptions matchOptionsFor(const std::string& featureType, const nlohmann::json& matchingParams);
 
 // Exhaustive nearest neighbours on unit-length descriptors: SIFT's uint8 scaled back,
 // or learned float descriptors as stored (blocked dot products, AVX2 where the CPU has

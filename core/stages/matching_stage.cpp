@@ -50,7 +50,10 @@ StageOutcome runMatching(StageContext& ctx) {
   // optional ratio test (SIFT's ratio and distance thresholds mean little for them).
   const bool learned = std::any_of(descriptors.begin(), descriptors.end(),
                                    [](const FeatureDescriptors& d) { return d.isFloat(); });
-  MatchOptions match = matchOptionsFor(learned, p);
+  std::string type = "rootsift";
+  for (const auto& im : images)
+    if (!(type = db.featureType(im.image_id)).empty()) break;
+  MatchOptions match = matchOptionsFor(type, p);
   const double strictRatio = match.max_ratio;
   // SIFT pairs that fail with the strict ratio are verified again with a looser one.
   if (!learned) match.max_ratio = std::max(strictRatio, p["fallback_ratio"].get<double>());

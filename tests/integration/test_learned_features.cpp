@@ -91,8 +91,10 @@ class TestLearnedFeatures : public QObject {
     QTest::addColumn<QString>("method");
     QTest::addColumn<double>("minMma3");
     QTest::addColumn<double>("minRepeat");
-    QTest::newRow("alike-n") << "alike" << 0.75 << 0.55;
-    QTest::newRow("xfeat") << "xfeat" << 0.55 << 0.55;
+    // XFeat's bars hold only with its heatmap averaged over shifted cell grids
+    // (upstream's single grid: MMA@3 0.76, repeatability 0.70 on these pairs).
+    QTest::newRow("alike-n") << "alike" << 0.85 << 0.8;
+    QTest::newRow("xfeat") << "xfeat" << 0.8 << 0.75;
   }
   void portsMatchWarpedPhotosAccurately() {
     QFETCH(QString, method);
@@ -107,7 +109,7 @@ class TestLearnedFeatures : public QObject {
     WarpEvalOptions o;
     o.pairs = 6;
     const WarpEvalResult r = evaluateOnWarps(photos, method.toStdString(), p,
-                                             matchOptionsFor(true, Schema::instance().requireStage("matching").defaults()), o);
+                                             matchOptionsFor(method.toStdString(), Schema::instance().requireStage("matching").defaults()), o);
     qInfo("%s: %.0f keypoints, repeatability %.3f, MMA@1/3/5 %.3f %.3f %.3f, %.0f mutual NN, %.1f ms",
           qPrintable(method), r.mean_keypoints, r.repeatability, r.mma.at(1), r.mma.at(3),
           r.mma.at(5), r.mean_matches, r.extract_ms);
@@ -140,8 +142,8 @@ class TestLearnedFeatures : public QObject {
     QVERIFY(!a.empty());
     cv::Mat b;
     cv::rotate(a, b, cv::ROTATE_180);
-    const MatchOptions match = matchOptionsFor(true, Schema::instance().requireStage("matching").defaults());
     for (const std::string method : {"alike", "xfeat"}) {
+      const MatchOptions match = matchOptionsFor(method, Schema::instance().requireStage("matching").defaults());
       auto correct = [&](const std::string& turns) {
         json p = featureParams(method);
         p["learned_rotations"] = turns;

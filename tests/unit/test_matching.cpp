@@ -242,17 +242,17 @@ class TestMatching : public QObject {
     }
     for (auto& r : rowsA) a.values.insert(a.values.end(), r.begin(), r.end());
     for (auto& r : rowsB) b.values.insert(b.values.end(), r.begin(), r.end());
-    nlohmann::json params = {{"learned_min_similarity", 0.75}, {"learned_max_ratio", 1.0}};
-    const FeatureMatches m = matchDescriptors(a, b, matchOptionsFor(true, params));
+    nlohmann::json params = {{"learned_min_similarity", 0.75}, {"xfeat_max_ratio", 1.0}};
+    const FeatureMatches m = matchDescriptors(a, b, matchOptionsFor("xfeat", params));
     int right = 0;
     for (const auto& [i, j] : m) right += perm[i] == int(j) && i < 200;
     QCOMPARE(right, 200);
     QCOMPARE(int(m.size()), 200);  // the unrelated ones fall below the similarity floor
     params["learned_min_similarity"] = -1.0;
-    QVERIFY(matchDescriptors(a, b, matchOptionsFor(true, params)).size() > 200);
+    QVERIFY(matchDescriptors(a, b, matchOptionsFor("xfeat", params)).size() > 200);
     // A ratio test keeps only clear winners: fewer matches, all right.
-    params = {{"learned_min_similarity", 0.75}, {"learned_max_ratio", 0.5}};
-    const FeatureMatches strict = matchDescriptors(a, b, matchOptionsFor(true, params));
+    params = {{"learned_min_similarity", 0.75}, {"xfeat_max_ratio", 0.5}};
+    const FeatureMatches strict = matchDescriptors(a, b, matchOptionsFor("xfeat", params));
     QVERIFY(!strict.empty() && strict.size() < 200);
     for (const auto& [i, j] : strict) QCOMPARE(perm[i], int(j));
     // SIFT descriptors and learned ones never match each other.
