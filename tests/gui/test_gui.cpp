@@ -536,6 +536,34 @@ class TestGui : public QObject {
     QVERIFY(w.depthPanel()->validFraction() > 0.3);
   }
 
+  // The feature type is a choice in the parameter panel: the learned ones are offered, and
+  // choosing one (by keys) is saved for the workers and makes matching and what follows stale.
+  void featureTypeIsChosenInTheParameterPanel() {
+    QTemporaryDir tmp;
+    fs::path project = test::projectFrom(test::sampleDir(), tmp, "sparse");
+    MainWindow w;
+    w.show();
+    QVERIFY(w.openProject(QString::fromStdString(project.string())));
+    w.parameterEditor()->selectStage("features");
+    auto* method = w.parameterEditor()->findChild<QComboBox*>("features.method");
+    QVERIFY(method);
+    QStringList items;
+    for (int i = 0; i < method->count(); ++i) items << method->itemText(i);
+    QCOMPARE(items, QStringList({"sift", "alike", "xfeat"}));
+    QCOMPARE(method->currentText(), QString("sift"));
+    method->setFocus();
+    QTest::keyClick(method, Qt::Key_Down);
+    QCOMPARE(method->currentText(), QString("alike"));
+    Workspace reopened = Workspace::open(project);
+    QCOMPARE(reopened.paramOverrides("features")["method"].get<std::string>(), std::string("alike"));
+    QVERIFY(stageState(reopened, "features").stale);
+    QVERIFY(stageState(reopened, "matching").stale);
+    QVERIFY(stageState(reopened, "sparse").stale);
+    QVERIFY(!stageState(reopened, "import").stale);
+    auto* state = w.parameterEditor()->findChild<QLabel*>("stageState");
+    QVERIFY2(state->text().contains("its parameters have changed since it ran"), qPrintable(state->text()));
+  }
+
   void droppingAPhotoFolderImportsIt() {
     QTemporaryDir tmp;
     MainWindow w;
