@@ -12,6 +12,7 @@ data=${PARALLAX_DATA:-$(dirname "$0")/../../shared/data}
 export PARALLAX_MODELS=${PARALLAX_MODELS:-$(dirname "$0")/../../shared/models}
 datasets=("$@")
 [ ${#datasets[@]} -eq 0 ] && datasets=(middlebury_templeSparseRing strecha_fountain-P11)
+. "$(dirname "$0")/common.sh"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export QT_QPA_PLATFORM=offscreen
 status=0
@@ -22,20 +23,11 @@ echo "== Warped photos (30 pairs from templeSparseRing, fountain-P11, DTU scan24
 
 echo
 echo "== Reconstruction (exhaustive matching, defaults; extraction time per photo on this machine)"
-score() {  # registered auc1 auc3 auc5 auc10 rot
-  "$cli" evaluate-poses "$1" --gt "$2" --format "$3" --json 2>/dev/null |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); a=d["auc"]; print("%d/%d %.3f %.3f %.3f %.3f %.3f" % (d["registered"], d["total"], a["1"], a["3"], a["5"], a["10"], d["median_rotation_error_deg"]))'
-}
 stage_s() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"]; print("%.2f" % s.get(sys.argv[2],{}).get("elapsed_s",0))' "$1/parallax.json" "$2"; }
 row() { printf "%-28s %-16s %-10s %-6s %-6s %-6s %-6s %-8s %-13s %-9s\n" "$@"; }
 row dataset features registered AUC@1 AUC@3 AUC@5 AUC@10 "rot.deg" "extract s/img" "match s"
 for ds in "${datasets[@]}"; do
-  case $ds in
-    middlebury_*) images=$data/$ds; gt=$data/$ds; fmt=middlebury ;;
-    strecha_*) images=$data/$ds/images; gt=$data/$ds; fmt=strecha ;;
-    dtu_*) images=$data/$ds/images; gt=$data/$ds; fmt=dtu ;;
-    *) echo "unknown dataset $ds"; continue ;;
-  esac
+  dataset_paths "$ds" || continue
   n=$(find "$images" -maxdepth 1 -type f \( -iname '*.png' -o -iname '*.jpg' \) | wc -l)
   for m in sift alike xfeat; do
     p=$work/$ds-$m

@@ -10,16 +10,13 @@ datasets=("$@")
 [ ${#datasets[@]} -eq 0 ] && datasets=(middlebury_templeSparseRing strecha_fountain-P11 dtu_scan24)
 command -v colmap >/dev/null || { echo "colmap is not installed (packaging/install-deps.sh)"; exit 1; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)"; exit 1; }
+. "$(dirname "$0")/common.sh"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export QT_QPA_PLATFORM=offscreen
 
 # seconds and peak KB of a command, appended to $work/usage
 measure() { /usr/bin/time -f "%e %M" -a -o "$work/usage" "$@" >>"$work/log" 2>&1; }
 sum_usage() { awk '{t+=$1; if ($2>m) m=$2} END {printf "%.1f %.2f", t, m/1048576}' "$work/usage"; }
-score() {  # registered auc1 auc3 auc5 auc10 rot
-  "$cli" evaluate-poses "$1" --gt "$2" --format "$3" --json 2>/dev/null |
-    python3 -c 'import json,sys; d=json.load(sys.stdin); a=d["auc"]; print("%d/%d %.3f %.3f %.3f %.3f %.3f" % (d["registered"], d["total"], a["1"], a["3"], a["5"], a["10"], d["median_rotation_error_deg"]))'
-}
 # Per-stage wall seconds, features/matching/mapping. Parallax: the stage records (import
 # counts with features); COLMAP: the three commands' lines in $work/usage.
 parallax_stages() {
@@ -31,12 +28,7 @@ row() { printf "%-28s %-9s %-10s %-6s %-6s %-6s %-6s %-8s %-7s %-17s %-7s\n" "$@
 row dataset tool registered AUC@1 AUC@3 AUC@5 AUC@10 "rot.deg" "wall s" "feat/match/map s" "peak GB"
 status=0
 for ds in "${datasets[@]}"; do
-  case $ds in
-    middlebury_*) images=$data/$ds; gt=$data/$ds; fmt=middlebury ;;
-    strecha_*) images=$data/$ds/images; gt=$data/$ds; fmt=strecha ;;
-    dtu_*) images=$data/$ds/images; gt=$data/$ds; fmt=dtu ;;
-    *) echo "unknown dataset $ds"; continue ;;
-  esac
+  dataset_paths "$ds" || continue
   # Parallax: import to sparse model, one command.
   : > "$work/usage"
   measure "$cli" reconstruct "$images" "$work/$ds-parallax" --until sparse || status=1

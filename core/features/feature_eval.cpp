@@ -139,8 +139,11 @@ WarpEvalResult evaluateOnWarps(const std::vector<cv::Mat>& photos, const std::st
     };
     const FeatureMatches nn = matchDescriptors(fa.descriptors, fb.descriptors, mutualNN);
     r.mean_matches += double(nn.size());
-    for (int t : thresholds) r.mma[t] += correctWithin(nn, t);
-    r.mean_correct3 += correctWithin(nn, 3.0) * double(nn.size());
+    for (int t : thresholds) {
+      const double share = correctWithin(nn, t);
+      r.mma[t] += share;
+      if (t == 3) r.mean_correct3 += share * double(nn.size());
+    }
     const FeatureMatches m = matchDescriptors(fa.descriptors, fb.descriptors, match);
     r.pipeline_matches += double(m.size());
     r.pipeline_precision3 += correctWithin(m, 3.0);

@@ -50,7 +50,7 @@ StageOutcome runMatching(StageContext& ctx) {
   // optional ratio test (SIFT's ratio and distance thresholds mean little for them).
   const bool learned = std::any_of(descriptors.begin(), descriptors.end(),
                                    [](const FeatureDescriptors& d) { return d.isFloat(); });
-  std::string type = "rootsift";
+  std::string type;  // as recorded with the features ("" for a database from before they were)
   for (const auto& im : images)
     if (!(type = db.featureType(im.image_id)).empty()) break;
   MatchOptions match = matchOptionsFor(type, p);
