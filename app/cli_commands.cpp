@@ -8,6 +8,7 @@
 
 #include "features/extract.h"
 #include "features/feature_eval.h"
+#include "fields/field_trainer.h"
 #include "io/project_export.h"
 #include "io/image_probe.h"
 #include <opencv2/imgcodecs.hpp>
@@ -703,5 +704,48 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
   return kExitOk;
 }
 
-}  // namespace parallax::cli
+int evaluateField(const std::string& project, const Common& common) {
+  installCancelSignalHandlers();
+  prepareEngine();
+  Workspace ws = Workspace::open(project);
+  const json params = effectiveParams(ws, "field");
+  const std::string method = params.value("method", "nerf");
+  const FieldTrainer& trainer = requireFieldTrainer(method);
+  const FieldDataset data = loadFieldData(ws, params);
+  Reporter report(makeSink(common), "evaluate-field");
+  FieldJob job{data, params, ws.root() / "fields" / method, report};
+  const json result = trainer.evaluate(job);
+  if (common.json) {
+    std::cout << result.dump() << std::endl;
+    return kExitOk;
+  }
+  std::cout << std::left << std::setw(24) << "view" << std::setw(10) << "PSNR dB" << "SSIM\n";
+  for (const auto& v : result["views"])
+    std::cout << std::setw(24) << v["view"].get<std::string>() << std::setw(10) << std::fixed
+              << std::setprecision(2) << v["psnr"].get<double>() << std::setprecision(4)
+              << v["ssim"].get<double>() << "\n";
+  std::cout << std::setw(24) << "mean" << std::setw(10) << std::setprecision(2)
+            << result["psnr"].get<double>() << std::setprecision(4) << result["ssim"].get<double>()
+            << "\n"
+            << "renders: " << result["renders"].get<std::string>() << "\n";
+  return kExitOk;
+}
 
+int benchmarkHashGrid(int64_t points, const Common& common) {
+  prepareEngine();
+  const json r = PluginManager::instance().command("hashgrid-benchmark", {{"points", points}, {"log2_size", 19}});
+  if (common.json) {
+    std::cout << r.dump() << std::endl;
+    return kExitOk;
+  }
+  std::cout << std::fixed << std::setprecision(2) << "hash grid, " << r["levels"].get<int>()
+            << " levels x 2 features, 2^" << r["log2_size"].get<int>() << " entries per level, "
+            << points << " points, " << r["threads"].get<int>() << " threads; forward + backward:\n"
+            << "  fused C++ kernel   " << r["fused_points_per_s"].get<double>() / 1e6 << " M points/s\n"
+            << "  tensor operations  " << r["tensor_ops_points_per_s"].get<double>() / 1e6 << " M points/s\n"
+            << "  speed-up           " << r["speedup"].get<double>() << "x (outputs differ by at most "
+            << std::scientific << r["max_abs_difference"].get<double>() << ")\n";
+  return kExitOk;
+}
+
+}  // namespace parallax::cli

@@ -188,6 +188,23 @@ int main(int argc, char** argv) {
                     "A features.* or matching.* parameter: stage.param=value (repeatable)");
   addJson(cFeat);
 
+  auto* cField = app.add_subcommand(
+      "evaluate-field",
+      "Render the held-out views (every field.holdout_every-th photo, never trained on) from the "
+      "project's trained field: PSNR and SSIM per view and on average; renders in fields/<method>/renders");
+  cField->add_option("project", project, "Project folder")->required();
+  addJson(cField);
+
+  int64_t hashPoints = 262144;
+  auto* cHash = app.add_subcommand(
+      "benchmark-hashgrid",
+      "Throughput of the fused hash-grid kernel against the same encoding built from tensor "
+      "operations (points/s, forward + backward; needs the field_nerf plugin)");
+  cHash->add_option("--points", hashPoints, "Points per batch")
+      ->check(CLI::Range(int64_t(1024), int64_t(1) << 24))
+      ->capture_default_str();
+  addJson(cHash);
+
   auto* cPlugins =
       app.add_subcommand("plugins", "List plugins, their model files and whether each is found");
   addJson(cPlugins);
@@ -212,6 +229,8 @@ int main(int argc, char** argv) {
     if (*cGeo) return cli::evaluateGeometry(geo, common);
     if (*cClean) return cli::clean(cleanArgs);
     if (*cFeat) return cli::evaluateFeatures(featureEval, common);
+    if (*cField) return cli::evaluateField(project, common);
+    if (*cHash) return cli::benchmarkHashGrid(hashPoints, common);
   } catch (const Error& e) {
     std::cerr << "parallax-cli: error: " << e.what() << std::endl;
     return cli::kExitFailed;

@@ -9,5 +9,6 @@ void registerMatchingStage();
 void registerGroundTruthStage();
 void registerSparseStage();
 void registerDenseStages();
+void registerFieldStage();
 
 }  // namespace parallax

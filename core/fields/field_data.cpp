@@ -1,0 +1,265 @@
+#include "fields/field_data.h"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "io/colmap_model.h"
+#include "scene/workspace.h"
+#include "util/error.h"
+#include "util/parallel.h"
+
+namespace parallax {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Reads a photo as RGBA floats in [0, 1] at most maxSize on its long side.
+void loadPhoto(const fs::path& path, int maxSize, FieldView& view) {
+  cv::Mat img = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+  if (img.empty())
+    throw Error("photo '" + path.string() +
+                "' is missing or not a readable image; check the path in the poses file");
+  if (img.depth() == CV_16U) img.convertTo(img, CV_8U, 1.0 / 257.0);
+  if (img.channels() == 1) cv::cvtColor(img, img, cv::COLOR_GRAY2BGRA);
+  view.hasAlpha = img.channels() == 4;
+  if (img.channels() == 3) cv::cvtColor(img, img, cv::COLOR_BGR2BGRA);
+  cv::Mat f;
+  img.convertTo(f, CV_32FC4, 1.0 / 255.0);
+  if (view.hasAlpha) {
+    // Premultiplied while resizing, so that the colour of transparent pixels does not bleed.
+    std::vector<cv::Mat> ch;
+    cv::split(f, ch);
+    for (int c = 0; c < 3; ++c) ch[size_t(c)] = ch[size_t(c)].mul(ch[3]);
+    cv::merge(ch, f);
+  }
+  const int w0 = f.cols, h0 = f.rows;
+  double scale = 1.0;
+  if (maxSize > 0 && std::max(w0, h0) > maxSize) {
+    scale = double(maxSize) / double(std::max(w0, h0));
+    cv::resize(f, f, cv::Size(std::max(1, int(std::lround(w0 * scale))), std::max(1, int(std::lround(h0 * scale)))),
+               0, 0, cv::INTER_AREA);
+  }
+  view.width = f.cols;
+  view.height = f.rows;
+  view.rgba.resize(size_t(f.cols) * size_t(f.rows) * 4);
+  for (int y = 0; y < f.rows; ++y)
+    for (int x = 0; x < f.cols; ++x) {
+      const cv::Vec4f p = f.at<cv::Vec4f>(y, x);
+      float* o = &view.rgba[(size_t(y) * size_t(f.cols) + size_t(x)) * 4];
+      const float a = view.hasAlpha ? p[3] : 1.f;
+      // Stored straight (not premultiplied), BGR -> RGB.
+      const float inv = a > 1e-6f ? 1.f / a : 0.f;
+      o[0] = std::min(1.f, p[2] * (view.hasAlpha ? inv : 1.f));
+      o[1] = std::min(1.f, p[1] * (view.hasAlpha ? inv : 1.f));
+      o[2] = std::min(1.f, p[0] * (view.hasAlpha ? inv : 1.f));
+      o[3] = a;
+    }
+  // Intrinsics follow the resize: sizes scale exactly by the rounded ratio.
+  const double sx = double(f.cols) / w0, sy = double(f.rows) / h0;
+  view.fx *= sx, view.cx *= sx;
+  view.fy *= sy, view.cy *= sy;
+}
+
+}  // namespace
+
+FieldDataset loadTransformsJson(const fs::path& jsonPath, const FieldLoadOptions& options) {
+  std::ifstream in(jsonPath);
+  if (!in) throw Error("poses file '" + jsonPath.string() + "' cannot be read; check the path");
+  nlohmann::json doc;
+  try {
+    in >> doc;
+  } catch (const std::exception& e) {
+    throw Error("poses file '" + jsonPath.string() + "' is not valid JSON (" + e.what() +
+                "); expected NeRF's transforms.json");
+  }
+  if (!doc.contains("frames") || !doc["frames"].is_array() || doc["frames"].empty())
+    throw Error("poses file '" + jsonPath.string() +
+                "' has no \"frames\"; expected NeRF's transforms.json with camera_angle_x and frames");
+  FieldDataset data;
+  data.source = jsonPath.string();
+  const auto& frames = doc["frames"];
+  data.views.resize(frames.size());
+  std::vector<std::string> errors(frames.size());
+  parallelFor(frames.size(), [&](size_t i) {
+    try {
+      const auto& fr = frames[i];
+      FieldView& v = data.views[i];
+      std::string file = fr.at("file_path").get<std::string>();
+      fs::path path = jsonPath.parent_path() / file;
+      if (!path.has_extension() || !fs::exists(path)) {
+        if (fs::exists(path.string() + ".png")) path = path.string() + ".png";
+      }
+      v.name = fs::path(file).filename().string();
+      const auto& m = fr.at("transform_matrix");
+      Eigen::Matrix3d r;
+      for (int a = 0; a < 3; ++a) {
+        for (int b = 0; b < 3; ++b) r(a, b) = m.at(size_t(a)).at(size_t(b)).get<double>();
+        v.center[a] = m.at(size_t(a)).at(3).get<double>();
+      }
+      // OpenGL camera axes (y up, looking along -z) to OpenCV's (y down, z forward).
+      r.col(1) *= -1;
+      r.col(2) *= -1;
+      v.rotation = r;
+      // Intrinsics at the photo's own size first (loadPhoto rescales them).
+      cv::Mat probe = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+      if (probe.empty())
+        throw Error("photo '" + path.string() + "' (frame " + std::to_string(i) +
+                    " of the poses file) is missing or not a readable image");
+      const double w = probe.cols, h = probe.rows;
+      double fx, fy;
+      if (fr.contains("fl_x") || doc.contains("fl_x")) {
+        fx = fr.contains("fl_x") ? fr["fl_x"].get<double>() : doc["fl_x"].get<double>();
+        fy = fr.contains("fl_y") ? fr["fl_y"].get<double>() : doc.value("fl_y", fx);
+      } else {
+        const double angle = fr.contains("camera_angle_x") ? fr["camera_angle_x"].get<double>()
+                                                           : doc.at("camera_angle_x").get<double>();
+        fx = fy = 0.5 * w / std::tan(0.5 * angle);
+      }
+      v.fx = fx, v.fy = fy;
+      v.cx = doc.value("cx", w / 2.0), v.cy = doc.value("cy", h / 2.0);
+      loadPhoto(path, options.maxImageSize, v);
+    } catch (const Error& e) {
+      errors[i] = e.what();
+    } catch (const std::exception& e) {
+      errors[i] = "poses file '" + jsonPath.string() + "', frame " + std::to_string(i) +
+                          ": " + e.what() + " (expected file_path and a 4x4 transform_matrix)";
+    }
+  });
+  for (const auto& e : errors)
+    if (!e.empty()) throw Error(e);
+  boxFromViewFrusta(data);
+  return data;
+}
+
+FieldDataset loadProjectField(const Workspace& ws, const FieldLoadOptions& options) {
+  if (hasColmapModel(ws.denseDir() / "sparse") && fs::is_directory(ws.denseDir() / "images"))
+    return loadColmapField(ws.denseDir() / "sparse", ws.denseDir() / "images", options, true);
+  if (hasColmapModel(ws.sparseDir()))
+    return loadColmapField(ws.sparseDir(), importedPhotoRoot(ws), options, false);
+  throw Error("the project has no registered cameras (sparse/0): run the pipeline up to sparse "
+              "first, or set field.poses to a NeRF transforms.json or a COLMAP model folder");
+}
+
+fs::path importedPhotoRoot(const Workspace& ws) {
+  const std::string root =
+      ws.stageRecord("import").value("outputs", nlohmann::json::object()).value("image_root", "");
+  if (root.empty()) throw Error("the import stage recorded no photo folder; run import first");
+  return root;
+}
+
+FieldDataset loadColmapField(const fs::path& modelDir, const fs::path& imageDir,
+                             const FieldLoadOptions& options, bool undistorted) {
+  if (!hasColmapModel(modelDir))
+    throw Error("'" + modelDir.string() + "' holds no COLMAP model (cameras, images, points3D .bin or .txt)");
+  const Reconstruction model = readColmapModel(modelDir);
+  if (model.images.empty())
+    throw Error("the sparse model in '" + modelDir.string() + "' has no registered photos; run sparse again");
+  FieldDataset data;
+  data.source = modelDir.string();
+  std::vector<const Image*> images;
+  for (const auto& [id, im] : model.images) images.push_back(&im);
+  std::sort(images.begin(), images.end(), [](const Image* a, const Image* b) { return a->name < b->name; });
+  data.views.resize(images.size());
+  bool distorted = false;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const Camera& cam = model.cameras.at(images[i]->camera_id);
+    if (cam.model_id != kSimplePinhole && cam.model_id != kPinhole) distorted = true;
+  }
+  parallelFor(images.size(), [&](size_t i) {
+    const Image& im = *images[i];
+    const Camera& cam = model.cameras.at(im.camera_id);
+    FieldView& v = data.views[i];
+    v.name = im.name;
+    v.fx = cam.focalX(), v.fy = cam.focalY(), v.cx = cam.principalX(), v.cy = cam.principalY();
+    const Eigen::Matrix3d r = im.cam_from_world.rotation.toRotationMatrix();
+    v.rotation = r.transpose();
+    v.center = -(r.transpose() * im.cam_from_world.translation);
+    // Intrinsics are for the camera's size; the photo file may differ (scaled first).
+    cv::Mat probe = cv::imread((imageDir / im.name).string(), cv::IMREAD_UNCHANGED);
+    if (probe.empty())
+      throw Error("photo '" + (imageDir / im.name).string() +
+                  "' of the sparse model cannot be read; run import (and undistort) again");
+    const double sx = double(probe.cols) / cam.width, sy = double(probe.rows) / cam.height;
+    v.fx *= sx, v.cx *= sx, v.fy *= sy, v.cy *= sy;
+    loadPhoto(imageDir / im.name, options.maxImageSize, v);
+  });
+  if (distorted && !undistorted)
+    data.notes.push_back("lens distortion of sparse/0's cameras is ignored; run the undistort stage "
+                         "first for a field on undistorted photos");
+  // The box of the middle of the sparse points.
+  std::vector<double> axis[3];
+  for (const auto& [id, p] : model.points3D)
+    for (int a = 0; a < 3; ++a) axis[a].push_back(p.xyz[a]);
+  if (axis[0].size() < 20) {
+    boxFromViewFrusta(data);
+    return data;
+  }
+  Eigen::Vector3d lo, hi;
+  for (int a = 0; a < 3; ++a) {
+    auto& v = axis[a];
+    std::sort(v.begin(), v.end());
+    lo[a] = v[size_t(0.02 * double(v.size() - 1))];
+    hi[a] = v[size_t(0.98 * double(v.size() - 1))];
+  }
+  const Eigen::Vector3d mid = 0.5 * (lo + hi);
+  const double r = 0.5 * (hi - lo).maxCoeff() * 1.1;
+  data.boxMin = mid - Eigen::Vector3d::Constant(r);
+  data.boxMax = mid + Eigen::Vector3d::Constant(r);
+  return data;
+}
+
+void boxFromViewFrusta(FieldDataset& data) {
+  const auto& views = data.views;
+  if (views.empty()) throw Error("no cameras to train a field on");
+  // The point closest to all optical axes, and the cameras' median distance to it.
+  Eigen::Matrix3d A = Eigen::Matrix3d::Zero();
+  Eigen::Vector3d b = Eigen::Vector3d::Zero();
+  for (const auto& v : views) {
+    const Eigen::Vector3d d = v.rotation.col(2).normalized();
+    const Eigen::Matrix3d P = Eigen::Matrix3d::Identity() - d * d.transpose();
+    A += P;
+    b += P * v.center;
+  }
+  Eigen::Vector3d target = A.ldlt().solve(b);
+  if (!target.allFinite()) target = Eigen::Vector3d::Zero();
+  std::vector<double> dist;
+  for (const auto& v : views) dist.push_back((v.center - target).norm());
+  std::nth_element(dist.begin(), dist.begin() + long(dist.size() / 2), dist.end());
+  const double half = std::max(1e-6, dist[dist.size() / 2]);
+  // Cells of a 64^3 grid over target +- half seen by at least 90% of the cameras.
+  const int n = 64;
+  const size_t need = std::max<size_t>(1, size_t(std::ceil(0.9 * double(views.size()))));
+  Eigen::Vector3d lo = Eigen::Vector3d::Constant(1e300), hi = -lo;
+  for (int z = 0; z < n; ++z)
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) {
+        const Eigen::Vector3d p = target + half * (Eigen::Vector3d(x + 0.5, y + 0.5, z + 0.5) * (2.0 / n) -
+                                                   Eigen::Vector3d::Ones());
+        size_t seen = 0;
+        for (const auto& v : views) {
+          const Eigen::Vector3d c = v.rotation.transpose() * (p - v.center);
+          if (c.z() <= 1e-9) continue;
+          const double u = v.fx * c.x() / c.z() + v.cx, w = v.fy * c.y() / c.z() + v.cy;
+          if (u >= 0 && w >= 0 && u < v.width && w < v.height) ++seen;
+        }
+        if (seen >= need) lo = lo.cwiseMin(p), hi = hi.cwiseMax(p);
+      }
+  if (!(lo.array() <= hi.array()).all()) {
+    data.boxMin = target - Eigen::Vector3d::Constant(half * 0.5);
+    data.boxMax = target + Eigen::Vector3d::Constant(half * 0.5);
+    return;
+  }
+  // Padded by a cell and a tenth, as a cube (the hash grid's cells stay cubic).
+  const Eigen::Vector3d mid = 0.5 * (lo + hi);
+  const double r = 0.5 * (hi - lo).maxCoeff() * 1.1 + half / n * 2.0;
+  data.boxMin = mid - Eigen::Vector3d::Constant(r);
+  data.boxMax = mid + Eigen::Vector3d::Constant(r);
+}
+
+}  // namespace parallax

@@ -1,0 +1,61 @@
+// What a neural field (NeRF, NeuS) is trained on: photos with their cameras at a
+// chosen training resolution, optional masks, and the box the scene lives in.
+// Poses come from the project's sparse/0 or are imported (NeRF transforms.json).
+#pragma once
+
+#include <Eigen/Core>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace parallax {
+
+class Workspace;
+
+struct FieldView {
+  std::string name;
+  int width = 0, height = 0;  // training resolution
+  // Pinhole intrinsics at that resolution; pixel (u, v) covers [u, u+1) x [v, v+1).
+  double fx = 0, fy = 0, cx = 0, cy = 0;
+  // Camera to world, OpenCV axes (x right, y down, z forward).
+  Eigen::Matrix3d rotation = Eigen::Matrix3d::Identity();
+  Eigen::Vector3d center = Eigen::Vector3d::Zero();
+  std::vector<float> rgba;  // width * height * 4, in [0, 1]; alpha 1 without a mask
+  bool hasAlpha = false;    // RGBA photo or a mask: alpha separates object and background
+};
+
+struct FieldDataset {
+  std::vector<FieldView> views;
+  // World-space box that holds the scene; the field is defined inside it.
+  Eigen::Vector3d boxMin = Eigen::Vector3d::Constant(-1), boxMax = Eigen::Vector3d::Constant(1);
+  std::string source;  // where the poses came from, for messages
+  std::vector<std::string> notes;  // what the user should know (e.g. distortion ignored)
+};
+
+struct FieldLoadOptions {
+  int maxImageSize = 0;  // longest side at most this (area downscaling); 0 keeps the photos
+};
+
+// NeRF's transforms.json (camera-to-world with OpenGL axes, camera_angle_x, file_path
+// relative to the json, ".png" added when missing). Throws Error naming the file or photo.
+FieldDataset loadTransformsJson(const std::filesystem::path& json, const FieldLoadOptions& options);
+
+// The project's registered photos and cameras: the undistorted ones of the undistort
+// stage (dense/sparse, dense/images) when it has run, else sparse/0 with the photos as
+// imported (the pinhole part of the camera; distortion ignored, with a note). The box
+// holds the middle 96% of the sparse points on each axis, padded by a tenth.
+FieldDataset loadProjectField(const Workspace& ws, const FieldLoadOptions& options);
+// A COLMAP model's registered photos (read from imageDir by name) and cameras.
+FieldDataset loadColmapField(const std::filesystem::path& modelDir, const std::filesystem::path& imageDir,
+                             const FieldLoadOptions& options, bool undistorted);
+// Where the project's photos were imported from.
+std::filesystem::path importedPhotoRoot(const Workspace& ws);
+
+// The box where every camera (all but a tenth of them) sees: the scene an object-centred
+// capture frames; used when there are no sparse points.
+void boxFromViewFrusta(FieldDataset& data);
+
+// Held-out views for evaluation: every `every`-th view (0, every, 2 every, ...); 0 = none.
+inline bool isHeldOut(size_t index, int every) { return every > 0 && index % size_t(every) == 0; }
+
+}  // namespace parallax

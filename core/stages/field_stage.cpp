@@ -1,0 +1,102 @@
+// Stage "field": trains a neural field (NeRF from the field_nerf plugin) on photos with
+// known cameras; writes fields/<method>/ (checkpoint, training.json with the PSNR curve).
+#include <chrono>
+
+#include "fields/field_trainer.h"
+#include "pipeline/stage.h"
+#include "plugin/plugin_manager.h"
+#include "stages/builtin_stages.h"
+#include "util/error.h"
+#include "util/hash.h"
+
+namespace fs = std::filesystem;
+
+namespace parallax {
+
+FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& params) {
+  FieldLoadOptions o;
+  o.maxImageSize = int(params.value("max_image_size", 400LL));
+  const std::string poses = params.value("poses", "");
+  if (poses.empty()) return loadProjectField(ws, o);
+  fs::path p(poses);
+  if (!p.is_absolute()) p = ws.root() / p;
+  // A COLMAP model folder (e.g. a sample's reference/sparse), or a transforms.json.
+  if (fs::is_directory(p)) return loadColmapField(p, importedPhotoRoot(ws), o, false);
+  return loadTransformsJson(p, o);
+}
+
+const FieldTrainer& requireFieldTrainer(const std::string& method) {
+  PluginManager::instance().loadDefault();
+  const FieldTrainer* t = findFieldTrainer(method);
+  if (!t) {
+    std::string dirs;
+    for (const auto& d : PluginManager::pluginDirs()) dirs += " " + d.string();
+    throw Error("field method '" + method + "' needs the field_" + method +
+                " plugin (built with LibTorch), which is not loaded; plugin folders:" + dirs +
+                ". Build with PARALLAX_BUILD_TORCH=ON or set PARALLAX_PLUGIN_PATH");
+  }
+  return *t;
+}
+
+namespace {
+
+StageOutcome runField(StageContext& ctx) {
+  if (!ctx.params.value("enabled", false)) {
+    StageOutcome out;
+    out.skipped = true;
+    out.summary = "no neural field trained (field.enabled is off)";
+    return out;
+  }
+  const std::string method = ctx.params.value("method", "nerf");
+  const FieldTrainer& trainer = requireFieldTrainer(method);
+  ctx.report.progress(0, 1000, "loading photos and cameras");
+  const FieldDataset data = loadFieldData(ctx.workspace, ctx.params);
+  for (const auto& note : data.notes) ctx.report.warning(note);
+  ctx.report.info("field: " + std::to_string(data.views.size()) + " views at " +
+                  std::to_string(data.views[0].width) + "x" + std::to_string(data.views[0].height) +
+                  " from " + data.source);
+  FieldJob job{data, ctx.params, ctx.workspace.root() / "fields" / method, ctx.report};
+  const nlohmann::json summary = trainer.train(job);
+  StageOutcome out;
+  const auto& curve = summary["psnr_curve"];
+  std::string psnrText = curve.empty() ? "no held-out view"
+                                       : "held-out PSNR " +
+                                             std::to_string(curve.back()["psnr"].get<double>()).substr(0, 5) +
+                                             " dB";
+  out.summary = method + ": " + std::to_string(summary["iterations"].get<int64_t>()) +
+                " iterations in " + std::to_string(int(summary["train_seconds"].get<double>())) +
+                " s, " + psnrText;
+  out.outputs = summary;
+  return out;
+}
+
+std::string fieldInputs(const Workspace& ws) {
+  Hasher h;
+  std::error_code ec;
+  // The poses file as the project records it, its size and time.
+  // The project's cameras (sparse/0, or the undistorted ones) when no poses file is named.
+  const std::string poses = ws.paramOverrides("field").value("poses", "");
+  h.add(poses);
+  std::vector<fs::path> files;
+  if (!poses.empty()) {
+    fs::path p(poses);
+    if (!p.is_absolute()) p = ws.root() / p;
+    files.push_back(p);
+    for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"}) files.push_back(p / f);
+  } else {
+    for (const fs::path& dir : {ws.sparseDir(), ws.denseDir() / "sparse"})
+      for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"})
+        files.push_back(dir / f);
+  }
+  for (const auto& p : files)
+    h.add(p.string())
+        .add(uint64_t(fs::file_size(p, ec)))
+        .add(uint64_t(fs::last_write_time(p, ec).time_since_epoch().count()));
+  return h.hex();
+}
+
+}  // namespace
+
+void registerFieldStage() { StageRegistry::instance().add({"field", "", runField, fieldInputs}); }
+
+}  // namespace parallax

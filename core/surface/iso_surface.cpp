@@ -1,0 +1,126 @@
+#include "surface/iso_surface.h"
+
+#include <Eigen/Geometry>
+#include <algorithm>
+#include <array>
+#include <numeric>
+#include <unordered_map>
+
+#include "util/error.h"
+
+namespace parallax {
+
+TriangleMesh isoSurface(const ScalarGrid& g, float level, bool insideAbove) {
+  const int n = g.resolution;
+  if (n < 2 || g.values.size() != size_t(n) * size_t(n) * size_t(n))
+    throw Error("iso-surface: the grid's values do not match its resolution");
+  TriangleMesh mesh;
+  auto id = [n](int x, int y, int z) { return uint64_t(x) + uint64_t(n) * (uint64_t(y) + uint64_t(n) * uint64_t(z)); };
+  auto position = [&](uint64_t v) {
+    const int x = int(v % uint64_t(n)), y = int((v / uint64_t(n)) % uint64_t(n)), z = int(v / (uint64_t(n) * uint64_t(n)));
+    return Eigen::Vector3d(g.origin + g.spacing * Eigen::Vector3d(x, y, z));
+  };
+  auto inside = [&](float v) { return insideAbove ? v > level : v < level; };
+  std::unordered_map<uint64_t, int> edgeVertex;
+  const uint64_t total = uint64_t(n) * uint64_t(n) * uint64_t(n);
+  auto vertexOn = [&](uint64_t a, uint64_t b) {
+    if (a > b) std::swap(a, b);
+    const uint64_t key = a * total + b;
+    auto it = edgeVertex.find(key);
+    if (it != edgeVertex.end()) return it->second;
+    const float va = g.values[a], vb = g.values[b];
+    const double t = std::clamp(double(level - va) / double(vb - va), 0.0, 1.0);
+    const Eigen::Vector3d p = position(a) + t * (position(b) - position(a));
+    const int index = int(mesh.points.size());
+    mesh.points.push_back(p.cast<float>());
+    edgeVertex.emplace(key, index);
+    return index;
+  };
+  auto addTriangle = [&](int a, int b, int c, const Eigen::Vector3d& outward) {
+    const Eigen::Vector3f pa = mesh.points[size_t(a)], pb = mesh.points[size_t(b)], pc = mesh.points[size_t(c)];
+    const Eigen::Vector3f normal = (pb - pa).cross(pc - pa);
+    if (normal.squaredNorm() == 0.f) return;  // collapsed onto a grid vertex
+    if (normal.cast<double>().dot(outward) < 0) std::swap(b, c);
+    mesh.faces.emplace_back(a, b, c);
+  };
+  // The six tetrahedra of a cube: corners 0 and 7 joined by every path along x, y and z.
+  static const int kTets[6][4] = {{0, 1, 3, 7}, {0, 1, 5, 7}, {0, 2, 3, 7},
+                                  {0, 2, 6, 7}, {0, 4, 5, 7}, {0, 4, 6, 7}};
+  for (int z = 0; z + 1 < n; ++z)
+    for (int y = 0; y + 1 < n; ++y)
+      for (int x = 0; x + 1 < n; ++x) {
+        std::array<uint64_t, 8> c;
+        int count = 0;
+        for (int k = 0; k < 8; ++k) {
+          c[size_t(k)] = id(x + (k & 1), y + ((k >> 1) & 1), z + (k >> 2));
+          count += inside(g.values[c[size_t(k)]]) ? 1 : 0;
+        }
+        if (count == 0 || count == 8) continue;
+        for (const auto& tet : kTets) {
+          std::array<uint64_t, 4> v;
+          std::vector<uint64_t> in, out;
+          for (int k = 0; k < 4; ++k) {
+            v[size_t(k)] = c[size_t(tet[k])];
+            (inside(g.values[v[size_t(k)]]) ? in : out).push_back(v[size_t(k)]);
+          }
+          if (in.empty() || out.empty()) continue;
+          Eigen::Vector3d inC = Eigen::Vector3d::Zero(), outC = Eigen::Vector3d::Zero();
+          for (auto a : in) inC += position(a) / double(in.size());
+          for (auto b : out) outC += position(b) / double(out.size());
+          const Eigen::Vector3d outward = outC - inC;
+          if (in.size() == 1 || out.size() == 1) {
+            const bool lonelyIn = in.size() == 1;
+            const uint64_t lone = lonelyIn ? in[0] : out[0];
+            const auto& others = lonelyIn ? out : in;
+            addTriangle(vertexOn(lone, others[0]), vertexOn(lone, others[1]), vertexOn(lone, others[2]), outward);
+          } else {
+            // A quad through the four edges between the two pairs.
+            const int a = vertexOn(in[0], out[0]), b = vertexOn(in[0], out[1]), c2 = vertexOn(in[1], out[1]),
+                      d = vertexOn(in[1], out[0]);
+            addTriangle(a, b, c2, outward);
+            addTriangle(a, c2, d, outward);
+          }
+        }
+      }
+  return mesh;
+}
+
+TriangleMesh largestComponent(const TriangleMesh& mesh) {
+  std::vector<int> parent(mesh.points.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  auto find = [&](int a) {
+    while (parent[size_t(a)] != a) a = parent[size_t(a)] = parent[size_t(parent[size_t(a)])];
+    return a;
+  };
+  for (const auto& f : mesh.faces) {
+    const int a = find(f[0]), b = find(f[1]), c = find(f[2]);
+    parent[size_t(b)] = a;
+    parent[size_t(find(c))] = find(a);
+  }
+  std::unordered_map<int, size_t> faces;
+  for (const auto& f : mesh.faces) ++faces[find(f[0])];
+  int best = -1;
+  size_t most = 0;
+  for (const auto& [root, count] : faces)
+    if (count > most) most = count, best = root;
+  TriangleMesh out;
+  std::vector<int> remap(mesh.points.size(), -1);
+  for (const auto& f : mesh.faces) {
+    if (find(f[0]) != best) continue;
+    Eigen::Vector3i g;
+    for (int k = 0; k < 3; ++k) {
+      int& r = remap[size_t(f[k])];
+      if (r < 0) {
+        r = int(out.points.size());
+        out.points.push_back(mesh.points[size_t(f[k])]);
+        if (!mesh.colors.empty()) out.colors.push_back(mesh.colors[size_t(f[k])]);
+        if (!mesh.normals.empty()) out.normals.push_back(mesh.normals[size_t(f[k])]);
+      }
+      g[k] = r;
+    }
+    out.faces.push_back(g);
+  }
+  return out;
+}
+
+}  // namespace parallax

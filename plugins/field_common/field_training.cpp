@@ -1,0 +1,424 @@
+#include "field_training.h"
+
+#include <malloc.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <random>
+
+#include "../common/torch_weights.h"
+#include "io/ply.h"
+#include "surface/iso_surface.h"
+#include "util/atomic_file.h"
+#include "util/cancel.h"
+#include "util/error.h"
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace parallax::fields {
+
+void prepareProcess() {
+  torch_plugin::setThreads(0);
+  // Training allocates and frees tens of megabytes per step (the table's gradient, Adam's
+  // temporaries); glibc serves such blocks with mmap and returns them at once, so every
+  // step page-faults them in again (measured: more system than user time). Keep them.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+}
+
+MarchSettings::MarchSettings(const json& p) {
+  const int steps = int(p.value("steps_per_diagonal", 512LL));
+  dt = float(std::sqrt(3.0) / steps);
+  // Cells where a step's opacity stays under 1% are empty.
+  threshold = 0.01f / dt;
+}
+
+namespace {
+
+// Colour of what lies beyond the scene box, from the view direction (a sky, far walls);
+// trained with the field when the photos have no alpha.
+struct BackgroundImpl : torch::nn::Module {
+  BackgroundImpl() {
+    layer1 = register_module("layer1", torch::nn::Linear(16, 32));
+    layer2 = register_module("layer2", torch::nn::Linear(32, 3));
+  }
+  torch::Tensor forward(const torch::Tensor& dirs) {
+    return torch::sigmoid(layer2->forward(torch::relu(layer1->forward(sphericalHarmonics4(dirs)))));
+  }
+  torch::nn::Linear layer1{nullptr}, layer2{nullptr};
+};
+TORCH_MODULE(Background);
+
+// Ray of pixel (x, y) of a view in unit-cube coordinates.
+void pixelRay(const FieldView& v, const UnitBox& box, double x, double y, float* o, float* d) {
+  const Eigen::Vector3d dc((x - v.cx) / v.fx, (y - v.cy) / v.fy, 1.0);
+  const Eigen::Vector3d dw = (v.rotation * dc).normalized();
+  const Eigen::Vector3d ow = (v.center - box.min) / box.side;
+  for (int a = 0; a < 3; ++a) o[a] = float(ow[a]), d[a] = float(dw[a]);
+}
+
+bool anyAlpha(const FieldDataset& data) {
+  for (const auto& v : data.views)
+    if (v.hasAlpha) return true;
+  return false;
+}
+
+struct Renderer {
+  FieldModel& model;
+  Background background;
+  OccupancyGrid occ;
+  MarchSettings march;
+  bool learnedBackground;
+
+  // Colour of a batch of samples' rays over a background (R, 3): the learned one, or `bg`.
+  std::pair<torch::Tensor, torch::Tensor> render(const Samples& all, const Rays& rays,
+                                                 const torch::Tensor& bg, bool training) {
+    torch::Tensor first;
+    {
+      torch::NoGradGuard noGrad;  // inference tensors could not be saved for backward
+      first = model.densityOnly(all);
+    }
+    const Samples kept = pruneOccluded(all, first, 1e-4f);
+    FieldModel::Output out = model.forward(kept, training);
+    auto [rgb, alpha] = composite(out.density, out.color, kept);
+    torch::Tensor back = bg;
+    if (learnedBackground) {
+      const torch::Tensor dirs =
+          torch::from_blob(const_cast<float*>(rays.direction.data()), {int64_t(rays.size()), 3}).clone();
+      back = background->forward(dirs);
+    }
+    return {rgb + (1 - alpha).unsqueeze(1) * back, out.regulariser};
+  }
+
+  std::vector<float> renderView(const FieldView& v, const UnitBox& box, const float white[3]) {
+    c10::InferenceMode guard;
+    Rays rays;
+    rays.origin.resize(size_t(v.width) * size_t(v.height) * 3);
+    rays.direction.resize(rays.origin.size());
+    for (int y = 0; y < v.height; ++y)
+      for (int x = 0; x < v.width; ++x) {
+        const size_t k = size_t(y) * size_t(v.width) + size_t(x);
+        pixelRay(v, box, x + 0.5, y + 0.5, &rays.origin[3 * k], &rays.direction[3 * k]);
+      }
+    std::vector<float> out(rays.size() * 3);
+    const size_t chunk = 8192;
+    for (size_t b = 0; b < rays.size(); b += chunk) {
+      const size_t e = std::min(rays.size(), b + chunk);
+      Rays part;
+      part.origin.assign(rays.origin.begin() + long(3 * b), rays.origin.begin() + long(3 * e));
+      part.direction.assign(rays.direction.begin() + long(3 * b), rays.direction.begin() + long(3 * e));
+      const Samples all = marchRays(part, occ, march.dt, march.maxSamples, nullptr);
+      const torch::Tensor bg = torch::tensor({white[0], white[1], white[2]}).expand({int64_t(e - b), 3});
+      torch::Tensor c;
+      if (all.size() == 0) {
+        c = learnedBackground
+                ? background->forward(torch::from_blob(part.direction.data(), {int64_t(e - b), 3}).clone())
+                : bg.clone();
+      } else {
+        c = render(all, part, bg, false).first;
+      }
+      c = c.clamp(0, 1).contiguous();
+      std::copy(c.data_ptr<float>(), c.data_ptr<float>() + c.numel(), out.begin() + long(3 * b));
+    }
+    return out;
+  }
+
+  std::vector<torch::Tensor> state() {
+    std::vector<torch::Tensor> t;
+    for (const auto& p : model.module().parameters()) t.push_back(p.detach().clone());
+    for (const auto& p : background->parameters()) t.push_back(p.detach().clone());
+    t.push_back(occ.state());
+    return t;
+  }
+
+  void save(const fs::path& path) {
+    const fs::path tmp = path.string() + ".tmp";
+    torch::save(state(), tmp.string());
+    fs::rename(tmp, path);
+  }
+
+  void load(const fs::path& path) {
+    const std::string what = model.name();
+    if (!fs::exists(path))
+      throw Error("no " + what + " checkpoint at '" + path.string() + "'; run the field stage first");
+    std::vector<torch::Tensor> tensors;
+    try {
+      torch::load(tensors, path.string());
+    } catch (const std::exception& e) {
+      throw Error(what + " checkpoint '" + path.string() + "' is corrupt (" +
+                  std::string(e.what()).substr(0, 120) + "); run the field stage again");
+    }
+    std::vector<torch::Tensor> params = model.module().parameters();
+    for (const auto& p : background->parameters()) params.push_back(p);
+    if (tensors.size() != params.size() + 1)
+      throw Error(what + " checkpoint '" + path.string() +
+                  "' was trained with other settings; run the field stage again");
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (tensors[i].sizes() != params[i].sizes())
+        throw Error(what + " checkpoint '" + path.string() +
+                    "' was trained with other hash-grid settings; run the field stage again");
+      params[i].copy_(tensors[i]);
+    }
+    occ.setState(tensors.back(), march.threshold);
+  }
+};
+
+// The view's photo over a background, RGB (the learned background: the photo as it is).
+std::vector<float> reference(const FieldView& v, const float bg[3]) {
+  std::vector<float> out(size_t(v.width) * size_t(v.height) * 3);
+  for (size_t k = 0; k < out.size() / 3; ++k) {
+    const float a = v.rgba[4 * k + 3];
+    for (int c = 0; c < 3; ++c) out[3 * k + size_t(c)] = v.rgba[4 * k + size_t(c)] * a + bg[c] * (1 - a);
+  }
+  return out;
+}
+
+void writePng(const fs::path& path, const std::vector<float>& rgb, int w, int h) {
+  cv::Mat img(h, w, CV_8UC3);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        img.at<cv::Vec3b>(y, x)[2 - c] = uchar(
+            std::lround(std::clamp(rgb[(size_t(y) * size_t(w) + size_t(x)) * 3 + size_t(c)], 0.f, 1.f) * 255));
+  cv::imwrite(path.string(), img);
+}
+
+// The surface where the model's value crosses its level, sampled on a res^3 grid over the
+// box, with vertex colours seen from outside. World units.
+TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res,
+                            bool largestOnly, Reporter& report) {
+  c10::InferenceMode guard;
+  ScalarGrid grid;
+  grid.resolution = res;
+  grid.spacing = 1.0 / (res - 1);
+  grid.values.assign(size_t(res) * size_t(res) * size_t(res), 0.f);
+  const int64_t total = int64_t(grid.values.size());
+  const int64_t chunk = 131072;
+  for (int64_t b = 0; b < total; b += chunk) {
+    throwIfCancelled();
+    const int64_t e = std::min<int64_t>(total, b + chunk);
+    torch::Tensor pos = torch::empty({e - b, 3});
+    float* p = pos.data_ptr<float>();
+    for (int64_t i = b; i < e; ++i) {
+      const int64_t k = i;
+      p[3 * (i - b)] = float(double(k % res) * grid.spacing);
+      p[3 * (i - b) + 1] = float(double((k / res) % res) * grid.spacing);
+      p[3 * (i - b) + 2] = float(double(k / (int64_t(res) * res)) * grid.spacing);
+    }
+    const torch::Tensor v = model.surfaceValue(pos).contiguous();
+    std::copy(v.data_ptr<float>(), v.data_ptr<float>() + (e - b), grid.values.begin() + b);
+    report.progress(size_t(e), size_t(total), "sampling the field for its surface");
+  }
+  TriangleMesh mesh = isoSurface(grid, model.surfaceLevel(), model.insideAbove());
+  if (largestOnly && !mesh.faces.empty()) mesh = largestComponent(mesh);
+  if (mesh.faces.empty()) return mesh;
+  mesh.computeVertexNormals();
+  const int64_t n = int64_t(mesh.points.size());
+  mesh.colors.resize(size_t(n));
+  for (int64_t b = 0; b < n; b += chunk) {
+    const int64_t e = std::min(n, b + chunk);
+    torch::Tensor pos = torch::empty({e - b, 3}), dir = torch::empty({e - b, 3});
+    for (int64_t i = b; i < e; ++i)
+      for (int a = 0; a < 3; ++a) {
+        const float nrm = mesh.normals[size_t(i)][a];
+        pos.data_ptr<float>()[3 * (i - b) + a] = std::clamp(mesh.points[size_t(i)][a], 0.f, 1.f);
+        dir.data_ptr<float>()[3 * (i - b) + a] = -nrm;
+      }
+    const torch::Tensor rgb = model.surfaceColor(pos, dir).contiguous();
+    const float* c = rgb.data_ptr<float>();
+    for (int64_t i = b; i < e; ++i)
+      for (int a = 0; a < 3; ++a)
+        mesh.colors[size_t(i)][size_t(a)] = uint8_t(std::lround(std::clamp(c[3 * (i - b) + a], 0.f, 1.f) * 255));
+  }
+  for (auto& p : mesh.points) p = (box.min + box.side * p.cast<double>()).cast<float>();
+  return mesh;
+}
+
+}  // namespace
+
+json trainField(FieldJob& job, FieldModel& model) {
+  prepareProcess();
+  const FieldDataset& data = job.data;
+  const json& p = job.params;
+  const int holdout = int(p.value("holdout_every", 8LL));
+  std::vector<size_t> trainViews, testViews;
+  for (size_t i = 0; i < data.views.size(); ++i) (isHeldOut(i, holdout) ? testViews : trainViews).push_back(i);
+  if (trainViews.empty()) throw Error("no views left to train on; lower field.holdout_every");
+  const UnitBox box(data);
+  std::mt19937 rng(uint32_t(p.value("seed", 0LL)));
+  Renderer R{model, Background(), OccupancyGrid(128), MarchSettings(p), !anyAlpha(data)};
+
+  std::vector<std::pair<uint32_t, uint32_t>> pixels;  // (view, pixel), drawn uniformly
+  for (size_t vi : trainViews)
+    for (uint32_t k = 0; k < uint32_t(data.views[vi].width * data.views[vi].height); ++k)
+      pixels.emplace_back(uint32_t(vi), k);
+
+  const double lr = p.value("learning_rate", 1e-2);
+  std::vector<torch::Tensor> params = model.module().parameters();
+  for (const auto& q : R.background->parameters()) params.push_back(q);
+  torch::optim::Adam adam(params, torch::optim::AdamOptions(lr).betas({0.9, 0.99}).eps(1e-15));
+  const int64_t maxIters = p.value("iterations", 30000LL);
+  const double budget = p.value("time_budget_s", 600.0);
+  const int64_t targetSamples = p.value("batch_samples", 65536LL);
+  int64_t rays = 2048;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+
+  // PSNR of the first held-out view, every curve_interval_s, as the curve.
+  json curve = json::array();
+  const double curveEvery = p.value("curve_interval_s", 30.0);
+  double nextCurve = curveEvery, evalSeconds = 0;
+  const float white[3] = {1, 1, 1};
+  auto probe = [&](double at, int64_t iter) {
+    if (testViews.empty()) return;
+    const auto e0 = std::chrono::steady_clock::now();
+    model.module().eval();
+    const FieldView& v = data.views[testViews[0]];
+    const double db = psnr(R.renderView(v, box, white), reference(v, white));
+    model.module().train();
+    evalSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+    curve.push_back({{"seconds", at}, {"iteration", iter}, {"psnr", db}});
+    job.report.info("field: " + std::to_string(iter) + " iterations, " + std::to_string(int(at)) +
+                    " s, held-out PSNR " + std::to_string(db).substr(0, 5) + " dB");
+  };
+
+  int64_t iter = 0;
+  double lastLoss = 0, tMarch = 0, tTrain = 0, tAdam = 0;
+  std::uniform_int_distribution<size_t> pickPixel(0, pixels.size() - 1);
+  std::uniform_real_distribution<float> u01(0.f, 1.f);
+  for (; iter < maxIters; ++iter) {
+    throwIfCancelled();
+    const double t = elapsed() - evalSeconds;  // training time excludes the curve's renders
+    if (t >= budget) break;
+    const double progress = std::max(double(iter) / double(maxIters), t / budget);
+    for (auto& g : adam.param_groups())
+      static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr * std::pow(0.1, progress));
+    model.schedule(progress);
+
+    // Occupancy: all cells first, then every 16 iterations a random quarter.
+    if (iter % 16 == 0) {
+      c10::InferenceMode guard;
+      const int64_t G = R.occ.resolution(), cells = G * G * G;
+      auto [pos, ids] = R.occ.sampleCells(iter == 0 ? 0 : cells / 4, rng);
+      torch::Tensor dens = torch::empty({pos.size(0)});
+      for (int64_t b = 0; b < pos.size(0); b += 262144) {
+        const int64_t e = std::min(pos.size(0), b + 262144);
+        dens.slice(0, b, e).copy_(model.occupancyDensity(pos.slice(0, b, e)));
+      }
+      R.occ.update(ids, dens, 0.95f, R.march.threshold);
+    }
+
+    // A batch of random pixels; with alpha, a random background each (teaches transparency).
+    auto lap = std::chrono::steady_clock::now();
+    auto clock = [&](double& acc) {
+      const auto now = std::chrono::steady_clock::now();
+      acc += std::chrono::duration<double>(now - lap).count();
+      lap = now;
+    };
+    Rays batch;
+    batch.origin.resize(size_t(3 * rays));
+    batch.direction.resize(size_t(3 * rays));
+    torch::Tensor target = torch::empty({rays, 3}), bg = torch::empty({rays, 3});
+    float *tg = target.data_ptr<float>(), *bgp = bg.data_ptr<float>();
+    for (int64_t r = 0; r < rays; ++r) {
+      const auto [vi, k] = pixels[pickPixel(rng)];
+      const FieldView& v = data.views[vi];
+      const int x = int(k % uint32_t(v.width)), y = int(k / uint32_t(v.width));
+      pixelRay(v, box, x + u01(rng), y + u01(rng), &batch.origin[size_t(3 * r)], &batch.direction[size_t(3 * r)]);
+      const float* px = &v.rgba[size_t(k) * 4];
+      for (int c = 0; c < 3; ++c) {
+        bgp[3 * r + c] = u01(rng);
+        tg[3 * r + c] = px[c] * px[3] + bgp[3 * r + c] * (1 - px[3]);
+      }
+    }
+    const Samples all = marchRays(batch, R.occ, R.march.dt, R.march.maxSamples, &rng);
+    clock(tMarch);
+    if (all.size() == 0) continue;
+    auto [pred, regulariser] = R.render(all, batch, bg, true);
+    torch::Tensor loss = torch::mse_loss(pred, target);
+    if (regulariser.defined()) loss = loss + regulariser;
+    adam.zero_grad();
+    loss.backward();
+    clock(tTrain);
+    adam.step();
+    clock(tAdam);
+    lastLoss = loss.item<double>();
+    // Rays per batch follow the samples they produced.
+    const double perRay = double(std::max<int64_t>(1, all.size())) / double(rays);
+    rays = std::clamp<int64_t>(int64_t(double(targetSamples) / perRay), 256, 16384);
+
+    if (iter % 20 == 0)
+      job.report.progress(size_t(std::min(1.0, progress) * 1000), 1000,
+                          "iteration " + std::to_string(iter) + ", loss " + std::to_string(lastLoss) + ", " +
+                              std::to_string(rays) + " rays x " + std::to_string(int(perRay)) + " samples");
+    if (t >= nextCurve) {
+      probe(t, iter);
+      nextCurve += curveEvery;
+    }
+  }
+  const double seconds = elapsed() - evalSeconds;
+  probe(seconds, iter);
+  fs::create_directories(job.outDir);
+  R.save(job.outDir / "checkpoint.pt");
+  json summary = {{"method", model.name()},
+                  {"iterations", iter},
+                  {"train_seconds", seconds},
+                  {"final_loss", lastLoss},
+                  {"train_views", trainViews.size()},
+                  {"held_out_views", testViews.size()},
+                  {"learned_background", R.learnedBackground},
+                  {"occupied_fraction", R.occ.occupiedFraction()},
+                  {"seconds_in", {{"march", tMarch}, {"train_pass", tTrain}, {"adam", tAdam}, {"curve_renders", evalSeconds}}},
+                  {"model", model.summary()},
+                  {"psnr_curve", curve}};
+  const int meshRes = int(p.value("mesh_resolution", 256LL));
+  if (meshRes > 0) {
+    const TriangleMesh mesh = extractSurface(model, box, meshRes, p.value("mesh_largest_component", true), job.report);
+    if (mesh.faces.empty()) {
+      job.report.warning("field: the field has no surface at its level; no mesh written");
+    } else {
+      writePly(job.outDir / "mesh.ply", mesh);
+      job.report.preview("field_mesh", (job.outDir / "mesh.ply").string());
+    }
+    summary["mesh"] = {{"vertices", mesh.points.size()}, {"faces", mesh.faces.size()}, {"resolution", meshRes}};
+  }
+  writeFileAtomic(job.outDir / "training.json", summary.dump(2));
+  return summary;
+}
+
+json evaluateField(FieldJob& job, FieldModel& model) {
+  prepareProcess();
+  const FieldDataset& data = job.data;
+  const json& p = job.params;
+  const UnitBox box(data);
+  Renderer R{model, Background(), OccupancyGrid(128), MarchSettings(p), !anyAlpha(data)};
+  R.load(job.outDir / "checkpoint.pt");
+  model.module().eval();
+  const int holdout = int(p.value("holdout_every", 8LL));
+  const fs::path renders = job.outDir / "renders";
+  fs::create_directories(renders);
+  const float white[3] = {1, 1, 1};
+  json views = json::array();
+  double sumP = 0, sumS = 0;
+  size_t n = 0;
+  for (size_t i = 0; i < data.views.size(); ++i) {
+    if (!isHeldOut(i, holdout)) continue;
+    throwIfCancelled();
+    const FieldView& v = data.views[i];
+    const std::vector<float> img = R.renderView(v, box, white), ref = reference(v, white);
+    const double db = psnr(img, ref), ss = ssim(img, ref, v.width, v.height);
+    writePng(renders / (fs::path(v.name).stem().string() + ".png"), img, v.width, v.height);
+    views.push_back({{"view", v.name}, {"psnr", db}, {"ssim", ss}});
+    sumP += db, sumS += ss, ++n;
+    job.report.progress(n, data.views.size() / size_t(std::max(1, holdout)) + 1,
+                        v.name + ": PSNR " + std::to_string(db).substr(0, 5) + " dB");
+  }
+  if (n == 0) throw Error("no held-out views (field.holdout_every is 0)");
+  return {{"views", views}, {"psnr", sumP / double(n)}, {"ssim", sumS / double(n)}, {"renders", renders.string()}};
+}
+
+}  // namespace parallax::fields

@@ -1,0 +1,175 @@
+// field.neus: a signed-distance field trained per scene on the CPU (NeuS, Wang et al. 2021,
+// on a hash grid as NeuS2 / instant-nsr-pl): an SDF network on the fused hash-grid
+// encoding, NeuS's unbiased S-density turned into per-section opacities, the eikonal term
+// on numerical gradients (a tetrahedral finite-difference stencil whose step shrinks during
+// training, as Neuralangelo), a colour network on position features, normal and view
+// direction. The surface is the zero level set.
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "../field_common/field_training.h"
+#include "../field_common/hash_grid.h"
+#include "plugin/plugin_api.h"
+
+using nlohmann::json;
+
+namespace parallax::fields {
+namespace {
+
+struct NeusImpl : torch::nn::Module {
+  NeusImpl(const HashGridOptions& o, double initRadius) : radius(initRadius) {
+    grid = register_module("grid", HashGrid(o));
+    const int in = grid->layout.outputDim() + 3;
+    sdf1 = register_module("sdf1", torch::nn::Linear(in, 64));
+    sdf2 = register_module("sdf2", torch::nn::Linear(64, 16));
+    color1 = register_module("color1", torch::nn::Linear(3 + 16 + 15, 64));
+    color2 = register_module("color2", torch::nn::Linear(64, 64));
+    color3 = register_module("color3", torch::nn::Linear(64, 3));
+    variance = register_parameter("variance", torch::full({1}, 0.3));
+    // The network starts as a sphere: its own output small next to the analytic term.
+    torch::NoGradGuard ng;
+    sdf2->weight.mul_(0.01);
+    sdf2->bias.zero_();
+  }
+  // (n, 16): signed distance (unit-cube lengths) in column 0, then the geometry feature.
+  torch::Tensor geometry(const torch::Tensor& pos) {
+    const torch::Tensor h = torch::cat({grid->forward(pos), pos - 0.5}, 1);
+    torch::Tensor out = sdf2->forward(torch::softplus(sdf1->forward(h), 100.0));
+    const torch::Tensor sphere = (pos - 0.5).norm(2, 1) - radius;
+    return torch::cat({out.slice(1, 0, 1) + sphere.unsqueeze(1), out.slice(1, 1)}, 1);
+  }
+  torch::Tensor color(const torch::Tensor& normal, const torch::Tensor& dirs, const torch::Tensor& feature) {
+    const torch::Tensor h = torch::cat({normal, sphericalHarmonics4(dirs), feature}, 1);
+    return torch::sigmoid(color3->forward(torch::relu(color2->forward(torch::relu(color1->forward(h))))));
+  }
+  torch::Tensor sharpness() { return torch::exp(variance * 10.0).clamp(1.0, 1e6); }
+
+  double radius;
+  HashGrid grid{nullptr};
+  torch::nn::Linear sdf1{nullptr}, sdf2{nullptr}, color1{nullptr}, color2{nullptr}, color3{nullptr};
+  torch::Tensor variance;
+};
+TORCH_MODULE(Neus);
+
+// Signed distance, its gradient and the geometry feature from four evaluations on a
+// tetrahedron around each point: grad = sum(v_i f_i) / (4 eps), f = mean(f_i) (+ O(eps^2)).
+struct Evaluated {
+  torch::Tensor sdf, gradient, feature;
+};
+Evaluated evaluate(Neus& net, const torch::Tensor& pos, double eps) {
+  static const float kStencil[4][3] = {{1, -1, -1}, {-1, -1, 1}, {-1, 1, -1}, {1, 1, 1}};
+  const torch::Tensor v = torch::from_blob(const_cast<float*>(&kStencil[0][0]), {4, 3}).clone();
+  const int64_t n = pos.size(0);
+  // (4n, 3): the four corners of every point, corner-major.
+  const torch::Tensor corners = (pos.unsqueeze(0) + float(eps / std::sqrt(3.0)) * v.unsqueeze(1)).reshape({-1, 3});
+  const torch::Tensor geo = net->geometry(corners.clamp(0.0, 1.0)).reshape({4, n, 16});
+  const torch::Tensor f = geo.select(2, 0);  // (4, n)
+  Evaluated e;
+  e.sdf = f.mean(0);
+  e.gradient = (f.unsqueeze(2) * v.unsqueeze(1)).sum(0) * float(std::sqrt(3.0) / (4.0 * eps));
+  e.feature = geo.slice(2, 1).mean(0);
+  return e;
+}
+
+class NeusModel : public FieldModel {
+ public:
+  explicit NeusModel(const json& p)
+      : eikonalWeight_(p.value("eikonal_weight", 0.1)), maxRes_(double(p.value("hash_max_resolution", 1024LL))) {
+    torch::manual_seed(uint64_t(p.value("seed", 0LL)));
+    HashGridOptions o;
+    o.log2_table = int(p.value("hash_log2_size", 19LL));
+    o.max_resolution = int(p.value("hash_max_resolution", 1024LL));
+    net_ = Neus(o, 0.3);
+    schedule(0);
+  }
+  std::string name() const override { return "NeuS"; }
+  torch::nn::Module& module() override { return *net_; }
+
+  void schedule(double progress) override {
+    progress_ = progress;
+    // The finite-difference step: 1/64 of the box at first, down to the finest cell.
+    eps_ = std::max(1.0 / maxRes_, (1.0 / 64.0) * std::pow(1.0 / 16.0, std::min(1.0, 2.0 * progress)));
+    // NeuS's cosine annealing over the first fifth of the training.
+    anneal_ = std::min(1.0, progress / 0.2);
+  }
+
+  // NeuS's logistic density s e^{-s f} / (1 + e^{-s f})^2, largest on the surface.
+  torch::Tensor occupancyDensity(const torch::Tensor& pos) override {
+    const torch::Tensor s = net_->sharpness();
+    const torch::Tensor sig = torch::sigmoid(-s * net_->geometry(pos).select(1, 0));
+    return s * sig * (1 - sig);
+  }
+
+  torch::Tensor densityOnly(const Samples& samples) override {
+    // Sections seen head-on (cos = -1): an upper bound of their opacity.
+    const torch::Tensor f = net_->geometry(samples.positions).select(1, 0);
+    return densityFromSections(f + 0.5 * samples.deltas, f - 0.5 * samples.deltas, samples.deltas);
+  }
+
+  Output forward(const Samples& samples, bool training) override {
+    const Evaluated e = evaluate(net_, samples.positions, eps_);
+    const torch::Tensor cosine = (samples.directions * e.gradient).sum(1);
+    // NeuS: the cosine annealed from "always facing" (-1) to the true one.
+    const torch::Tensor iterCos =
+        -(torch::relu(-cosine * 0.5 + 0.5) * (1.0 - anneal_) + torch::relu(-cosine) * anneal_);
+    const torch::Tensor prev = e.sdf - iterCos * samples.deltas * 0.5;
+    const torch::Tensor next = e.sdf + iterCos * samples.deltas * 0.5;
+    Output out;
+    out.density = densityFromSections(prev, next, samples.deltas);
+    const torch::Tensor normal = torch::nn::functional::normalize(
+        e.gradient, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-6));
+    out.color = net_->color(normal, samples.directions, e.feature);
+    if (training && eikonalWeight_ > 0)
+      out.regulariser = eikonalWeight_ * (e.gradient.norm(2, 1) - 1).pow(2).mean();
+    return out;
+  }
+
+  torch::Tensor surfaceValue(const torch::Tensor& pos) override { return net_->geometry(pos).select(1, 0); }
+  float surfaceLevel() const override { return 0.f; }
+  bool insideAbove() const override { return false; }
+  torch::Tensor surfaceColor(const torch::Tensor& pos, const torch::Tensor& dirs) override {
+    const Evaluated e = evaluate(net_, pos, eps_);
+    const torch::Tensor normal = torch::nn::functional::normalize(
+        e.gradient, torch::nn::functional::NormalizeFuncOptions().dim(1).eps(1e-6));
+    return net_->color(normal, dirs, e.feature);
+  }
+  json summary() override {
+    return {{"sharpness", net_->sharpness().item<double>()}, {"eikonal_step", eps_}};
+  }
+
+ private:
+  // Opacity of a section from the S-density's CDF at its ends, as a density over its length
+  // (alpha = 1 - exp(-density * delta)) for the compositing kernel.
+  torch::Tensor densityFromSections(const torch::Tensor& prev, const torch::Tensor& next,
+                                    const torch::Tensor& deltas) {
+    const torch::Tensor s = net_->sharpness();
+    const torch::Tensor cdfPrev = torch::sigmoid(prev * s), cdfNext = torch::sigmoid(next * s);
+    const torch::Tensor alpha = ((cdfPrev - cdfNext + 1e-5) / (cdfPrev + 1e-5)).clamp(0.0, 1.0 - 1e-6);
+    return -torch::log1p(-alpha) / deltas;
+  }
+
+  Neus net_{nullptr};
+  double eikonalWeight_, maxRes_, eps_ = 1.0 / 64, anneal_ = 0, progress_ = 0;
+};
+
+json train(FieldJob& job) {
+  NeusModel model(job.params);
+  return trainField(job, model);
+}
+
+json evaluateHeldOut(FieldJob& job) {
+  NeusModel model(job.params);
+  model.schedule(1.0);
+  return evaluateField(job, model);
+}
+
+}  // namespace
+}  // namespace parallax::fields
+
+PARALLAX_PLUGIN_EXPORT int parallax_plugin_abi() { return parallax::kPluginAbi; }
+
+PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& registrar) {
+  registrar.setName("field_neus", "1.0");
+  parallax::registerFieldTrainer({"neus", parallax::fields::train, parallax::fields::evaluateHeldOut});
+}

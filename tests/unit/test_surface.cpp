@@ -1,0 +1,96 @@
+// Iso-surfaces of sampled fields (what a NeRF's density or a NeuS distance becomes as a
+// mesh): closed where the field is, in the right place, facing outwards, and the largest
+// component kept.
+
+#include <QtTest>
+
+#include <cmath>
+#include <map>
+
+#include "surface/iso_surface.h"
+
+using namespace parallax;
+
+namespace {
+
+ScalarGrid sampled(int n, double lo, double hi, const std::function<float(const Eigen::Vector3d&)>& f) {
+  ScalarGrid g;
+  g.resolution = n;
+  g.origin = Eigen::Vector3d::Constant(lo);
+  g.spacing = (hi - lo) / (n - 1);
+  g.values.resize(size_t(n) * n * n);
+  for (int z = 0; z < n; ++z)
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x)
+        g.values[size_t(x + n * (y + n * z))] = f(g.origin + g.spacing * Eigen::Vector3d(x, y, z));
+  return g;
+}
+
+// Each edge shared by exactly two faces, in opposite directions.
+bool closedAndConsistent(const TriangleMesh& m) {
+  std::map<std::pair<int, int>, int> directed;
+  for (const auto& f : m.faces)
+    for (int k = 0; k < 3; ++k) ++directed[{f[k], f[(k + 1) % 3]}];
+  for (const auto& [e, count] : directed)
+    if (count != 1 || directed.count({e.second, e.first}) != 1) return false;
+  return true;
+}
+
+double signedVolume(const TriangleMesh& m) {
+  double v = 0;
+  for (const auto& f : m.faces)
+    v += m.points[size_t(f[0])].cast<double>().dot(
+             m.points[size_t(f[1])].cast<double>().cross(m.points[size_t(f[2])].cast<double>())) / 6.0;
+  return v;
+}
+
+}  // namespace
+
+class TestSurface : public QObject {
+  Q_OBJECT
+ private slots:
+  void sphereOfASignedDistanceIsClosedRoundAndOutward() {
+    const double r = 0.7;
+    const ScalarGrid g = sampled(48, -1, 1, [&](const Eigen::Vector3d& p) { return float(p.norm() - r); });
+    const TriangleMesh m = isoSurface(g, 0.f, /*insideAbove=*/false);
+    QVERIFY(m.faces.size() > 1000);
+    QVERIFY(closedAndConsistent(m));
+    double worst = 0;
+    for (const auto& p : m.points) worst = std::max(worst, std::abs(p.cast<double>().norm() - r));
+    QVERIFY2(worst < 0.1 * g.spacing + 0.01, qPrintable(QString::number(worst)));
+    const double v = signedVolume(m), exact = 4.0 / 3.0 * M_PI * r * r * r;
+    QVERIFY2(std::abs(v - exact) < 0.02 * exact, qPrintable(QString("%1 vs %2").arg(v).arg(exact)));
+  }
+
+  void densityInsideAboveTheLevelFacesOutwardsToo() {
+    // A density bump: inside where the density exceeds the level.
+    const ScalarGrid g = sampled(40, -1, 1, [](const Eigen::Vector3d& p) { return float(10 * std::exp(-4 * p.squaredNorm())); });
+    const TriangleMesh m = isoSurface(g, 5.f, /*insideAbove=*/true);
+    QVERIFY(closedAndConsistent(m));
+    QVERIFY(signedVolume(m) > 0);
+  }
+
+  void largestComponentDropsSmallBlobs() {
+    const ScalarGrid g = sampled(48, -1, 1, [](const Eigen::Vector3d& p) {
+      const double big = (p - Eigen::Vector3d(-0.3, 0, 0)).norm() - 0.5;
+      const double small = (p - Eigen::Vector3d(0.65, 0, 0)).norm() - 0.15;
+      return float(std::min(big, small));
+    });
+    const TriangleMesh all = isoSurface(g, 0.f, false);
+    const TriangleMesh kept = largestComponent(all);
+    QVERIFY(kept.faces.size() < all.faces.size());
+    QVERIFY(closedAndConsistent(kept));
+    for (const auto& p : kept.points) QVERIFY(p.x() < 0.3f);  // only the big sphere
+  }
+
+  void emptyAndMismatchedGrids() {
+    const ScalarGrid g = sampled(8, -1, 1, [](const Eigen::Vector3d&) { return 1.f; });
+    QVERIFY(isoSurface(g, 0.f, false).faces.empty());
+    ScalarGrid bad = g;
+    bad.values.pop_back();
+    QVERIFY_THROWS_EXCEPTION(std::exception, isoSurface(bad, 0.f, false));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestSurface)
+#include "test_surface.moc"
