@@ -48,6 +48,11 @@ class FieldModel {
   };
   virtual Output forward(const Samples& samples, bool training) = 0;
   virtual void schedule(double progress) { (void)progress; }  // 0..1 of the training
+  // Whether empty space may be skipped yet (a field that starts as a sphere must first be
+  // sampled everywhere, or no surface could form away from it).
+  virtual bool skipEmptySpace() const { return true; }
+  // Whether the field lives in the sphere inscribed in the box (else the whole box).
+  virtual bool sphereBounded() const { return false; }
   // The surface: a value per point, the level it crosses, and which side is inside.
   virtual torch::Tensor surfaceValue(const torch::Tensor& positions) = 0;
   virtual float surfaceLevel() const = 0;

@@ -50,8 +50,15 @@ class HashGridImpl : public torch::nn::Module {
  public:
   explicit HashGridImpl(const HashGridOptions& options = {});
   torch::Tensor forward(const torch::Tensor& positions) {
-    return hashGridEncode(positions, table, layout);
+    torch::Tensor out = hashGridEncode(positions, table, layout);
+    if (activeLevels < layout.options.levels) {
+      // Coarse to fine: the finer levels read as zero (and get no gradient) until enabled.
+      const int64_t keep = int64_t(activeLevels) * layout.options.features;
+      out = torch::cat({out.slice(1, 0, keep), torch::zeros({out.size(0), out.size(1) - keep}, out.options())}, 1);
+    }
+    return out;
   }
+  int activeLevels = 1 << 30;  // all
   HashGridLayout layout;
   torch::Tensor table;
 };

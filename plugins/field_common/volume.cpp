@@ -97,12 +97,23 @@ bool intersectUnitCube(const float* o, const float* d, float& t0, float& t1) {
   return t1 > t0;
 }
 
+// Entry and exit of a ray in the sphere inscribed in the unit cube.
+bool intersectInscribedSphere(const float* o, const float* d, float& t0, float& t1) {
+  float oc[3], b = 0, c = -0.25f;
+  for (int a = 0; a < 3; ++a) oc[a] = o[a] - 0.5f, b += oc[a] * d[a], c += oc[a] * oc[a];
+  const float disc = b * b - c;
+  if (disc <= 0) return false;
+  const float r = std::sqrt(disc);
+  t0 = std::max(0.f, -b - r), t1 = -b + r;
+  return t1 > t0;
+}
+
 // Visits a ray's sample positions; emit(t, p) for those in occupied cells.
 template <class Emit>
 int marchOne(const float* o, const float* d, const OccupancyGrid& grid, float dt, int maxSamples,
-             float jitter, Emit emit) {
+             float jitter, bool sphere, Emit emit) {
   float t0, t1;
-  if (!intersectUnitCube(o, d, t0, t1)) return 0;
+  if (!(sphere ? intersectInscribedSphere(o, d, t0, t1) : intersectUnitCube(o, d, t0, t1))) return 0;
   const int G = grid.resolution();
   int n = 0;
   float t = t0 + jitter * dt;
@@ -134,7 +145,7 @@ int marchOne(const float* o, const float* d, const OccupancyGrid& grid, float dt
 }  // namespace
 
 Samples marchRays(const Rays& rays, const OccupancyGrid& grid, float dt, int maxSamples,
-                  std::mt19937* rng) {
+                  std::mt19937* rng, bool sphere) {
   const int64_t R = int64_t(rays.size());
   std::vector<float> jitter(size_t(R), 0.f);
   if (rng) {
@@ -147,7 +158,7 @@ Samples marchRays(const Rays& rays, const OccupancyGrid& grid, float dt, int max
   at::parallel_for(0, R, 256, [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r)
       s.count[size_t(r)] = marchOne(&rays.origin[size_t(3 * r)], &rays.direction[size_t(3 * r)], grid,
-                                    dt, maxSamples, jitter[size_t(r)], [](float, const float*) {});
+                                    dt, maxSamples, jitter[size_t(r)], sphere, [](float, const float*) {});
   });
   int64_t total = 0;
   for (int64_t r = 0; r < R; ++r) s.start[size_t(r)] = total, total += s.count[size_t(r)];
@@ -160,7 +171,7 @@ Samples marchRays(const Rays& rays, const OccupancyGrid& grid, float dt, int max
     for (int64_t r = b; r < e; ++r) {
       int64_t k = s.start[size_t(r)];
       const float* d = &rays.direction[size_t(3 * r)];
-      marchOne(&rays.origin[size_t(3 * r)], d, grid, dt, maxSamples, jitter[size_t(r)],
+      marchOne(&rays.origin[size_t(3 * r)], d, grid, dt, maxSamples, jitter[size_t(r)], sphere,
                [&](float, const float* p) {
                  for (int a = 0; a < 3; ++a) P[3 * k + a] = p[a], D[3 * k + a] = d[a];
                  ++k;

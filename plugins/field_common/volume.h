@@ -51,9 +51,10 @@ class OccupancyGrid {
 
 // March each ray through the unit cube with step `dt`, keeping samples in occupied cells
 // (empty cells are skipped whole), at most `maxSamples` per ray. `jitter` offsets each
-// ray's first sample by a random fraction of a step (training).
+// ray's first sample by a random fraction of a step (training). `sphere`: only inside the
+// sphere inscribed in the cube (NeuS: the scene in a sphere, the rest is background).
 Samples marchRays(const Rays& rays, const OccupancyGrid& grid, float dt, int maxSamples,
-                  std::mt19937* jitter);
+                  std::mt19937* jitter, bool sphere = false);
 
 // Keeps, per ray, the samples before transmittance falls below `minTransmittance` given
 // their densities (no gradient): the matter behind an opaque surface is not trained.

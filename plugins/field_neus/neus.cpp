@@ -75,7 +75,7 @@ Evaluated evaluate(Neus& net, const torch::Tensor& pos, double eps) {
 class NeusModel : public FieldModel {
  public:
   explicit NeusModel(const json& p)
-      : eikonalWeight_(p.value("eikonal_weight", 0.1)), maxRes_(double(p.value("hash_max_resolution", 1024LL))) {
+      : eikonalWeight_(p.value("eikonal_weight", 0.1)) {
     torch::manual_seed(uint64_t(p.value("seed", 0LL)));
     HashGridOptions o;
     o.log2_table = int(p.value("hash_log2_size", 19LL));
@@ -88,8 +88,13 @@ class NeusModel : public FieldModel {
 
   void schedule(double progress) override {
     progress_ = progress;
-    // The finite-difference step: 1/64 of the box at first, down to the finest cell.
-    eps_ = std::max(1.0 / maxRes_, (1.0 / 64.0) * std::pow(1.0 / 16.0, std::min(1.0, 2.0 * progress)));
+    // Coarse to fine (Neuralangelo): 4 levels at first, all of them by 60% of the training;
+    // the finite-difference step is the finest active level's cell.
+    const auto& L = net_->grid->layout;
+    const int levels = L.options.levels;
+    const int active = std::min(levels, 4 + int(std::floor((levels - 4) * std::min(1.0, progress / 0.6))));
+    net_->grid->activeLevels = active;
+    eps_ = 1.0 / double(L.resolution[size_t(active - 1)]);
     // NeuS's cosine annealing over the first fifth of the training.
     anneal_ = std::min(1.0, progress / 0.2);
   }
@@ -125,6 +130,11 @@ class NeusModel : public FieldModel {
     return out;
   }
 
+  // The first fifth of the training samples the whole box (the sphere it starts as would
+  // otherwise confine where surfaces can form).
+  bool skipEmptySpace() const override { return progress_ >= 0.2; }
+  // As NeuS: the scene inside the sphere (cameras placed around it stay outside).
+  bool sphereBounded() const override { return true; }
   torch::Tensor surfaceValue(const torch::Tensor& pos) override { return net_->geometry(pos).select(1, 0); }
   float surfaceLevel() const override { return 0.f; }
   bool insideAbove() const override { return false; }
@@ -135,7 +145,8 @@ class NeusModel : public FieldModel {
     return net_->color(normal, dirs, e.feature);
   }
   json summary() override {
-    return {{"sharpness", net_->sharpness().item<double>()}, {"eikonal_step", eps_}};
+    return {{"sharpness", net_->sharpness().item<double>()}, {"eikonal_step", eps_},
+            {"active_levels", net_->grid->activeLevels}};
   }
 
  private:
@@ -150,7 +161,7 @@ class NeusModel : public FieldModel {
   }
 
   Neus net_{nullptr};
-  double eikonalWeight_, maxRes_, eps_ = 1.0 / 64, anneal_ = 0, progress_ = 0;
+  double eikonalWeight_, eps_ = 1.0 / 64, anneal_ = 0, progress_ = 0;
 };
 
 json train(FieldJob& job) {
