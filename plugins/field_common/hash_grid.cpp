@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace parallax::fields {
 
@@ -92,6 +93,17 @@ void backwardKernel(const float* pos, const float* gradOut, float* gradTable, in
   });
 }
 
+// Calls kernel(std::integral_constant<int, F>) for the layout's features per level.
+template <class Kernel>
+void withFeatures(int features, Kernel&& kernel) {
+  if (features == 2)
+    kernel(std::integral_constant<int, 2>());
+  else if (features == 4)
+    kernel(std::integral_constant<int, 4>());
+  else
+    kernel(std::integral_constant<int, 1>());
+}
+
 void checkInputs(const torch::Tensor& positions, const torch::Tensor& table,
                  const HashGridLayout& L) {
   TORCH_CHECK(positions.dim() == 2 && positions.size(1) == 3, "hash grid: positions must be (n, 3)");
@@ -109,12 +121,10 @@ class HashGridFunction : public torch::autograd::Function<HashGridFunction> {
     const torch::Tensor tab = table.contiguous();
     const int64_t n = pos.size(0);
     torch::Tensor out = torch::empty({n, layout->outputDim()}, pos.options());
-    if (layout->options.features == 2)
-      forwardKernel<2>(pos.data_ptr<float>(), tab.data_ptr<float>(), out.data_ptr<float>(), n, *layout);
-    else if (layout->options.features == 4)
-      forwardKernel<4>(pos.data_ptr<float>(), tab.data_ptr<float>(), out.data_ptr<float>(), n, *layout);
-    else
-      forwardKernel<1>(pos.data_ptr<float>(), tab.data_ptr<float>(), out.data_ptr<float>(), n, *layout);
+    withFeatures(layout->options.features, [&](auto f) {
+      forwardKernel<decltype(f)::value>(pos.data_ptr<float>(), tab.data_ptr<float>(), out.data_ptr<float>(), n,
+                                        *layout);
+    });
     ctx->save_for_backward({pos});
     ctx->saved_data["layout"] = int64_t(reinterpret_cast<intptr_t>(layout));
     ctx->saved_data["rows"] = table.size(0);
@@ -130,12 +140,10 @@ class HashGridFunction : public torch::autograd::Function<HashGridFunction> {
     torch::Tensor gradTable =
         torch::zeros({ctx->saved_data["rows"].toInt(), layout->options.features}, g.options());
     const int64_t n = pos.size(0);
-    if (layout->options.features == 2)
-      backwardKernel<2>(pos.data_ptr<float>(), g.data_ptr<float>(), gradTable.data_ptr<float>(), n, *layout);
-    else if (layout->options.features == 4)
-      backwardKernel<4>(pos.data_ptr<float>(), g.data_ptr<float>(), gradTable.data_ptr<float>(), n, *layout);
-    else
-      backwardKernel<1>(pos.data_ptr<float>(), g.data_ptr<float>(), gradTable.data_ptr<float>(), n, *layout);
+    withFeatures(layout->options.features, [&](auto f) {
+      backwardKernel<decltype(f)::value>(pos.data_ptr<float>(), g.data_ptr<float>(), gradTable.data_ptr<float>(),
+                                         n, *layout);
+    });
     return {torch::Tensor(), gradTable, torch::Tensor()};
   }
 };
