@@ -704,7 +704,7 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
   return kExitOk;
 }
 
-int evaluateField(const std::string& project, const Common& common) {
+int evaluateField(const std::string& project, const std::string& gtMesh, const Common& common) {
   installCancelSignalHandlers();
   prepareEngine();
   Workspace ws = Workspace::open(project);
@@ -714,7 +714,16 @@ int evaluateField(const std::string& project, const Common& common) {
   const FieldDataset data = loadFieldData(ws, params);
   Reporter report(makeSink(common), "evaluate-field");
   FieldJob job{data, params, ws.root() / "fields" / method, report};
-  const json result = trainer.evaluate(job);
+  json result = trainer.evaluate(job);
+  if (!gtMesh.empty()) {
+    const fs::path meshFile = job.outDir / "mesh.ply";
+    if (!fs::exists(meshFile))
+      throw Error("the field has no extracted surface (" + meshFile.string() +
+                  "); run the field stage with field.mesh_resolution > 0");
+    const ChamferDistance c = chamferDistance(readPly(meshFile), readGeometry(gtMesh));
+    result["chamfer"] = {{"to_truth", c.to_truth}, {"from_truth", c.from_truth}, {"chamfer", c.chamfer},
+                         {"diagonal", c.diagonal}, {"chamfer_of_diagonal", c.chamfer / c.diagonal}};
+  }
   if (common.json) {
     std::cout << result.dump() << std::endl;
     return kExitOk;
@@ -728,6 +737,13 @@ int evaluateField(const std::string& project, const Common& common) {
             << result["psnr"].get<double>() << std::setprecision(4) << result["ssim"].get<double>()
             << "\n"
             << "renders: " << result["renders"].get<std::string>() << "\n";
+  if (result.contains("chamfer")) {
+    const json& c = result["chamfer"];
+    std::cout << std::setprecision(4) << "surface against " << gtMesh << ": Chamfer "
+              << c["chamfer"].get<double>() << " (field to truth " << c["to_truth"].get<double>()
+              << ", truth to field " << c["from_truth"].get<double>() << ") = " << std::setprecision(2)
+              << 100.0 * c["chamfer_of_diagonal"].get<double>() << "% of the truth's bounding-box diagonal\n";
+  }
   return kExitOk;
 }
 

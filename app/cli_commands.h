@@ -59,7 +59,7 @@ struct FeatureEvalArgs {
   double maxRotation = 20.0, maxScale = 1.4, maxShift = 0.15;
 };
 int evaluateFeatures(const FeatureEvalArgs& args, const Common& common);
-int evaluateField(const std::string& project, const Common& common);
+int evaluateField(const std::string& project, const std::string& gtMesh, const Common& common);
 int benchmarkHashGrid(int64_t points, const Common& common);
 
 }  // namespace parallax::cli

@@ -193,6 +193,10 @@ int main(int argc, char** argv) {
       "Render the held-out views (every field.holdout_every-th photo, never trained on) from the "
       "project's trained field: PSNR and SSIM per view and on average; renders in fields/<method>/renders");
   cField->add_option("project", project, "Project folder")->required();
+  std::string fieldGtMesh;
+  cField->add_option("--gt-mesh", fieldGtMesh,
+                     "Ground-truth mesh (PLY, OBJ) in the frame of the field's poses: Chamfer distance of "
+                     "the field's extracted surface (fields/<method>/mesh.ply) to it");
   addJson(cField);
 
   int64_t hashPoints = 262144;
@@ -229,7 +233,7 @@ int main(int argc, char** argv) {
     if (*cGeo) return cli::evaluateGeometry(geo, common);
     if (*cClean) return cli::clean(cleanArgs);
     if (*cFeat) return cli::evaluateFeatures(featureEval, common);
-    if (*cField) return cli::evaluateField(project, common);
+    if (*cField) return cli::evaluateField(project, fieldGtMesh, common);
     if (*cHash) return cli::benchmarkHashGrid(hashPoints, common);
   } catch (const Error& e) {
     std::cerr << "parallax-cli: error: " << e.what() << std::endl;

@@ -170,6 +170,32 @@ GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
   return e;
 }
 
+ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& truth, size_t samples) {
+  if (mesh.faces.empty() || truth.faces.empty()) throw Error("Chamfer distance: a mesh without faces");
+  const std::vector<Eigen::Vector3f> a = sampleSurface(mesh, samples, 3), b = sampleSurface(truth, samples, 4);
+  auto meanNearest = [](const std::vector<Eigen::Vector3f>& from, const std::vector<Eigen::Vector3f>& to) {
+    open3d::geometry::PointCloud cloud;
+    cloud.points_.reserve(to.size());
+    for (const auto& p : to) cloud.points_.push_back(p.cast<double>());
+    open3d::geometry::KDTreeFlann tree(cloud);
+    std::vector<int> idx;
+    std::vector<double> d2;
+    double sum = 0;
+    for (const auto& p : from)
+      if (tree.SearchKNN(Eigen::Vector3d(p.cast<double>()), 1, idx, d2) > 0) sum += std::sqrt(d2[0]);
+    return sum / double(std::max<size_t>(1, from.size()));
+  };
+  ChamferDistance c;
+  c.samples = samples;
+  c.to_truth = meanNearest(a, b);
+  c.from_truth = meanNearest(b, a);
+  c.chamfer = 0.5 * (c.to_truth + c.from_truth);
+  Eigen::Vector3f lo = truth.points[0], hi = lo;
+  for (const auto& p : truth.points) lo = lo.cwiseMin(p), hi = hi.cwiseMax(p);
+  c.diagonal = double((hi - lo).norm());
+  return c;
+}
+
 MaskAgreement evaluateAgainstMasks(const std::vector<Eigen::Vector3f>& points,
                                    const Reconstruction& model, const std::filesystem::path& maskDir,
                                    int tolerancePx) {

@@ -61,6 +61,16 @@ MaskAgreement evaluateAgainstMasks(const std::vector<Eigen::Vector3f>& points,
                                    const Reconstruction& model,
                                    const std::filesystem::path& maskDir, int tolerancePx = 2);
 
+// Chamfer distance between two surfaces: the mean distance from area-uniform samples of
+// `mesh` to the nearest samples of `truth` (accuracy) and back (completeness), and their
+// mean; with the diagonal of `truth`'s bounding box to put them in proportion.
+struct ChamferDistance {
+  double to_truth = 0, from_truth = 0, chamfer = 0, diagonal = 0;
+  size_t samples = 0;  // per surface
+};
+ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& truth,
+                                size_t samples = 100000);
+
 // Area-uniform samples of a mesh's surface (to evaluate a mesh like a cloud).
 std::vector<Eigen::Vector3f> sampleSurface(const TriangleMesh& mesh, size_t count,
                                            unsigned seed = 2);

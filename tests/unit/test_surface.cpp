@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "mvs/geometry_eval.h"
 #include "surface/iso_surface.h"
 
 using namespace parallax;
@@ -81,6 +82,20 @@ class TestSurface : public QObject {
     QVERIFY(kept.faces.size() < all.faces.size());
     QVERIFY(closedAndConsistent(kept));
     for (const auto& p : kept.points) QVERIFY(p.x() < 0.3f);  // only the big sphere
+  }
+
+  // The yardstick of a field's surface: zero against itself, the gap between two
+  // concentric spheres against each other.
+  void chamferDistanceMeasuresTheGap() {
+    auto sphere = [](double r) {
+      return isoSurface(sampled(48, -1, 1, [r](const Eigen::Vector3d& p) { return float(p.norm() - r); }), 0.f, false);
+    };
+    const TriangleMesh a = sphere(0.6), b = sphere(0.7);
+    const ChamferDistance self = chamferDistance(a, a, 20000);
+    QVERIFY2(self.chamfer < 0.01, qPrintable(QString::number(self.chamfer)));
+    const ChamferDistance gap = chamferDistance(a, b, 20000);
+    QVERIFY2(std::abs(gap.chamfer - 0.1) < 0.01, qPrintable(QString::number(gap.chamfer)));
+    QVERIFY(std::abs(gap.diagonal - 1.4 * std::sqrt(3.0)) < 0.05);
   }
 
   void emptyAndMismatchedGrids() {
