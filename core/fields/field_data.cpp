@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "io/colmap_model.h"
+#include "scene/geometry_data.h"
 #include "scene/workspace.h"
 #include "util/error.h"
 #include "util/parallel.h"
@@ -19,12 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Reads a photo as RGBA floats in [0, 1] at most maxSize on its long side.
-void loadPhoto(const fs::path& path, int maxSize, FieldView& view) {
-  cv::Mat img = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
-  if (img.empty())
-    throw Error("photo '" + path.string() +
-                "' is missing or not a readable image; check the path in the poses file");
+// A decoded photo as the view's RGBA floats in [0, 1], at most maxSize on its long side;
+// the view's intrinsics (for the photo's own size) follow the resize.
+void setPhoto(cv::Mat img, int maxSize, FieldView& view) {
   if (img.depth() == CV_16U) img.convertTo(img, CV_8U, 1.0 / 257.0);
   if (img.channels() == 1) cv::cvtColor(img, img, cv::COLOR_GRAY2BGRA);
   view.hasAlpha = img.channels() == 4;
@@ -106,12 +104,12 @@ FieldDataset loadTransformsJson(const fs::path& jsonPath, const FieldLoadOptions
       r.col(1) *= -1;
       r.col(2) *= -1;
       v.rotation = r;
-      // Intrinsics at the photo's own size first (loadPhoto rescales them).
-      cv::Mat probe = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
-      if (probe.empty())
+      // Intrinsics at the photo's own size first (setPhoto rescales them).
+      const cv::Mat photo = cv::imread(path.string(), cv::IMREAD_UNCHANGED);
+      if (photo.empty())
         throw Error("photo '" + path.string() + "' (frame " + std::to_string(i) +
                     " of the poses file) is missing or not a readable image");
-      const double w = probe.cols, h = probe.rows;
+      const double w = photo.cols, h = photo.rows;
       double fx, fy;
       if (fr.contains("fl_x") || doc.contains("fl_x")) {
         fx = fr.contains("fl_x") ? fr["fl_x"].get<double>() : doc["fl_x"].get<double>();
@@ -123,7 +121,7 @@ FieldDataset loadTransformsJson(const fs::path& jsonPath, const FieldLoadOptions
       }
       v.fx = fx, v.fy = fy;
       v.cx = doc.value("cx", w / 2.0), v.cy = doc.value("cy", h / 2.0);
-      loadPhoto(path, options.maxImageSize, v);
+      setPhoto(photo, options.maxImageSize, v);
     } catch (const Error& e) {
       errors[i] = e.what();
     } catch (const std::exception& e) {
@@ -156,7 +154,9 @@ fs::path importedPhotoRoot(const Workspace& ws) {
 FieldDataset loadColmapField(const fs::path& modelDir, const fs::path& imageDir,
                              const FieldLoadOptions& options, bool undistorted) {
   if (!hasColmapModel(modelDir))
-    throw Error("'" + modelDir.string() + "' holds no COLMAP model (cameras, images, points3D .bin or .txt)");
+    throw Error("'" + modelDir.string() +
+                "' holds no COLMAP model (cameras, images, points3D .bin or .txt); set field.poses to a "
+                "COLMAP model folder or a transforms.json, or leave it empty for the project's cameras");
   const Reconstruction model = readColmapModel(modelDir);
   if (model.images.empty())
     throw Error("the sparse model in '" + modelDir.string() + "' has no registered photos; run sparse again");
@@ -181,34 +181,27 @@ FieldDataset loadColmapField(const fs::path& modelDir, const fs::path& imageDir,
     v.rotation = r.transpose();
     v.center = -(r.transpose() * im.cam_from_world.translation);
     // Intrinsics are for the camera's size; the photo file may differ (scaled first).
-    cv::Mat probe = cv::imread((imageDir / im.name).string(), cv::IMREAD_UNCHANGED);
-    if (probe.empty())
+    const cv::Mat photo = cv::imread((imageDir / im.name).string(), cv::IMREAD_UNCHANGED);
+    if (photo.empty())
       throw Error("photo '" + (imageDir / im.name).string() +
                   "' of the sparse model cannot be read; run import (and undistort) again");
-    const double sx = double(probe.cols) / cam.width, sy = double(probe.rows) / cam.height;
+    const double sx = double(photo.cols) / cam.width, sy = double(photo.rows) / cam.height;
     v.fx *= sx, v.cx *= sx, v.fy *= sy, v.cy *= sy;
-    loadPhoto(imageDir / im.name, options.maxImageSize, v);
+    setPhoto(photo, options.maxImageSize, v);
   });
   if (distorted && !undistorted)
     data.notes.push_back("lens distortion of sparse/0's cameras is ignored; run the undistort stage "
                          "first for a field on undistorted photos");
-  // The box of the middle of the sparse points.
-  std::vector<double> axis[3];
-  for (const auto& [id, p] : model.points3D)
-    for (int a = 0; a < 3; ++a) axis[a].push_back(p.xyz[a]);
-  if (axis[0].size() < 20) {
+  // The box of the middle of the sparse points, as a cube padded by a tenth.
+  std::vector<Eigen::Vector3f> points;
+  for (const auto& [id, p] : model.points3D) points.push_back(p.xyz.cast<float>());
+  if (points.size() < 20) {
     boxFromViewFrusta(data);
     return data;
   }
-  Eigen::Vector3d lo, hi;
-  for (int a = 0; a < 3; ++a) {
-    auto& v = axis[a];
-    std::sort(v.begin(), v.end());
-    lo[a] = v[size_t(0.02 * double(v.size() - 1))];
-    hi[a] = v[size_t(0.98 * double(v.size() - 1))];
-  }
-  const Eigen::Vector3d mid = 0.5 * (lo + hi);
-  const double r = 0.5 * (hi - lo).maxCoeff() * 1.1;
+  const BoundingBox bulk = robustBoundingBox(std::move(points), 0.02f, 0.f);
+  const Eigen::Vector3d mid = 0.5 * (bulk.min + bulk.max).cast<double>();
+  const double r = 0.5 * double((bulk.max - bulk.min).maxCoeff()) * 1.1;
   data.boxMin = mid - Eigen::Vector3d::Constant(r);
   data.boxMax = mid + Eigen::Vector3d::Constant(r);
   return data;

@@ -1,4 +1,4 @@
-// Neural fields register here (from plugins: field.nerf, later field.neus), so the
+// Neural fields register here (from plugins: field.nerf, field.neus), so the
 // field stage and `parallax-cli evaluate-field` in core can use them without LibTorch.
 #pragma once
 
@@ -23,7 +23,7 @@ struct FieldJob {
 
 struct FieldTrainer {
   std::string name;  // "nerf"
-  // Trains on the views not held out; writes a checkpoint and metrics.json into outDir
+  // Trains on the views not held out; writes a checkpoint, training.json and mesh.ply into outDir
   // and returns a summary (iterations, seconds, held-out PSNR, the PSNR-over-time curve).
   std::function<nlohmann::json(FieldJob&)> train;
   // Loads the checkpoint in outDir and renders the held-out views: PSNR and SSIM per view

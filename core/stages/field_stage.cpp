@@ -1,7 +1,6 @@
-// Stage "field": trains a neural field (NeRF from the field_nerf plugin) on photos with
-// known cameras; writes fields/<method>/ (checkpoint, training.json with the PSNR curve).
-#include <chrono>
-
+// Stage "field": trains a neural field (NeRF or NeuS, from the field_nerf and field_neus
+// plugins) on photos with known cameras; writes fields/<method>/ (checkpoint,
+// training.json with the PSNR curve, mesh.ply).
 #include "fields/field_trainer.h"
 #include "pipeline/stage.h"
 #include "plugin/plugin_manager.h"
@@ -13,13 +12,22 @@ namespace fs = std::filesystem;
 
 namespace parallax {
 
+namespace {
+
+// field.poses resolved against the project; empty when the project's own cameras are used.
+fs::path posesPath(const Workspace& ws, const std::string& poses) {
+  if (poses.empty()) return {};
+  const fs::path p(poses);
+  return p.is_absolute() ? p : ws.root() / p;
+}
+
+}  // namespace
+
 FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& params) {
   FieldLoadOptions o;
   o.maxImageSize = int(params.value("max_image_size", 400LL));
-  const std::string poses = params.value("poses", "");
-  if (poses.empty()) return loadProjectField(ws, o);
-  fs::path p(poses);
-  if (!p.is_absolute()) p = ws.root() / p;
+  const fs::path p = posesPath(ws, params.value("poses", ""));
+  if (p.empty()) return loadProjectField(ws, o);
   // A COLMAP model folder (e.g. a sample's reference/sparse), or a transforms.json.
   if (fs::is_directory(p)) return loadColmapField(p, importedPhotoRoot(ws), o, false);
   return loadTransformsJson(p, o);
@@ -52,7 +60,7 @@ StageOutcome runField(StageContext& ctx) {
   ctx.report.progress(0, 1000, "loading photos and cameras");
   const FieldDataset data = loadFieldData(ctx.workspace, ctx.params);
   for (const auto& note : data.notes) ctx.report.warning(note);
-  ctx.report.info("field: " + std::to_string(data.views.size()) + " views at " +
+  ctx.report.info(std::to_string(data.views.size()) + " views at " +
                   std::to_string(data.views[0].width) + "x" + std::to_string(data.views[0].height) +
                   " from " + data.source);
   FieldJob job{data, ctx.params, ctx.workspace.root() / "fields" / method, ctx.report};
@@ -73,20 +81,16 @@ StageOutcome runField(StageContext& ctx) {
 std::string fieldInputs(const Workspace& ws) {
   Hasher h;
   std::error_code ec;
-  // The poses file as the project records it, its size and time.
-  // The project's cameras (sparse/0, or the undistorted ones) when no poses file is named.
+  // The poses file (or model folder) named, else the project's cameras (sparse/0 and the
+  // undistorted ones): sizes and times of what holds the cameras.
   const std::string poses = ws.paramOverrides("field").value("poses", "");
   h.add(poses);
+  std::vector<fs::path> places = {posesPath(ws, poses)};
+  if (poses.empty()) places = {ws.sparseDir(), ws.denseDir() / "sparse"};
   std::vector<fs::path> files;
-  if (!poses.empty()) {
-    fs::path p(poses);
-    if (!p.is_absolute()) p = ws.root() / p;
-    files.push_back(p);
-    for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"}) files.push_back(p / f);
-  } else {
-    for (const fs::path& dir : {ws.sparseDir(), ws.denseDir() / "sparse"})
-      for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"})
-        files.push_back(dir / f);
+  for (const fs::path& place : places) {
+    files.push_back(place);
+    for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"}) files.push_back(place / f);
   }
   for (const auto& p : files)
     h.add(p.string())

@@ -288,7 +288,7 @@ json trainField(FieldJob& job, FieldModel& model) {
     model.module().train();
     evalSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
     curve.push_back({{"seconds", at}, {"iteration", iter}, {"psnr", db}});
-    job.report.info("field: " + std::to_string(iter) + " iterations, " + std::to_string(int(at)) +
+    job.report.info(std::to_string(iter) + " iterations, " + std::to_string(int(at)) +
                     " s, held-out PSNR " + std::to_string(db).substr(0, 5) + " dB");
   };
 
@@ -388,7 +388,7 @@ json trainField(FieldJob& job, FieldModel& model) {
   if (meshRes > 0) {
     const TriangleMesh mesh = extractSurface(model, box, meshRes, p.value("mesh_largest_component", true), job.report);
     if (mesh.faces.empty()) {
-      job.report.warning("field: the field has no surface at its level; no mesh written");
+      job.report.warning("the field has no surface at its level (field.mesh_level); no mesh written");
     } else {
       writePly(job.outDir / "mesh.ply", mesh);
       job.report.preview("field_mesh", (job.outDir / "mesh.ply").string());
