@@ -11,7 +11,7 @@ PACKAGES=(
   xvfb xauth libgl1-mesa-dri mesa-utils
   # engine
   libeigen3-dev libceres-dev libopencv-dev libassimp-dev libopen3d-dev
-  libexiv2-dev libsqlite3-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  libexiv2-dev libsqlite3-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   # plugins
   libtorch-dev
   # tests and benchmarks: COLMAP 3.8, the reference our databases and models must open in

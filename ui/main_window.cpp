@@ -32,6 +32,7 @@
 #include "pipeline/runner.h"
 #include "surface/cleaning.h"
 #include "ui/depth_panel.h"
+#include "ui/field_panel.h"
 #include "ui/jobs_panel.h"
 #include "ui/parameter_editor.h"
 #include "ui/photo_browser.h"
@@ -79,7 +80,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   historyView->setObjectName("historyView");
   QDockWidget* historyDock = dock("History", "historyDock", historyView, Qt::RightDockWidgetArea);
   tabifyDockWidget(selectionDock_, depthDock_);
-  tabifyDockWidget(depthDock_, historyDock);
+  field_ = new FieldPanel(this);
+  fieldDock_ = dock("Field", "fieldDock", field_, Qt::RightDockWidgetArea);
+  tabifyDockWidget(depthDock_, fieldDock_);
+  tabifyDockWidget(fieldDock_, historyDock);
+  connect(field_, &FieldPanel::pauseRequested, this, [this] {
+    if (running_ && running_->stage() == "field") running_->cancel();
+  });
+  connect(field_, &FieldPanel::resumeRequested, this, [this] { runStage("field"); });
   paramDock->raise();
   connect(viewport_, &Viewport::selectionChanged, this, [this](const Selection& s) {
     selection_->showSelection(viewport_->model(), s, photoPaths_);
@@ -281,6 +289,7 @@ void MainWindow::updateActions() {
   for (QAction* a : projectActions_) a->setEnabled(ws_.has_value());
   for (QAction* a : editActions_) a->setEnabled(ws_.has_value() && !busy());
   if (cancelAction_) cancelAction_->setEnabled(busy());
+  field_->setTraining(running_ && running_->stage() == "field", ws_.has_value() && !busy());
   if (ws_) {
     QString text = QString::fromStdString(ws_->root().string());
     QStringList states;
@@ -355,6 +364,7 @@ bool MainWindow::openProject(const QString& path) {
   rememberRecent(QString::fromStdString(ws_->root().string()));
   photos_->loadProject(ws_->root());
   depth_->setProject(ws_->root());
+  field_->setProject(ws_->root());
   viewport_->clearScene();
   rebuildingUndo_ = true;
   undo_->clear();
@@ -431,6 +441,8 @@ void MainWindow::enqueue(const QString& stage) {
       photos_->loadProject(ws_->root());
     else if (what == "depth")
       depth_->showLiveMap(path);  // the 3D scene has not changed
+    else if (what == "field_render")
+      field_->showLive(path);  // nor while a field trains, until its mesh
     else
       reloadTimer_.start();
   });

@@ -29,6 +29,7 @@ class StageJob;
 class SelectionPanel;
 class StatsPanel;
 class DepthPanel;
+class FieldPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -53,9 +54,11 @@ class MainWindow : public QMainWindow {
   SelectionPanel* selectionPanel() const { return selection_; }
   StatsPanel* statsPanel() const { return stats_; }
   DepthPanel* depthPanel() const { return depth_; }
+  FieldPanel* fieldPanel() const { return field_; }
   QDockWidget* depthDock() const { return depthDock_; }
   const QList<StageJob*>& jobs() const { return allJobs_; }
   Workspace* workspace() { return ws_ ? &*ws_ : nullptr; }
+  const SceneData& loadedScene() const { return loaded_; }  // as the stages wrote it
   // True once the scene of the current project is loaded into the viewport.
   bool sceneLoaded() const { return sceneLoaded_; }
 
@@ -134,6 +137,8 @@ class MainWindow : public QMainWindow {
   QDockWidget* selectionDock_;
   DepthPanel* depth_;
   QDockWidget* depthDock_;
+  FieldPanel* field_;
+  QDockWidget* fieldDock_;
   std::map<std::string, std::filesystem::path> photoPaths_;  // of the scene on show
   QLabel* statusLabel_;
   QList<StageJob*> queue_;

@@ -52,9 +52,7 @@ SceneData loadSceneData(const fs::path& root) {
       std::vector<float> c = readConfidence(conf);
       if (c.size() == data.dense->size()) data.denseConfidence = std::move(c);  // else an older fusion's
     });
-  for (const fs::path& mesh :
-       {root / "dense" / "meshed-poisson.ply", root / "reference" / "mesh.ply"}) {
-    if (!fs::exists(mesh)) continue;
+  if (const fs::path mesh = projectMeshFile(root); fs::exists(mesh)) {
     attempt(mesh, [&] {
       TriangleMesh m = readPly(mesh);
       if (!m.hasNormals()) m.computeVertexNormals();
@@ -63,7 +61,6 @@ SceneData loadSceneData(const fs::path& root) {
       data.mesh = std::move(m);
       data.meshSource = mesh.string();
     });
-    break;
   }
   data.photoPaths = importedPhotoPaths(root);
   data.edits = EditHistory::load(root, &data.editNotes);

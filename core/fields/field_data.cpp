@@ -8,7 +8,9 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "geometry/camera.h"
 #include "io/colmap_model.h"
+#include "io/npz.h"
 #include "scene/geometry_data.h"
 #include "scene/workspace.h"
 #include "util/error.h"
@@ -132,6 +134,99 @@ FieldDataset loadTransformsJson(const fs::path& jsonPath, const FieldLoadOptions
   for (const auto& e : errors)
     if (!e.empty()) throw Error(e);
   boxFromViewFrusta(data);
+  return data;
+}
+
+namespace {
+
+// Image files of a folder in name order.
+std::vector<fs::path> imagesIn(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string ext = e.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+Eigen::Matrix4d matrix4(const std::map<std::string, NpyArray>& arrays, const std::string& key,
+                        const fs::path& npz) {
+  const NpyArray& a = arrays.at(key);
+  if (a.shape.size() != 2 || a.shape[1] != 4 || (a.shape[0] != 3 && a.shape[0] != 4))
+    throw Error("'" + npz.string() + "': " + key + " is not a 3x4 or 4x4 matrix");
+  Eigen::Matrix4d m = Eigen::Matrix4d::Identity();
+  for (size_t r = 0; r < a.shape[0]; ++r)
+    for (size_t c = 0; c < 4; ++c) m(long(r), long(c)) = a.at(r, c);
+  return m;
+}
+
+}  // namespace
+
+FieldDataset loadDtuCameras(const fs::path& npz, const FieldLoadOptions& options) {
+  const auto arrays = readNpz(npz);
+  size_t n = 0;
+  while (arrays.count("world_mat_" + std::to_string(n))) ++n;
+  if (n == 0)
+    throw Error("'" + npz.string() + "' holds no world_mat_0; expected DTU/IDR cameras (cameras_sphere.npz)");
+  const fs::path dir = npz.parent_path();
+  // images/ (as in ../shared/data) or image/ (IDR's and NeuS's own layout).
+  const fs::path photoDir = fs::is_directory(dir / "images") ? dir / "images" : dir / "image";
+  const std::vector<fs::path> photos = imagesIn(photoDir);
+  if (photos.size() != n)
+    throw Error("'" + npz.string() + "' has " + std::to_string(n) + " cameras but '" + photoDir.string() +
+                "' holds " + std::to_string(photos.size()) + " photos; they pair up in name order");
+  std::vector<fs::path> masks = imagesIn(dir / "mask");
+  FieldDataset data;
+  data.source = npz.string();
+  if (!masks.empty() && masks.size() != n) {
+    data.notes.push_back("'" + (dir / "mask").string() + "' holds " + std::to_string(masks.size()) +
+                         " masks for " + std::to_string(n) + " photos; masks are ignored");
+    masks.clear();
+  }
+  data.views.resize(n);
+  parallelFor(n, [&](size_t i) {
+    FieldView& v = data.views[i];
+    v.name = photos[i].filename().string();
+    const Eigen::Matrix4d world = matrix4(arrays, "world_mat_" + std::to_string(i), npz);
+    Eigen::Matrix3d K, R;
+    Eigen::Vector3d t;
+    splitProjectionMatrix(world.topRows<3>(), K, R, t);
+    v.center = -R.transpose() * t;
+    v.rotation = R.transpose();
+    // DTU's calibration puts pixel centres on integers; ours are at +0.5.
+    v.fx = K(0, 0), v.fy = K(1, 1), v.cx = K(0, 2) + 0.5, v.cy = K(1, 2) + 0.5;
+    cv::Mat photo = cv::imread(photos[i].string(), cv::IMREAD_COLOR);
+    if (photo.empty())
+      throw Error("photo '" + photos[i].string() + "' is missing or not a readable image");
+    if (!masks.empty()) {
+      const cv::Mat mask = cv::imread(masks[i].string(), cv::IMREAD_GRAYSCALE);
+      if (mask.empty()) throw Error("mask '" + masks[i].string() + "' is not a readable image");
+      if (mask.size() != photo.size())
+        throw Error("mask '" + masks[i].string() + "' is " + std::to_string(mask.cols) + "x" +
+                    std::to_string(mask.rows) + " but its photo is " + std::to_string(photo.cols) + "x" +
+                    std::to_string(photo.rows));
+      cv::Mat alpha;
+      cv::threshold(mask, alpha, 127, 255, cv::THRESH_BINARY);
+      std::vector<cv::Mat> ch;
+      cv::split(photo, ch);
+      ch.push_back(alpha);
+      cv::merge(ch, photo);
+    }
+    setPhoto(photo, options.maxImageSize, v);
+  });
+  // The object's sphere (scale_mat maps the unit sphere onto it); without one, the frusta.
+  if (arrays.count("scale_mat_0")) {
+    const Eigen::Matrix4d s = matrix4(arrays, "scale_mat_0", npz);
+    const double r = s.block<3, 3>(0, 0).diagonal().cwiseAbs().maxCoeff();
+    const Eigen::Vector3d c = s.block<3, 1>(0, 3);
+    data.boxMin = c - Eigen::Vector3d::Constant(r);
+    data.boxMax = c + Eigen::Vector3d::Constant(r);
+  } else {
+    boxFromViewFrusta(data);
+  }
   return data;
 }
 

@@ -40,6 +40,12 @@ struct FieldLoadOptions {
 // relative to the json, ".png" added when missing). Throws Error naming the file or photo.
 FieldDataset loadTransformsJson(const std::filesystem::path& json, const FieldLoadOptions& options);
 
+// DTU/IDR cameras (cameras_sphere.npz: world_mat_i = K[R|t] per photo, scale_mat_i mapping
+// the unit sphere onto the object): photos are images/*.png in name order, masks (optional)
+// mask/*.png in name order, put into the photos' alpha. World units (DTU's millimetres) are
+// kept; the box is the cube around scale_mat's sphere. Throws Error naming what is wrong.
+FieldDataset loadDtuCameras(const std::filesystem::path& npz, const FieldLoadOptions& options);
+
 // The project's registered photos and cameras: the undistorted ones of the undistort
 // stage (dense/sparse, dense/images) when it has run, else sparse/0 with the photos as
 // imported (the pinhole part of the camera; distortion ignored, with a note). The box

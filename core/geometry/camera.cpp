@@ -1,5 +1,8 @@
 #include "geometry/camera.h"
 
+#include <Eigen/LU>
+#include <Eigen/QR>
+
 #include "geometry/camera_models.h"
 #include "util/error.h"
 
@@ -95,6 +98,28 @@ Camera Camera::simpleRadial(int width, int height, double f, double cx, double c
   c.height = height;
   c.params = {f, cx, cy, k};
   return c;
+}
+
+void splitProjectionMatrix(const Eigen::Matrix<double, 3, 4>& P0, Eigen::Matrix3d& K, Eigen::Matrix3d& R,
+                           Eigen::Vector3d& t) {
+  // det(K R) > 0 for a positive diagonal and a rotation: a negative scale is undone first.
+  const Eigen::Matrix<double, 3, 4> P = P0.leftCols<3>().determinant() < 0 ? Eigen::Matrix<double, 3, 4>(-P0) : P0;
+  // RQ of the left 3x3 through QR of its row-flipped transpose.
+  const Eigen::Matrix3d M = P.leftCols<3>();
+  Eigen::Matrix3d flip;
+  flip << 0, 0, 1, 0, 1, 0, 1, 0, 0;
+  const Eigen::HouseholderQR<Eigen::Matrix3d> qr((flip * M).transpose());
+  const Eigen::Matrix3d Q = qr.householderQ();
+  const Eigen::Matrix3d U = qr.matrixQR().triangularView<Eigen::Upper>();
+  K = flip * U.transpose() * flip;
+  R = flip * Q.transpose();
+  for (int k = 0; k < 3; ++k)
+    if (K(k, k) < 0) {
+      K.col(k) *= -1;
+      R.row(k) *= -1;
+    }
+  t = K.inverse() * P.col(3);
+  K /= K(2, 2);
 }
 
 }  // namespace parallax

@@ -52,4 +52,9 @@ struct Camera {
   static Camera simpleRadial(int width, int height, double f, double cx, double cy, double k);
 };
 
+// A projection matrix P = s K [R | t] (any scale s) split by RQ decomposition: K upper
+// triangular with a positive diagonal and K(2,2) = 1, R a rotation (world to camera), t.
+void splitProjectionMatrix(const Eigen::Matrix<double, 3, 4>& P, Eigen::Matrix3d& K, Eigen::Matrix3d& R,
+                           Eigen::Vector3d& t);
+
 }  // namespace parallax

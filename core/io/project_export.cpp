@@ -11,10 +11,7 @@ namespace fs = std::filesystem;
 namespace parallax {
 namespace {
 
-fs::path meshFile(const Workspace& ws) {
-  fs::path mesh = ws.denseDir() / "meshed-poisson.ply";
-  return fs::exists(mesh) ? mesh : ws.referenceDir() / "mesh.ply";
-}
+fs::path meshFile(const Workspace& ws) { return projectMeshFile(ws.root()); }
 
 const char* kNoSparse = "the project has no sparse model yet (sparse/0); run Reconstruct first";
 
@@ -71,7 +68,8 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
     fs::path mesh = meshFile(ws);
     if (!fs::exists(mesh))
       throw Error(
-          "the project has no mesh yet (dense/meshed-poisson.ply); run the mesh stage first");
+          "the project has no mesh yet (dense/meshed-poisson.ply, fields/<method>/mesh.ply); run the mesh "
+          "stage or train a neural field first");
     geometry = applyEdits(edits, readPly(mesh));
   }
   if (geometry.points.empty())
@@ -85,6 +83,7 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
   if (summary) {
     *summary = std::to_string(geometry.points.size()) + " vertices, " +
                std::to_string(geometry.faces.size()) + " faces";
+    if (what == "mesh") *summary += " from " + fs::relative(meshFile(ws), ws.root()).string();
     if (!edits.empty()) *summary += ", " + std::to_string(edits.applied()) + " edits applied";
     for (const auto& n : notes) *summary += "; " + n;
   }

@@ -170,7 +170,8 @@ GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
   return e;
 }
 
-ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& truth, size_t samples) {
+ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& truth, size_t samples,
+                                const std::vector<Eigen::Vector3f>* seen) {
   if (mesh.faces.empty() || truth.faces.empty()) throw Error("Chamfer distance: a mesh without faces");
   const std::vector<Eigen::Vector3f> a = sampleSurface(mesh, samples, 3), b = sampleSurface(truth, samples, 4);
   auto meanNearest = [](const std::vector<Eigen::Vector3f>& from, const std::vector<Eigen::Vector3f>& to) {
@@ -188,7 +189,8 @@ ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& tr
   ChamferDistance c;
   c.samples = samples;
   c.to_truth = meanNearest(a, b);
-  c.from_truth = meanNearest(b, a);
+  if (seen && seen->empty()) throw Error("Chamfer distance: no part of the true surface is seen");
+  c.from_truth = meanNearest(seen ? *seen : b, a);
   c.chamfer = 0.5 * (c.to_truth + c.from_truth);
   Eigen::Vector3f lo = truth.points[0], hi = lo;
   for (const auto& p : truth.points) lo = lo.cwiseMin(p), hi = hi.cwiseMax(p);

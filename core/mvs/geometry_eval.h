@@ -68,8 +68,10 @@ struct ChamferDistance {
   double to_truth = 0, from_truth = 0, chamfer = 0, diagonal = 0;
   size_t samples = 0;  // per surface
 };
+// `seen`: the truth's samples completeness is measured from (e.g. those the photos see,
+// visibleSurfaceSamples); null: area-uniform samples of the whole truth.
 ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& truth,
-                                size_t samples = 100000);
+                                size_t samples = 100000, const std::vector<Eigen::Vector3f>* seen = nullptr);
 
 // Area-uniform samples of a mesh's surface (to evaluate a mesh like a cloud).
 std::vector<Eigen::Vector3f> sampleSurface(const TriangleMesh& mesh, size_t count,

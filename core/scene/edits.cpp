@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "scene/workspace.h"
 #include "util/atomic_file.h"
 #include "util/error.h"
 #include "util/hash.h"
@@ -85,10 +86,7 @@ fs::path editSourceFile(const fs::path& root, EditTarget target) {
     case EditTarget::kSparsePoints: return root / "sparse" / "0" / "points3D.bin";
     case EditTarget::kCameras: return root / "sparse" / "0" / "images.bin";
     case EditTarget::kDensePoints: return root / "dense" / "fused.ply";
-    case EditTarget::kMeshFaces: {
-      const fs::path mesh = root / "dense" / "meshed-poisson.ply";
-      return fs::exists(mesh) ? mesh : root / "reference" / "mesh.ply";
-    }
+    case EditTarget::kMeshFaces: return projectMeshFile(root);
   }
   return {};
 }

@@ -224,4 +224,16 @@ std::map<std::string, fs::path> importedPhotoPaths(const fs::path& projectRoot) 
   return out;
 }
 
+fs::path projectMeshFile(const fs::path& projectRoot) {
+  fs::path newest;
+  fs::file_time_type newestTime;
+  for (const fs::path& mesh : {projectRoot / "dense" / "meshed-poisson.ply", projectRoot / "fields" / "neus" / "mesh.ply",
+                               projectRoot / "fields" / "nerf" / "mesh.ply"}) {
+    std::error_code ec;
+    const auto t = fs::last_write_time(mesh, ec);
+    if (!ec && (newest.empty() || t > newestTime)) newest = mesh, newestTime = t;
+  }
+  return newest.empty() ? projectRoot / "reference" / "mesh.ply" : newest;
+}
+
 }  // namespace parallax

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "geometry/camera.h"
 #include "io/colmap_model.h"
+#include "io/npz.h"
 #include "util/error.h"
 
 namespace fs = std::filesystem;
@@ -103,57 +105,9 @@ PoseSet readNerf(fs::path path) {
   return out;
 }
 
-// NumPy .npz: a zip of .npy arrays. numpy.savez writes them uncompressed ("stored").
-std::map<std::string, Eigen::Matrix4d> readNpz4x4(const fs::path& path) {
-  const std::string data = slurp(path);
-  std::map<std::string, Eigen::Matrix4d> out;
-  size_t pos = 0;
-  auto u16 = [&](size_t at) { return uint16_t(uint8_t(data[at]) | uint8_t(data[at + 1]) << 8); };
-  auto u32 = [&](size_t at) { return uint32_t(u16(at)) | uint32_t(u16(at + 2)) << 16; };
-  while (pos + 30 <= data.size() && u32(pos) == 0x04034b50) {
-    const uint16_t method = u16(pos + 8);
-    const uint32_t size = u32(pos + 18);
-    const uint16_t nameLen = u16(pos + 26), extraLen = u16(pos + 28);
-    const std::string name = data.substr(pos + 30, nameLen);
-    const size_t body = pos + 30 + nameLen + extraLen;
-    if (body + size > data.size()) throw Error("'" + path.string() + "' is truncated");
-    if (method != 0)
-      throw Error("'" + path.string() + "' is compressed (savez_compressed); re-save it with "
-                  "numpy.savez");
-    const std::string npy = data.substr(body, size);
-    if (npy.size() > 10 && npy.compare(0, 6, "\x93NUMPY") == 0) {
-      const size_t headerLen = u16(body + 8);
-      const std::string header = npy.substr(10, headerLen);
-      const size_t payload = 10 + headerLen;
-      const bool f8 = header.find("'<f8'") != std::string::npos;
-      const bool f4 = header.find("'<f4'") != std::string::npos;
-      if ((f4 || f8) && header.find("(4, 4)") != std::string::npos &&
-          header.find("'fortran_order': False") != std::string::npos &&
-          npy.size() >= payload + 16 * (f8 ? 8 : 4)) {
-        Eigen::Matrix4d m;
-        for (int k = 0; k < 16; ++k) {
-          double v;
-          if (f8) {
-            std::memcpy(&v, npy.data() + payload + 8 * k, 8);
-          } else {
-            float f;
-            std::memcpy(&f, npy.data() + payload + 4 * k, 4);
-            v = f;
-          }
-          m(k / 4, k % 4) = v;
-        }
-        out[name.substr(0, name.size() - (name.size() > 4 ? 4 : 0))] = m;
-      }
-    }
-    pos = body + size;
-  }
-  if (out.empty()) throw Error("'" + path.string() + "' holds no 4x4 arrays (is it a DTU .npz?)");
-  return out;
-}
-
 PoseSet readDtu(fs::path path) {
   if (fs::is_directory(path)) path /= "cameras_sphere.npz";
-  const auto arrays = readNpz4x4(path);
+  const auto arrays = readNpz(path);
   std::vector<std::string> names;
   const fs::path imagesDir = path.parent_path() / "images";
   if (fs::is_directory(imagesDir)) {
@@ -165,23 +119,15 @@ PoseSet readDtu(fs::path path) {
   for (size_t i = 0;; ++i) {
     auto world = arrays.find("world_mat_" + std::to_string(i));
     if (world == arrays.end()) break;
-    Eigen::Matrix<double, 3, 4> P = world->second.topRows<3>();
-    // P = K [R | t]: RQ decomposition of the left 3x3 via QR of its flipped transpose.
-    const Eigen::Matrix3d M = P.leftCols<3>();
-    Eigen::Matrix3d flip;
-    flip << 0, 0, 1, 0, 1, 0, 1, 0, 0;
-    Eigen::HouseholderQR<Eigen::Matrix3d> qr((flip * M).transpose());
-    Eigen::Matrix3d Q = qr.householderQ();
-    Eigen::Matrix3d Rq = qr.matrixQR().triangularView<Eigen::Upper>();
-    Eigen::Matrix3d K = flip * Rq.transpose() * flip;
-    Eigen::Matrix3d R = flip * Q.transpose();
-    for (int k = 0; k < 3; ++k)
-      if (K(k, k) < 0) {
-        K.col(k) *= -1;
-        R.row(k) *= -1;
-      }
-    if (R.determinant() < 0) R *= -1, K *= -1;
-    const Eigen::Vector3d t = K.inverse() * P.col(3);
+    const NpyArray& a = world->second;
+    if (a.shape.size() != 2 || a.shape[1] != 4 || a.shape[0] < 3)
+      throw Error("'" + path.string() + "': world_mat_" + std::to_string(i) + " is not a 3x4 or 4x4 matrix");
+    Eigen::Matrix<double, 3, 4> P;
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 4; ++c) P(r, c) = a.at(size_t(r), size_t(c));
+    Eigen::Matrix3d K, R;
+    Eigen::Vector3d t;
+    splitProjectionMatrix(P, K, R, t);
     const std::string stem = i < names.size() ? imageStem(names[i]) : [&] {
       char buf[16];
       std::snprintf(buf, sizeof buf, "%03zu", i);

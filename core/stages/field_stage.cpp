@@ -28,7 +28,11 @@ FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& params) {
   o.maxImageSize = int(params.value("max_image_size", 400LL));
   const fs::path p = posesPath(ws, params.value("poses", ""));
   if (p.empty()) return loadProjectField(ws, o);
-  // A COLMAP model folder (e.g. a sample's reference/sparse), or a transforms.json.
+  // DTU/IDR cameras (the .npz or its folder), a COLMAP model folder (e.g. a sample's
+  // reference/sparse), or a transforms.json.
+  if (p.extension() == ".npz") return loadDtuCameras(p, o);
+  if (fs::is_directory(p) && fs::exists(p / "cameras_sphere.npz"))
+    return loadDtuCameras(p / "cameras_sphere.npz", o);
   if (fs::is_directory(p)) return loadColmapField(p, importedPhotoRoot(ws), o, false);
   return loadTransformsJson(p, o);
 }
@@ -67,10 +71,11 @@ StageOutcome runField(StageContext& ctx) {
   const nlohmann::json summary = trainer.train(job);
   StageOutcome out;
   const auto& curve = summary["psnr_curve"];
-  std::string psnrText = curve.empty() ? "no held-out view"
-                                       : "held-out PSNR " +
-                                             std::to_string(curve.back()["psnr"].get<double>()).substr(0, 5) +
-                                             " dB";
+  std::string psnrText =
+      curve.empty()
+          ? "no held-out view"
+          : std::string(summary.value("psnr_curve_held_out", true) ? "held-out" : "training-view") +
+                " PSNR " + std::to_string(curve.back()["psnr"].get<double>()).substr(0, 5) + " dB";
   out.summary = method + ": " + std::to_string(summary["iterations"].get<int64_t>()) +
                 " iterations in " + std::to_string(int(summary["train_seconds"].get<double>())) +
                 " s, " + psnrText;
@@ -90,7 +95,8 @@ std::string fieldInputs(const Workspace& ws) {
   std::vector<fs::path> files;
   for (const fs::path& place : places) {
     files.push_back(place);
-    for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"}) files.push_back(place / f);
+    for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"})
+      files.push_back(place / f);
   }
   for (const auto& p : files)
     h.add(p.string())

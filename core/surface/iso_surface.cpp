@@ -5,6 +5,7 @@
 #include <array>
 #include <numeric>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "util/error.h"
 
@@ -15,9 +16,12 @@ TriangleMesh isoSurface(const ScalarGrid& g, float level, bool insideAbove) {
   if (n < 2 || g.values.size() != size_t(n) * size_t(n) * size_t(n))
     throw Error("iso-surface: the grid's values do not match its resolution");
   TriangleMesh mesh;
-  auto id = [n](int x, int y, int z) { return uint64_t(x) + uint64_t(n) * (uint64_t(y) + uint64_t(n) * uint64_t(z)); };
+  auto id = [n](int x, int y, int z) {
+    return uint64_t(x) + uint64_t(n) * (uint64_t(y) + uint64_t(n) * uint64_t(z));
+  };
   auto position = [&](uint64_t v) {
-    const int x = int(v % uint64_t(n)), y = int((v / uint64_t(n)) % uint64_t(n)), z = int(v / (uint64_t(n) * uint64_t(n)));
+    const int x = int(v % uint64_t(n)), y = int((v / uint64_t(n)) % uint64_t(n)),
+              z = int(v / (uint64_t(n) * uint64_t(n)));
     return Eigen::Vector3d(g.origin + g.spacing * Eigen::Vector3d(x, y, z));
   };
   auto inside = [&](float v) { return insideAbove ? v > level : v < level; };
@@ -37,7 +41,8 @@ TriangleMesh isoSurface(const ScalarGrid& g, float level, bool insideAbove) {
     return index;
   };
   auto addTriangle = [&](int a, int b, int c, const Eigen::Vector3d& outward) {
-    const Eigen::Vector3f pa = mesh.points[size_t(a)], pb = mesh.points[size_t(b)], pc = mesh.points[size_t(c)];
+    const Eigen::Vector3f pa = mesh.points[size_t(a)], pb = mesh.points[size_t(b)],
+                          pc = mesh.points[size_t(c)];
     const Eigen::Vector3f normal = (pb - pa).cross(pc - pa);
     if (normal.squaredNorm() == 0.f) return;  // collapsed onto a grid vertex
     if (normal.cast<double>().dot(outward) < 0) std::swap(b, c);
@@ -72,11 +77,12 @@ TriangleMesh isoSurface(const ScalarGrid& g, float level, bool insideAbove) {
             const bool lonelyIn = in.size() == 1;
             const uint64_t lone = lonelyIn ? in[0] : out[0];
             const auto& others = lonelyIn ? out : in;
-            addTriangle(vertexOn(lone, others[0]), vertexOn(lone, others[1]), vertexOn(lone, others[2]), outward);
+            addTriangle(vertexOn(lone, others[0]), vertexOn(lone, others[1]),
+                        vertexOn(lone, others[2]), outward);
           } else {
             // A quad through the four edges between the two pairs.
-            const int a = vertexOn(in[0], out[0]), b = vertexOn(in[0], out[1]), c2 = vertexOn(in[1], out[1]),
-                      d = vertexOn(in[1], out[0]);
+            const int a = vertexOn(in[0], out[0]), b = vertexOn(in[0], out[1]),
+                      c2 = vertexOn(in[1], out[1]), d = vertexOn(in[1], out[0]);
             addTriangle(a, b, c2, outward);
             addTriangle(a, c2, d, outward);
           }
@@ -85,7 +91,10 @@ TriangleMesh isoSurface(const ScalarGrid& g, float level, bool insideAbove) {
   return mesh;
 }
 
-TriangleMesh largestComponent(const TriangleMesh& mesh) {
+namespace {
+
+// Union-find over vertices joined by faces: the root of each vertex's component.
+std::vector<int> componentRoots(const TriangleMesh& mesh) {
   std::vector<int> parent(mesh.points.size());
   std::iota(parent.begin(), parent.end(), 0);
   auto find = [&](int a) {
@@ -93,10 +102,40 @@ TriangleMesh largestComponent(const TriangleMesh& mesh) {
     return a;
   };
   for (const auto& f : mesh.faces) {
-    const int a = find(f[0]), b = find(f[1]), c = find(f[2]);
+    const int a = find(f[0]), b = find(f[1]);
     parent[size_t(b)] = a;
-    parent[size_t(find(c))] = find(a);
+    parent[size_t(find(f[2]))] = find(a);
   }
+  for (size_t i = 0; i < parent.size(); ++i) parent[i] = find(int(i));
+  return parent;
+}
+
+}  // namespace
+
+MeshTopology meshTopology(const TriangleMesh& mesh) {
+  MeshTopology t;
+  std::unordered_map<uint64_t, int> edges;
+  edges.reserve(mesh.faces.size() * 2);
+  for (const auto& f : mesh.faces)
+    for (int k = 0; k < 3; ++k) {
+      const auto a = uint32_t(std::min(f[k], f[(k + 1) % 3])),
+                 b = uint32_t(std::max(f[k], f[(k + 1) % 3]));
+      ++edges[uint64_t(a) << 32 | b];
+    }
+  for (const auto& [e, n] : edges) {
+    if (n == 1) ++t.boundaryEdges;
+    if (n > 2) ++t.nonManifoldEdges;
+  }
+  const std::vector<int> root = componentRoots(mesh);
+  std::unordered_set<int> roots;
+  for (const auto& f : mesh.faces) roots.insert(root[size_t(f[0])]);
+  t.components = roots.size();
+  return t;
+}
+
+TriangleMesh largestComponent(const TriangleMesh& mesh) {
+  const std::vector<int> root = componentRoots(mesh);
+  auto find = [&](int a) { return root[size_t(a)]; };
   std::unordered_map<int, size_t> faces;
   for (const auto& f : mesh.faces) ++faces[find(f[0])];
   int best = -1;

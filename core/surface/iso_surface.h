@@ -25,6 +25,14 @@ struct ScalarGrid {
 // is the linear interpolation along its grid edge, shared by the triangles around it.
 TriangleMesh isoSurface(const ScalarGrid& grid, float level, bool insideAbove);
 
+// Whether a mesh is closed: edges with one face (holes, cuts), edges with more than two,
+// and connected components (of faces sharing vertices).
+struct MeshTopology {
+  size_t components = 0, boundaryEdges = 0, nonManifoldEdges = 0;
+  bool closed() const { return boundaryEdges == 0 && nonManifoldEdges == 0; }
+};
+MeshTopology meshTopology(const TriangleMesh& mesh);
+
 // Keeps the connected component with the most faces (unreferenced vertices dropped).
 TriangleMesh largestComponent(const TriangleMesh& mesh);
 

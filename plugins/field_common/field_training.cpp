@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <opencv2/imgcodecs.hpp>
+#include <optional>
 #include <random>
 
 #include "../common/torch_weights.h"
@@ -73,9 +74,11 @@ struct Renderer {
   MarchSettings march;
   bool learnedBackground;
 
-  // Colour of a batch of samples' rays over a background (R, 3): the learned one, or `bg`.
-  std::pair<torch::Tensor, torch::Tensor> render(const Samples& all, const Rays& rays,
-                                                 const torch::Tensor& bg, bool training) {
+  struct Rendered {
+    torch::Tensor rgb, alpha, regulariser;  // (R, 3) over the background, (R), scalar or undefined
+  };
+  // Colour of a batch of samples' rays over a background: the learned one, or `bg` (R, 3).
+  Rendered render(const Samples& all, const Rays& rays, const torch::Tensor& bg, bool training) {
     torch::Tensor first;
     {
       torch::NoGradGuard noGrad;  // inference tensors could not be saved for backward
@@ -87,14 +90,16 @@ struct Renderer {
     torch::Tensor back = bg;
     if (learnedBackground) {
       const torch::Tensor dirs =
-          torch::from_blob(const_cast<float*>(rays.direction.data()), {int64_t(rays.size()), 3}).clone();
+          torch::from_blob(const_cast<float*>(rays.direction.data()), {int64_t(rays.size()), 3})
+              .clone();
       back = background->forward(dirs);
     }
-    return {rgb + (1 - alpha).unsqueeze(1) * back, out.regulariser};
+    return {rgb + (1 - alpha).unsqueeze(1) * back, alpha, out.regulariser};
   }
 
   // Every `stride`-th pixel of every `stride`-th row (1: the whole view), row-major.
-  std::vector<float> renderView(const FieldView& v, const UnitBox& box, const float white[3], int stride = 1) {
+  std::vector<float> renderView(const FieldView& v, const UnitBox& box, const float white[3],
+                                int stride = 1) {
     c10::InferenceMode guard;
     Rays rays;
     for (int y = 0; y < v.height; y += stride)
@@ -110,16 +115,20 @@ struct Renderer {
       const size_t e = std::min(rays.size(), b + chunk);
       Rays part;
       part.origin.assign(rays.origin.begin() + long(3 * b), rays.origin.begin() + long(3 * e));
-      part.direction.assign(rays.direction.begin() + long(3 * b), rays.direction.begin() + long(3 * e));
-      const Samples all = marchRays(part, occ, march.dt, march.maxSamples, nullptr, model.sphereBounded());
-      const torch::Tensor bg = torch::tensor({white[0], white[1], white[2]}).expand({int64_t(e - b), 3});
+      part.direction.assign(rays.direction.begin() + long(3 * b),
+                            rays.direction.begin() + long(3 * e));
+      const Samples all =
+          marchRays(part, occ, march.dt * model.stepScale(), march.maxSamples, nullptr, model.sphereBounded());
+      const torch::Tensor bg =
+          torch::tensor({white[0], white[1], white[2]}).expand({int64_t(e - b), 3});
       torch::Tensor c;
       if (all.size() == 0) {
         c = learnedBackground
-                ? background->forward(torch::from_blob(part.direction.data(), {int64_t(e - b), 3}).clone())
+                ? background->forward(
+                      torch::from_blob(part.direction.data(), {int64_t(e - b), 3}).clone())
                 : bg.clone();
       } else {
-        c = render(all, part, bg, false).first;
+        c = render(all, part, bg, false).rgb;
       }
       c = c.clamp(0, 1).contiguous();
       std::copy(c.data_ptr<float>(), c.data_ptr<float>() + c.numel(), out.begin() + long(3 * b));
@@ -144,7 +153,8 @@ struct Renderer {
   void load(const fs::path& path) {
     const std::string what = model.name();
     if (!fs::exists(path))
-      throw Error("no " + what + " checkpoint at '" + path.string() + "'; run the field stage first");
+      throw Error("no " + what + " checkpoint at '" + path.string() +
+                  "'; run the field stage first");
     std::vector<torch::Tensor> tensors;
     try {
       torch::load(tensors, path.string());
@@ -157,13 +167,13 @@ struct Renderer {
     if (tensors.size() != params.size() + 1)
       throw Error(what + " checkpoint '" + path.string() +
                   "' was trained with other settings; run the field stage again");
-    torch::NoGradGuard ng;
-    for (size_t i = 0; i < params.size(); ++i) {
+    for (size_t i = 0; i < params.size(); ++i)
       if (tensors[i].sizes() != params[i].sizes())
         throw Error(what + " checkpoint '" + path.string() +
                     "' was trained with other hash-grid settings; run the field stage again");
-      params[i].copy_(tensors[i]);
-    }
+    // Checked first: a checkpoint that does not fit leaves the model as it was.
+    torch::NoGradGuard ng;
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(tensors[i]);
     occ.setState(tensors.back(), march.threshold);
   }
 };
@@ -186,15 +196,15 @@ void writePng(const fs::path& path, const std::vector<float>& rgb, int w, int h)
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x)
       for (int c = 0; c < 3; ++c)
-        img.at<cv::Vec3b>(y, x)[2 - c] = uchar(
-            std::lround(std::clamp(rgb[(size_t(y) * size_t(w) + size_t(x)) * 3 + size_t(c)], 0.f, 1.f) * 255));
+        img.at<cv::Vec3b>(y, x)[2 - c] = uchar(std::lround(
+            std::clamp(rgb[(size_t(y) * size_t(w) + size_t(x)) * 3 + size_t(c)], 0.f, 1.f) * 255));
   cv::imwrite(path.string(), img);
 }
 
 // The surface where the model's value crosses its level, sampled on a res^3 grid over the
 // box, with vertex colours seen from outside. World units.
-TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res,
-                            bool largestOnly, Reporter& report) {
+TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res, bool largestOnly,
+                            Reporter& report) {
   c10::InferenceMode guard;
   ScalarGrid grid;
   grid.resolution = res;
@@ -236,10 +246,31 @@ TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res,
     const float* c = rgb.data_ptr<float>();
     for (int64_t i = b; i < e; ++i)
       for (int a = 0; a < 3; ++a)
-        mesh.colors[size_t(i)][size_t(a)] = uint8_t(std::lround(std::clamp(c[3 * (i - b) + a], 0.f, 1.f) * 255));
+        mesh.colors[size_t(i)][size_t(a)] =
+            uint8_t(std::lround(std::clamp(c[3 * (i - b) + a], 0.f, 1.f) * 255));
   }
   for (auto& p : mesh.points) p = (box.min + box.side * p.cast<double>()).cast<float>();
   return mesh;
+}
+
+}  // namespace
+
+namespace {
+
+// What a checkpoint must share with the run that resumes it: every setting but how long
+// to train and what to do afterwards, the views and the box.
+std::string resumeKey(const json& p, const FieldDataset& data, const FieldModel& model) {
+  json k = p;
+  for (const char* f :
+       {"enabled", "time_budget_s", "iterations", "curve_interval_s", "checkpoint_interval_s",
+        "mesh_resolution", "mesh_level", "mesh_largest_component", "preview_view"})
+    k.erase(f);
+  k["method"] = model.name();
+  k["views"] = data.views.size();
+  k["size"] = {data.views[0].width, data.views[0].height};
+  k["box"] = {data.boxMin.x(), data.boxMin.y(), data.boxMin.z(),
+              data.boxMax.x(), data.boxMax.y(), data.boxMax.z()};
+  return k.dump();
 }
 
 }  // namespace
@@ -250,7 +281,8 @@ json trainField(FieldJob& job, FieldModel& model) {
   const json& p = job.params;
   const int holdout = int(p.value("holdout_every", 8LL));
   std::vector<size_t> trainViews, testViews;
-  for (size_t i = 0; i < data.views.size(); ++i) (isHeldOut(i, holdout) ? testViews : trainViews).push_back(i);
+  for (size_t i = 0; i < data.views.size(); ++i)
+    (isHeldOut(i, holdout) ? testViews : trainViews).push_back(i);
   if (trainViews.empty()) throw Error("no views left to train on; lower field.holdout_every");
   const UnitBox box(data);
   std::mt19937 rng(uint32_t(p.value("seed", 0LL)));
@@ -262,117 +294,239 @@ json trainField(FieldJob& job, FieldModel& model) {
       pixels.emplace_back(uint32_t(vi), k);
 
   const double lr = p.value("learning_rate", 1e-2);
-  std::vector<torch::Tensor> params = model.module().parameters();
+  // Two groups: the parameters at the learning rate, and the model's slow ones at a tenth.
+  const std::vector<torch::Tensor> slow = model.slowParameters();
+  std::vector<torch::Tensor> params;
+  for (const auto& q : model.module().parameters()) {
+    const bool isSlow =
+        std::any_of(slow.begin(), slow.end(), [&](const torch::Tensor& t) { return t.is_same(q); });
+    if (!isSlow) params.push_back(q);
+  }
   for (const auto& q : R.background->parameters()) params.push_back(q);
-  torch::optim::Adam adam(params, torch::optim::AdamOptions(lr).betas({0.9, 0.99}).eps(1e-15));
+  const auto adamOptions = [](double rate) {
+    return std::make_unique<torch::optim::AdamOptions>(
+        torch::optim::AdamOptions(rate).betas({0.9, 0.99}).eps(1e-15));
+  };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(params, adamOptions(lr));
+  if (!slow.empty()) groups.emplace_back(slow, adamOptions(lr * 0.1));
+  torch::optim::Adam adam(groups, torch::optim::AdamOptions(lr).betas({0.9, 0.99}).eps(1e-15));
+  const bool maskLoss = !R.learnedBackground && model.maskWeight() > 0;
+  fs::create_directories(job.outDir);
+  const fs::path checkpoint = job.outDir / "checkpoint.pt",
+                 optimizerFile = job.outDir / "optimizer.pt",
+                 progressFile = job.outDir / "progress.json";
+  const std::string key = resumeKey(p, data, model);
+
+  // An interrupted run (stopped, or its process died) with the same settings resumes from
+  // its last checkpoint: parameters, occupancy, Adam's moments, iteration, time and curve.
+  int64_t iter = 0;
+  double resumedSeconds = 0;
+  json curve = json::array();  // PSNR of the probe view over training time
+  bool resumed = false;
+  if (fs::exists(progressFile) && fs::exists(checkpoint)) {
+    try {
+      const json pr = json::parse(readFile(progressFile));
+      if (!pr.value("finished", true) && pr.value("settings", "") == key) {
+        R.load(checkpoint);
+        resumed = true;
+        iter = pr.at("iterations").get<int64_t>();
+        resumedSeconds = pr.at("train_seconds").get<double>();
+        curve = pr.value("psnr_curve", json::array());
+        torch::serialize::InputArchive archive;
+        archive.load_from(optimizerFile.string());
+        adam.load(archive);
+        job.report.info("resuming the training stopped at iteration " + std::to_string(iter) +
+                        " (" + std::to_string(int(resumedSeconds)) + " s trained)");
+      } else if (!pr.value("finished", true)) {
+        job.report.info("the stopped training in " + job.outDir.string() +
+                        " had other settings; training from the start");
+      }
+    } catch (const std::exception& e) {
+      job.report.warning(
+          std::string(resumed ? "Adam's state of the stopped training cannot be read ("
+                              : "the stopped training cannot be resumed (") +
+          std::string(e.what()).substr(0, 160) +
+          (resumed ? "); resuming with fresh moments" : "); training from the start"));
+    }
+  }
   const int64_t maxIters = p.value("iterations", 30000LL);
   const double budget = p.value("time_budget_s", 600.0);
   const int64_t targetSamples = p.value("batch_samples", 65536LL);
   int64_t rays = 2048;
   const auto t0 = std::chrono::steady_clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-
-  // PSNR of the first held-out view, every curve_interval_s, as the curve.
-  json curve = json::array();
-  const double curveEvery = p.value("curve_interval_s", 30.0);
-  // On a quarter of the pixels (every other row and column): the curve costs a quarter.
-  const int curveStride = 2;
-  double nextCurve = curveEvery, evalSeconds = 0;
-  const float white[3] = {1, 1, 1};
-  auto probe = [&](double at, int64_t iter) {
-    if (testViews.empty()) return;
-    const auto e0 = std::chrono::steady_clock::now();
-    model.module().eval();
-    const FieldView& v = data.views[testViews[0]];
-    const double db = psnr(R.renderView(v, box, white, curveStride), reference(v, white, curveStride));
-    model.module().train();
-    evalSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
-    curve.push_back({{"seconds", at}, {"iteration", iter}, {"psnr", db}});
-    job.report.info(std::to_string(iter) + " iterations, " + std::to_string(int(at)) +
-                    " s, held-out PSNR " + std::to_string(db).substr(0, 5) + " dB");
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   };
 
-  int64_t iter = 0, occupancyUpdates = 0;
+  // The probe view (field.preview_view, else the first held-out one) rendered every
+  // curve_interval_s: its PSNR is the curve, the render the live preview (preview.png,
+  // curve.json, announced as the "field_render" preview).
+  std::optional<size_t> probeView;
+  const std::string chosen = p.value("preview_view", "");
+  for (size_t i = 0; i < data.views.size() && !chosen.empty(); ++i)
+    if (data.views[i].name == chosen || fs::path(data.views[i].name).stem().string() == chosen)
+      probeView = i;
+  if (!chosen.empty() && !probeView)
+    job.report.warning("field.preview_view '" + chosen +
+                       "' is none of the views; previewing the first held-out one");
+  if (!probeView && !testViews.empty()) probeView = testViews[0];
+  const bool probeHeldOut = probeView && isHeldOut(*probeView, holdout);
+  const double curveEvery = p.value("curve_interval_s", 30.0);
+  // On a quarter of the pixels (every other row and column): the curve costs a quarter.
+  // On about 10,000 pixels (every other row and column of a 200x200 view; sparser on
+  // larger ones): the curve and the preview cost little of the training time.
+  const int curveStride = probeView ? std::max(2, int(std::ceil(std::sqrt(double(data.views[*probeView].width) *
+                                                                          data.views[*probeView].height / 1e4))))
+                                    : 2;
+  double nextCurve = (std::floor(resumedSeconds / curveEvery) + 1) * curveEvery, evalSeconds = 0;
+  const float white[3] = {1, 1, 1};
+  auto probe = [&](double at, int64_t iteration) {
+    if (!probeView) return;
+    const auto e0 = std::chrono::steady_clock::now();
+    model.module().eval();
+    const FieldView& v = data.views[*probeView];
+    const std::vector<float> img = R.renderView(v, box, white, curveStride);
+    const double db = psnr(img, reference(v, white, curveStride));
+    model.module().train();
+    curve.push_back({{"seconds", at}, {"iteration", iteration}, {"psnr", db}});
+    writePng(job.outDir / "preview.png", img, (v.width + curveStride - 1) / curveStride,
+             (v.height + curveStride - 1) / curveStride);
+    writeFileAtomic(job.outDir / "curve.json", json{{"method", model.name()},
+                                                    {"view", v.name},
+                                                    {"held_out", probeHeldOut},
+                                                    {"psnr_curve", curve}}
+                                                   .dump(1));
+    job.report.preview("field_render", (job.outDir / "preview.png").string());
+    evalSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - e0).count();
+    job.report.info(std::to_string(iteration) + " iterations, " + std::to_string(int(at)) + " s, " +
+                    (probeHeldOut ? "held-out" : "training-view") + " PSNR " +
+                    std::to_string(db).substr(0, 5) + " dB");
+  };
+  // Every checkpoint_interval_s, and when stopped: what a later run resumes from.
+  const double checkpointEvery = p.value("checkpoint_interval_s", 60.0);
+  double nextCheckpoint = resumedSeconds + checkpointEvery;
+  auto saveProgress = [&](double at, bool finished) {
+    R.save(checkpoint);
+    torch::serialize::OutputArchive archive;
+    adam.save(archive);
+    archive.save_to((optimizerFile.string() + ".tmp"));
+    fs::rename(optimizerFile.string() + ".tmp", optimizerFile);
+    writeFileAtomic(progressFile, json{{"finished", finished},
+                                       {"iterations", iter},
+                                       {"train_seconds", at},
+                                       {"psnr_curve", curve},
+                                       {"settings", key}}
+                                      .dump(1));
+  };
+
+  int64_t occupancyUpdates = resumed ? 1 : 0;
   double lastLoss = 0, tMarch = 0, tTrain = 0, tAdam = 0;
   std::uniform_int_distribution<size_t> pickPixel(0, pixels.size() - 1);
   std::uniform_real_distribution<float> u01(0.f, 1.f);
-  for (; iter < maxIters; ++iter) {
-    throwIfCancelled();
-    const double t = elapsed() - evalSeconds;  // training time excludes the curve's renders
-    if (t >= budget) break;
-    if (t >= nextCurve) {
-      probe(t, iter);
-      nextCurve += curveEvery;
-    }
-    const double progress = std::max(double(iter) / double(maxIters), t / budget);
-    for (auto& g : adam.param_groups())
-      static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr * std::pow(0.1, progress));
-    model.schedule(progress);
-
-    // Occupancy: all cells first, then every 16 iterations a random quarter.
-    if (iter % 16 == 0 && model.skipEmptySpace()) {
-      c10::InferenceMode guard;
-      const int64_t G = R.occ.resolution(), cells = G * G * G;
-      auto [pos, ids] = R.occ.sampleCells(occupancyUpdates++ == 0 ? 0 : cells / 4, rng);
-      torch::Tensor dens = torch::empty({pos.size(0)});
-      for (int64_t b = 0; b < pos.size(0); b += 262144) {
-        const int64_t e = std::min(pos.size(0), b + 262144);
-        dens.slice(0, b, e).copy_(model.occupancyDensity(pos.slice(0, b, e)));
+  // Training time excludes the curve's renders and adds the resumed run's.
+  auto trained = [&] { return elapsed() - evalSeconds + resumedSeconds; };
+  try {
+    for (; iter < maxIters; ++iter) {
+      throwIfCancelled();
+      const double t = trained();
+      if (t >= budget) break;
+      if (checkpointEvery > 0 && t >= nextCheckpoint) {
+        const auto c0 = std::chrono::steady_clock::now();
+        saveProgress(t, false);
+        evalSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
+        nextCheckpoint = t + checkpointEvery;
       }
-      R.occ.update(ids, dens, 0.95f, R.march.threshold);
-    }
-
-    // A batch of random pixels; with alpha, a random background each (teaches transparency).
-    auto lap = std::chrono::steady_clock::now();
-    auto clock = [&](double& acc) {
-      const auto now = std::chrono::steady_clock::now();
-      acc += std::chrono::duration<double>(now - lap).count();
-      lap = now;
-    };
-    Rays batch;
-    batch.origin.resize(size_t(3 * rays));
-    batch.direction.resize(size_t(3 * rays));
-    torch::Tensor target = torch::empty({rays, 3}), bg = torch::empty({rays, 3});
-    float *tg = target.data_ptr<float>(), *bgp = bg.data_ptr<float>();
-    for (int64_t r = 0; r < rays; ++r) {
-      const auto [vi, k] = pixels[pickPixel(rng)];
-      const FieldView& v = data.views[vi];
-      const int x = int(k % uint32_t(v.width)), y = int(k / uint32_t(v.width));
-      pixelRay(v, box, x + u01(rng), y + u01(rng), &batch.origin[size_t(3 * r)], &batch.direction[size_t(3 * r)]);
-      const float* px = &v.rgba[size_t(k) * 4];
-      for (int c = 0; c < 3; ++c) {
-        bgp[3 * r + c] = u01(rng);
-        tg[3 * r + c] = px[c] * px[3] + bgp[3 * r + c] * (1 - px[3]);
+      if (t >= nextCurve) {
+        probe(t, iter);
+        nextCurve += curveEvery;
       }
-    }
-    const Samples all = marchRays(batch, R.occ, R.march.dt, R.march.maxSamples, &rng, model.sphereBounded());
-    clock(tMarch);
-    if (all.size() == 0) {  // every ray missed the occupied cells: try more of them
-      rays = 16384;
-      continue;
-    }
-    auto [pred, regulariser] = R.render(all, batch, bg, true);
-    torch::Tensor loss = torch::mse_loss(pred, target);
-    if (regulariser.defined()) loss = loss + regulariser;
-    adam.zero_grad();
-    loss.backward();
-    clock(tTrain);
-    adam.step();
-    clock(tAdam);
-    lastLoss = loss.item<double>();
-    // Rays per batch follow the samples they produced.
-    const double perRay = double(std::max<int64_t>(1, all.size())) / double(rays);
-    rays = std::clamp<int64_t>(int64_t(double(targetSamples) / perRay), 256, 16384);
+      const double progress = std::max(double(iter) / double(maxIters), t / budget);
+      for (size_t g = 0; g < adam.param_groups().size(); ++g)
+        static_cast<torch::optim::AdamOptions&>(adam.param_groups()[g].options())
+            .lr((g == 0 ? lr : lr * 0.1) * std::pow(0.1, progress));
+      model.schedule(progress);
 
-    if (iter % 20 == 0)
-      job.report.progress(size_t(std::min(1.0, progress) * 1000), 1000,
-                          "iteration " + std::to_string(iter) + ", loss " + std::to_string(lastLoss) + ", " +
-                              std::to_string(rays) + " rays x " + std::to_string(int(perRay)) + " samples");
+      // Occupancy: all cells first, then every 16 iterations a random quarter.
+      if (iter % 16 == 0 && model.skipEmptySpace()) {
+        c10::InferenceMode guard;
+        const int64_t G = R.occ.resolution(), cells = G * G * G;
+        auto [pos, ids] = R.occ.sampleCells(occupancyUpdates++ == 0 ? 0 : cells / 4, rng);
+        torch::Tensor dens = torch::empty({pos.size(0)});
+        for (int64_t b = 0; b < pos.size(0); b += 262144) {
+          const int64_t e = std::min(pos.size(0), b + 262144);
+          dens.slice(0, b, e).copy_(model.occupancyDensity(pos.slice(0, b, e)));
+        }
+        R.occ.update(ids, dens, 0.95f, R.march.threshold);
+      }
+
+      // A batch of random pixels; with alpha, a random background each (teaches transparency).
+      auto lap = std::chrono::steady_clock::now();
+      auto clock = [&](double& acc) {
+        const auto now = std::chrono::steady_clock::now();
+        acc += std::chrono::duration<double>(now - lap).count();
+        lap = now;
+      };
+      Rays batch;
+      batch.origin.resize(size_t(3 * rays));
+      batch.direction.resize(size_t(3 * rays));
+      torch::Tensor target = torch::empty({rays, 3}), bg = torch::empty({rays, 3}),
+                    mask = torch::empty({rays});
+      float *tg = target.data_ptr<float>(), *bgp = bg.data_ptr<float>(),
+            *mk = mask.data_ptr<float>();
+      for (int64_t r = 0; r < rays; ++r) {
+        const auto [vi, k] = pixels[pickPixel(rng)];
+        const FieldView& v = data.views[vi];
+        const int x = int(k % uint32_t(v.width)), y = int(k / uint32_t(v.width));
+        pixelRay(v, box, x + u01(rng), y + u01(rng), &batch.origin[size_t(3 * r)],
+                 &batch.direction[size_t(3 * r)]);
+        const float* px = &v.rgba[size_t(k) * 4];
+        mk[r] = px[3];
+        for (int c = 0; c < 3; ++c) {
+          bgp[3 * r + c] = u01(rng);
+          tg[3 * r + c] = px[c] * px[3] + bgp[3 * r + c] * (1 - px[3]);
+        }
+      }
+      const Samples all =
+          marchRays(batch, R.occ, R.march.dt * model.stepScale(), R.march.maxSamples, &rng,
+                    model.sphereBounded());
+      clock(tMarch);
+      if (all.size() == 0) {  // every ray missed the occupied cells: try more of them
+        rays = 16384;
+        continue;
+      }
+      const Renderer::Rendered out = R.render(all, batch, bg, true);
+      torch::Tensor loss = torch::mse_loss(out.rgb, target);
+      if (out.regulariser.defined()) loss = loss + out.regulariser;
+      if (maskLoss)
+        loss = loss + model.maskWeight() *
+                          torch::binary_cross_entropy(out.alpha.clamp(1e-3, 1 - 1e-3), mask);
+      adam.zero_grad();
+      loss.backward();
+      clock(tTrain);
+      adam.step();
+      clock(tAdam);
+      lastLoss = loss.item<double>();
+      // Rays per batch follow the samples they produced.
+      const double perRay = double(std::max<int64_t>(1, all.size())) / double(rays);
+      rays = std::clamp<int64_t>(int64_t(double(targetSamples) / perRay), 256, 16384);
+
+      if (iter % 20 == 0)
+        job.report.progress(size_t(std::min(1.0, progress) * 1000), 1000,
+                            "iteration " + std::to_string(iter) + ", loss " +
+                                std::to_string(lastLoss) + ", " + std::to_string(rays) +
+                                " rays x " + std::to_string(int(perRay)) + " samples");
+    }
+  } catch (const Cancelled&) {
+    // Stopped: the progress so far is kept for the next run to resume.
+    saveProgress(trained(), false);
+    job.report.info("stopped at iteration " + std::to_string(iter) +
+                    "; running the field stage again resumes here");
+    throw;
   }
-  const double seconds = elapsed() - evalSeconds;
+  const double seconds = trained();
   probe(seconds, iter);
-  fs::create_directories(job.outDir);
-  R.save(job.outDir / "checkpoint.pt");
+  saveProgress(seconds, true);
   json summary = {{"method", model.name()},
                   {"iterations", iter},
                   {"train_seconds", seconds},
@@ -381,19 +535,38 @@ json trainField(FieldJob& job, FieldModel& model) {
                   {"held_out_views", testViews.size()},
                   {"learned_background", R.learnedBackground},
                   {"occupied_fraction", R.occ.occupiedFraction()},
-                  {"seconds_in", {{"march", tMarch}, {"train_pass", tTrain}, {"adam", tAdam}, {"curve_renders", evalSeconds}}},
+                  {"seconds_in",
+                   {{"march", tMarch},
+                    {"train_pass", tTrain},
+                    {"adam", tAdam},
+                    {"curve_renders", evalSeconds}}},
                   {"model", model.summary()},
-                  {"psnr_curve", curve}};
+                  {"psnr_curve", curve},
+                  {"psnr_curve_view", probeView ? data.views[*probeView].name : ""},
+                  {"psnr_curve_held_out", probeHeldOut},
+                  {"resumed_from_seconds", resumedSeconds}};
   const int meshRes = int(p.value("mesh_resolution", 256LL));
   if (meshRes > 0) {
-    const TriangleMesh mesh = extractSurface(model, box, meshRes, p.value("mesh_largest_component", true), job.report);
+    const TriangleMesh mesh =
+        extractSurface(model, box, meshRes, p.value("mesh_largest_component", true), job.report);
     if (mesh.faces.empty()) {
-      job.report.warning("the field has no surface at its level (field.mesh_level); no mesh written");
+      job.report.warning(
+          "the field has no surface at its level (field.mesh_level); no mesh written");
     } else {
       writePly(job.outDir / "mesh.ply", mesh);
       job.report.preview("field_mesh", (job.outDir / "mesh.ply").string());
     }
-    summary["mesh"] = {{"vertices", mesh.points.size()}, {"faces", mesh.faces.size()}, {"resolution", meshRes}};
+    const MeshTopology topology = meshTopology(mesh);
+    summary["mesh"] = {{"vertices", mesh.points.size()},
+                       {"faces", mesh.faces.size()},
+                       {"resolution", meshRes},
+                       {"components", topology.components},
+                       {"boundary_edges", topology.boundaryEdges},
+                       {"closed", topology.closed()}};
+    job.report.info("surface: " + std::to_string(mesh.faces.size()) + " faces, " +
+                    std::to_string(topology.components) + " component(s), " +
+                    std::to_string(topology.boundaryEdges) + " boundary edges" +
+                    (topology.closed() ? " (closed)" : ""));
   }
   writeFileAtomic(job.outDir / "training.json", summary.dump(2));
   return summary;
@@ -427,7 +600,10 @@ json evaluateField(FieldJob& job, FieldModel& model) {
                         v.name + ": PSNR " + std::to_string(db).substr(0, 5) + " dB");
   }
   if (n == 0) throw Error("no held-out views (field.holdout_every is 0)");
-  return {{"views", views}, {"psnr", sumP / double(n)}, {"ssim", sumS / double(n)}, {"renders", renders.string()}};
+  return {{"views", views},
+          {"psnr", sumP / double(n)},
+          {"ssim", sumS / double(n)},
+          {"renders", renders.string()}};
 }
 
 }  // namespace parallax::fields

@@ -48,9 +48,17 @@ class FieldModel {
   };
   virtual Output forward(const Samples& samples, bool training) = 0;
   virtual void schedule(double progress) { (void)progress; }  // 0..1 of the training
+  // Parameters trained at a tenth of the learning rate (NeuS's sharpness).
+  virtual std::vector<torch::Tensor> slowParameters() { return {}; }
+  // Weight of the binary cross-entropy between the rendered opacity and the photos' masks
+  // (alpha), when every photo has one; 0: masks teach only through random backgrounds.
+  virtual double maskWeight() const { return 0; }
   // Whether empty space may be skipped yet (a field that starts as a sphere must first be
   // sampled everywhere, or no surface could form away from it).
   virtual bool skipEmptySpace() const { return true; }
+  // The marching step as a multiple of field.steps_per_diagonal's (a blurry field early in
+  // its training needs fewer samples).
+  virtual float stepScale() const { return 1.f; }
   // Whether the field lives in the sphere inscribed in the box (else the whole box).
   virtual bool sphereBounded() const { return false; }
   // The surface: a value per point, the level it crosses, and which side is inside.

@@ -6,6 +6,7 @@
 // direction. The surface is the zero level set.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "../field_common/field_training.h"
@@ -75,7 +76,9 @@ Evaluated evaluate(Neus& net, const torch::Tensor& pos, double eps) {
 class NeusModel : public FieldModel {
  public:
   explicit NeusModel(const json& p)
-      : eikonalWeight_(p.value("eikonal_weight", 0.1)) {
+      : eikonalWeight_(p.value("eikonal_weight", 0.1)),
+        maskWeight_(p.value("mask_weight", 0.1)),
+        baseStep_(std::sqrt(3.0) / double(p.value("steps_per_diagonal", 512LL))) {
     torch::manual_seed(uint64_t(p.value("seed", 0LL)));
     HashGridOptions o;
     o.log2_table = int(p.value("hash_log2_size", 19LL));
@@ -97,7 +100,18 @@ class NeusModel : public FieldModel {
     eps_ = 1.0 / double(L.resolution[size_t(active - 1)]);
     // NeuS's cosine annealing over the first fifth of the training.
     anneal_ = std::min(1.0, progress / 0.2);
+    // The S-density is about 1/s wide: two samples across it are enough (NeuS's opacity
+    // of a section is exact for a locally planar distance, whatever its length), up to 8
+    // steps of field.steps_per_diagonal while the surface is blurry.
+    const double s = net_->sharpness().item<double>();
+    stepScale_ = float(std::clamp(1.0 / (2.0 * s * baseStep_), 1.0, 8.0));
   }
+  float stepScale() const override { return stepScale_; }
+
+  // The sharpness at a tenth of the learning rate (as instant-nsr-pl), so that it follows
+  // the geometry as it settles rather than leading it.
+  std::vector<torch::Tensor> slowParameters() override { return {net_->variance}; }
+  double maskWeight() const override { return maskWeight_; }
 
   // NeuS's logistic density s e^{-s f} / (1 + e^{-s f})^2, largest on the surface.
   torch::Tensor occupancyDensity(const torch::Tensor& pos) override {
@@ -145,7 +159,7 @@ class NeusModel : public FieldModel {
     return net_->color(normal, dirs, e.feature);
   }
   json summary() override {
-    return {{"sharpness", net_->sharpness().item<double>()}, {"eikonal_step", eps_},
+    return {{"sharpness", net_->sharpness().item<double>()}, {"eikonal_step", eps_}, {"step_scale", stepScale_},
             {"active_levels", net_->grid->activeLevels}};
   }
 
@@ -161,7 +175,8 @@ class NeusModel : public FieldModel {
   }
 
   Neus net_{nullptr};
-  double eikonalWeight_, eps_ = 1.0 / 64, anneal_ = 0, progress_ = 0;
+  float stepScale_ = 1.f;
+  double eikonalWeight_, maskWeight_, baseStep_, eps_ = 1.0 / 64, anneal_ = 0, progress_ = 0;
 };
 
 json train(FieldJob& job) {

@@ -20,11 +20,13 @@
 #include "io/ply.h"
 #include "io/project_export.h"
 #include "pipeline/runner.h"
+#include "plugin/plugin_manager.h"
 #include "pipeline/stage.h"
 #include "surface/cleaning.h"
 #include "test_support.h"
 #include "mvs/dense_scene.h"
 #include "ui/depth_panel.h"
+#include "ui/field_panel.h"
 #include "ui/jobs_panel.h"
 #include "ui/main_window.h"
 #include "ui/parameter_editor.h"
@@ -505,6 +507,58 @@ class TestGui : public QObject {
     w.runStage("import");
     QVERIFY(waitUntil([&] { return !w.busy(); }, 120000));
     QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
+  }
+
+  // A NeRF trained from the GUI: the Field panel follows it live (the probe view's render
+  // and the PSNR curve grow while the worker runs), Pause stops it at a checkpoint, Resume
+  // continues from there, and its surface becomes the mesh the viewport shows.
+  void fieldTrainsLivePausesAndResumes() {
+    PluginManager::instance().loadDefault();
+    if (!PluginManager::instance().find("field_nerf")) {
+      const QString why = "the field_nerf plugin is not built (PARALLAX_BUILD_TORCH=OFF)";
+      if (test::underCI()) QFAIL(qPrintable(why));
+      QSKIP(qPrintable(why));
+    }
+    QTemporaryDir tmp;
+    const fs::path project = test::projectFrom(test::sampleDir(), tmp, "sparse");
+    {
+      Workspace ws = Workspace::open(project);
+      for (const auto& [k, v] : std::vector<std::pair<std::string, nlohmann::json>>{
+               {"enabled", true}, {"max_image_size", 96}, {"time_budget_s", 24.0}, {"curve_interval_s", 3.0},
+               {"checkpoint_interval_s", 3.0}, {"mesh_resolution", 96}, {"batch_samples", 16384}})
+        ws.setParamOverride("field", k, v);
+      ws.save();
+    }
+    MainWindow w;
+    w.resize(1400, 900);
+    QVERIFY(showAndOpen(w, project));
+    FieldPanel* panel = w.fieldPanel();
+    QVERIFY(!panel->pauseButton()->isEnabled());
+    w.runStage("field");
+    StageJob* job = w.jobs().last();
+    QVERIFY2(waitUntil([&] { return panel->plot()->curve().size() >= 2 || job->finished(); }, 180000),
+             "no live preview while the field trains");
+    QVERIFY2(!job->finished(), qPrintable(job->message()));
+    QVERIFY(!panel->image().isNull());
+    QVERIFY2(panel->info().contains("held out"), qPrintable(panel->info()));
+    save(w.grab().toImage(), "gui_field_live.png");
+    QVERIFY(panel->pauseButton()->isEnabled());
+    QTest::mouseClick(panel->pauseButton(), Qt::LeftButton);
+    QVERIFY(waitUntil([&] { return job->finished(); }, 30000));
+    QCOMPARE(job->state(), StageJob::State::kCancelled);
+    const size_t pausedPoints = panel->plot()->curve().size();
+    QVERIFY(panel->resumeButton()->isEnabled());
+    QTest::mouseClick(panel->resumeButton(), Qt::LeftButton);
+    QVERIFY(waitUntil([&] { return !w.busy(); }, 300000));
+    QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
+    QVERIFY2(w.jobsPanel()->log()->toPlainText().contains("resuming the training stopped at iteration"),
+             qPrintable(w.jobsPanel()->log()->toPlainText().right(2000)));
+    QVERIFY(panel->plot()->curve().size() > pausedPoints);
+    // The surface is the project's mesh now (the sample's reference mesh before).
+    QVERIFY(waitUntil([&] { return w.loadedScene().meshSource == (project / "fields/nerf/mesh.ply").string(); },
+                      20000));
+    QVERIFY(w.loadedScene().mesh && !w.loadedScene().mesh->faces.empty());
+    save(w.grab().toImage(), "gui_field_done.png");
   }
 
   void parameterEditorValidatesAndMarksStale() {

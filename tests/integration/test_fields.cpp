@@ -3,6 +3,7 @@
 // trained briefly on the NeRF-synthetic lego renders held-out views it never saw;
 // bad poses files and a missing checkpoint are messages naming what to fix.
 
+#include <QProcess>
 #include <QtTest>
 
 #include <fstream>
@@ -105,6 +106,69 @@ class TestFields : public QObject {
     QVERIFY(e["psnr"].get<double>() > 20.0);
     QVERIFY(e["ssim"].get<double>() > 0.75);
     QVERIFY(fs::exists(project / "fields/nerf/renders/r_0.png"));
+  }
+
+  // Stopping a training (SIGTERM, as the GUI's Pause and Cancel) checkpoints it; running
+  // the stage again resumes there: iterations and training time carry on, the PSNR curve
+  // keeps its earlier points. A checkpoint with other settings is not resumed.
+  void stoppedTrainingResumesFromItsCheckpoint() {
+    PARALLAX_REQUIRE_DATA(lego, "nerf_synthetic_lego_train");
+    QTemporaryDir tmp;
+    const fs::path project =
+        legoProject(tmp, lego,
+                    {"field.max_image_size=48", "field.batch_samples=8192", "field.time_budget_s=30",
+                     "field.curve_interval_s=2", "field.checkpoint_interval_s=2", "field.mesh_resolution=0"});
+    QVERIFY(!project.empty());
+    const fs::path progress = project / "fields/nerf/progress.json";
+    QProcess worker;
+    worker.start(test::cliPath(), {"run-stage", path(project), "field"});
+    QVERIFY(worker.waitForStarted());
+    // Until the first periodic checkpoint, then a few seconds more.
+    QElapsedTimer t;
+    t.start();
+    while (!fs::exists(progress) && t.elapsed() < 120000 && worker.state() == QProcess::Running)
+      QTest::qWait(100);
+    QVERIFY2(fs::exists(progress), qPrintable(worker.readAllStandardError()));
+    QTest::qWait(3000);
+    worker.terminate();
+    QVERIFY(worker.waitForFinished(30000));
+    QVERIFY(worker.exitCode() != 0);
+    const json stopped = json::parse(std::ifstream(progress));
+    QCOMPARE(stopped["finished"].get<bool>(), false);
+    const int64_t stoppedAt = stopped["iterations"].get<int64_t>();
+    const double stoppedSeconds = stopped["train_seconds"].get<double>();
+    qInfo("stopped at iteration %lld after %.1f s, %zu curve points", (long long)stoppedAt, stoppedSeconds,
+          stopped["psnr_curve"].size());
+    QVERIFY(stoppedAt > 0 && stoppedSeconds > 2 && stoppedSeconds < 30);
+    QVERIFY(!stopped["psnr_curve"].empty());
+
+    auto r = test::runCli({"run-stage", path(project), "field"}, 600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+    QVERIFY2((r.out + r.err).contains("resuming the training stopped at iteration " + QString::number(stoppedAt)),
+             qPrintable(r.out + r.err));
+    const json done = json::parse(std::ifstream(project / "fields/nerf/training.json"));
+    QCOMPARE(done["resumed_from_seconds"].get<double>(), stoppedSeconds);
+    QVERIFY(done["iterations"].get<int64_t>() > stoppedAt);
+    QVERIFY(done["train_seconds"].get<double>() >= 30.0);
+    QVERIFY(done["psnr_curve"].size() > stopped["psnr_curve"].size());
+    QCOMPARE(done["psnr_curve"][0], stopped["psnr_curve"][0]);
+    QVERIFY(json::parse(std::ifstream(progress))["finished"].get<bool>());
+    QVERIFY(fs::exists(project / "fields/nerf/preview.png"));
+    const json curve = json::parse(std::ifstream(project / "fields/nerf/curve.json"));
+    QCOMPARE(curve["view"].get<std::string>(), std::string("r_0"));
+    QCOMPARE(curve["held_out"].get<bool>(), true);
+
+    // Stopped again under other settings (a larger hash table): trained from the start.
+    json again = json::parse(std::ifstream(progress));
+    again["finished"] = false;
+    std::ofstream(progress) << again.dump();
+    r = test::runCli({"run-stage", path(project), "field", "--set", "field.hash_log2_size=16", "--set",
+                      "field.time_budget_s=4"},
+                     600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err + r.out));
+    QVERIFY2((r.out + r.err).contains("had other settings; training from the start"), qPrintable(r.out + r.err));
+    QCOMPARE(json::parse(std::ifstream(project / "fields/nerf/training.json"))["resumed_from_seconds"].get<double>(),
+             0.0);
   }
 
   void badPosesAndMissingCheckpointAreExplained() {

@@ -2,6 +2,7 @@
 // a failure under CI=true): counts, sizes, and that the sets are fully usable.
 #include <QtTest>
 
+#include "fields/field_data.h"
 #include "io/colmap_model.h"
 #include "pipeline/runner.h"
 #include "sfm/pose_eval.h"
@@ -72,6 +73,53 @@ class TestRealData : public QObject {
       QVERIFY(std::abs(pose.rotation.norm() - 1) < 1e-6);
       QVERIFY(pose.translation.allFinite());
     }
+  }
+
+  // DTU's cameras (RQ-split projection matrices) and masks as a field trains on them: at
+  // 200 px, the object's pixels (mask) all lie inside the sphere scale_mat maps the unit
+  // sphere onto, its centre projects into the mask, and the cameras stand outside it.
+  void dtuCamerasFrameTheMaskedObject() {
+    PARALLAX_REQUIRE_DATA(data, "dtu_scan24");
+    FieldLoadOptions o;
+    o.maxImageSize = 200;
+    const FieldDataset d = loadDtuCameras(data / "cameras_sphere.npz", o);
+    QCOMPARE(int(d.views.size()), 49);
+    const Eigen::Vector3d centre = 0.5 * (d.boxMin + d.boxMax);
+    const double radius = 0.5 * (d.boxMax - d.boxMin).x();
+    QVERIFY(radius > 10);  // DTU millimetres
+    for (const FieldView& v : d.views) {
+      QCOMPARE(v.width, 200);
+      QCOMPARE(v.height, 150);
+      QVERIFY(v.hasAlpha);
+      QVERIFY(std::abs(v.rotation.determinant() - 1) < 1e-6);
+      QVERIFY((v.center - centre).norm() > 1.5 * radius);
+      const Eigen::Vector3d c = v.rotation.transpose() * (centre - v.center);
+      const int u = int(v.fx * c.x() / c.z() + v.cx), w = int(v.fy * c.y() / c.z() + v.cy);
+      QVERIFY2(u >= 0 && w >= 0 && u < v.width && w < v.height, qPrintable(QString::fromStdString(v.name)));
+      QVERIFY2(v.rgba[(size_t(w) * size_t(v.width) + size_t(u)) * 4 + 3] > 0.5f,
+               qPrintable(QString::fromStdString(v.name) + ": the sphere's centre is off the mask"));
+      size_t object = 0, outside = 0;
+      for (int y = 0; y < v.height; ++y)
+        for (int x = 0; x < v.width; ++x) {
+          if (v.rgba[(size_t(y) * size_t(v.width) + size_t(x)) * 4 + 3] < 0.99f) continue;
+          ++object;
+          const Eigen::Vector3d ray =
+              (v.rotation * Eigen::Vector3d((x + 0.5 - v.cx) / v.fx, (y + 0.5 - v.cy) / v.fy, 1)).normalized();
+          const Eigen::Vector3d off = (centre - v.center) - ray.dot(centre - v.center) * ray;
+          if (off.norm() > radius) ++outside;
+        }
+      QVERIFY2(object > 1000 && outside == 0,
+               qPrintable(QString::fromStdString(v.name) + ": " + QString::number(outside) + " of " +
+                          QString::number(object) + " object pixels miss the sphere"));
+    }
+    // Photos and cameras that do not pair up are named.
+    QTemporaryDir tmp;
+    const fs::path dir = test::tempPath(tmp, "dtu");
+    fs::create_directories(dir / "images");
+    fs::copy_file(data / "cameras_sphere.npz", dir / "cameras_sphere.npz");
+    fs::copy_file(data / "images" / "000000.png", dir / "images" / "000000.png");
+    QVERIFY(test::errorOf([&] { loadDtuCameras(dir / "cameras_sphere.npz", o); })
+                .contains("has 49 cameras but"));
   }
 
   // The sparse stage on the hard, low-texture temple ring: every photo in one model

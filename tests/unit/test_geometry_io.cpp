@@ -1,10 +1,15 @@
 // io/: PLY, COLMAP model and OBJ/GLB export round trips, and every malformed input.
 #include <QtTest>
+#include <zlib.h>
+
+#include <Eigen/Geometry>
+#include <cstring>
 #include <fstream>
 
 #include "geometry/camera.h"
 #include "io/colmap_model.h"
 #include "io/mesh_io.h"
+#include "io/npz.h"
 #include "io/ply.h"
 #include "scene/geometry_data.h"
 #include "test_support.h"
@@ -32,6 +37,76 @@ TriangleMesh makeMesh(bool faces, bool labels) {
       }
   if (faces) m.computeVertexNormals();
   return m;
+}
+
+// A .npy file: a version 1.0 header padded to 64 bytes, then the raw values.
+std::string npyFile(const std::string& descr, const std::string& shape, bool fortran, const std::string& raw) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': " + (fortran ? "True" : "False") +
+                       ", 'shape': (" + shape + "), }";
+  while ((10 + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string out = "\x93NUMPY";
+  out += char(1), out += char(0);
+  out += char(header.size() & 0xff), out += char(header.size() >> 8);
+  return out + header + raw;
+}
+
+template <typename T>
+std::string rawOf(const std::vector<T>& values, bool bigEndian = false) {
+  std::string raw;
+  for (T v : values) {
+    char b[sizeof(T)];
+    std::memcpy(b, &v, sizeof(T));
+    if (bigEndian) std::reverse(b, b + sizeof(T));
+    raw.append(b, sizeof(T));
+  }
+  return raw;
+}
+
+void le(std::string& s, uint32_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) s += char((v >> (8 * i)) & 0xff);
+}
+
+// A zip archive (as numpy.savez / savez_compressed write) of `members`, stored or deflated.
+std::string zipOf(const std::vector<std::pair<std::string, std::string>>& members, bool deflated) {
+  std::string out, directory;
+  for (const auto& [name, data] : members) {
+    std::string body = data;
+    if (deflated) {
+      z_stream z{};
+      deflateInit2(&z, 6, Z_DEFLATED, -MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+      body.assign(deflateBound(&z, uLong(data.size())), '\0');
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+      z.avail_in = uInt(data.size());
+      z.next_out = reinterpret_cast<Bytef*>(body.data());
+      z.avail_out = uInt(body.size());
+      deflate(&z, Z_FINISH);
+      body.resize(z.total_out);
+      deflateEnd(&z);
+    }
+    const uint32_t crc = uint32_t(crc32(0, reinterpret_cast<const Bytef*>(data.data()), uInt(data.size())));
+    const auto offset = uint32_t(out.size());
+    std::string common;
+    le(common, 20, 2), le(common, 0, 2), le(common, deflated ? 8 : 0, 2), le(common, 0, 4);
+    le(common, crc, 4), le(common, uint32_t(body.size()), 4), le(common, uint32_t(data.size()), 4);
+    le(common, uint32_t(name.size()), 2), le(common, 0, 2);
+    le(out, 0x04034b50, 4);
+    out += common + name + body;
+    le(directory, 0x02014b50, 4), le(directory, 20, 2);
+    directory += common;
+    le(directory, 0, 2), le(directory, 0, 2), le(directory, 0, 2), le(directory, 0, 4), le(directory, offset, 4);
+    directory += name;
+  }
+  const auto dirOffset = uint32_t(out.size());
+  out += directory;
+  le(out, 0x06054b50, 4), le(out, 0, 2), le(out, 0, 2);
+  le(out, uint32_t(members.size()), 2), le(out, uint32_t(members.size()), 2);
+  le(out, uint32_t(directory.size()), 4), le(out, dirOffset, 4), le(out, 0, 2);
+  return out;
+}
+
+void writeBytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary) << bytes;
 }
 
 Reconstruction makeModel() {
@@ -78,6 +153,77 @@ class TestGeometryIo : public QObject {
     QVERIFY(robustBoundingBox({}).min.x() > robustBoundingBox({}).max.x());  // empty
     const BoundingBox one = robustBoundingBox({Eigen::Vector3f(1, 2, 3)});
     QVERIFY(one.min.isApprox(Eigen::Vector3f(1, 2, 3)) && one.max.isApprox(one.min));
+  }
+
+  // NumPy arrays as DTU's cameras come: float32 matrices in a stored zip (numpy.savez),
+  // float64 in a deflated one (savez_compressed), other types, orders and byte orders.
+  void npzArraysReadBack_data() {
+    QTest::addColumn<bool>("deflated");
+    QTest::newRow("stored (savez)") << false;
+    QTest::newRow("deflated (savez_compressed)") << true;
+  }
+  void npzArraysReadBack() {
+    QFETCH(bool, deflated);
+    QTemporaryDir tmp;
+    std::vector<float> m(16);
+    for (int i = 0; i < 16; ++i) m[size_t(i)] = float(i) * 0.5f - 3.f;
+    const std::vector<double> d = {1e-9, -2.5, 3e10};
+    // Fortran order: a 2x3 array [[1 2 3] [4 5 6]] stored column by column.
+    const std::vector<int16_t> f = {1, 4, 2, 5, 3, 6};
+    const std::vector<int32_t> big = {-7, 70000};
+    const fs::path path = test::tempPath(tmp, "cams.npz");
+    writeBytes(path, zipOf({{"world_mat_0.npy", npyFile("<f4", "4, 4", false, rawOf(m))},
+                            {"d.npy", npyFile("<f8", "3,", false, rawOf(d))},
+                            {"fortran.npy", npyFile("<i2", "2, 3", true, rawOf(f))},
+                            {"big.npy", npyFile(">i4", "2,", false, rawOf(big, true))},
+                            {"flag.npy", npyFile("|b1", "", false, std::string(1, '\1'))}},
+                           deflated));
+    const auto arrays = readNpz(path);
+    QCOMPARE(int(arrays.size()), 5);
+    const NpyArray& w = arrays.at("world_mat_0");
+    QCOMPARE(w.shape, (std::vector<size_t>{4, 4}));
+    QCOMPARE(w.at(2, 3), double(m[11]));
+    QCOMPARE(arrays.at("d").values, d);
+    QCOMPARE(arrays.at("fortran").values, (std::vector<double>{1, 2, 3, 4, 5, 6}));
+    QCOMPARE(arrays.at("big").values, (std::vector<double>{-7, 70000}));
+    QCOMPARE(arrays.at("flag").shape.size(), size_t(0));
+    QCOMPARE(arrays.at("flag").values, std::vector<double>{1});
+  }
+
+  void badNpzFilesAreExplained() {
+    QTemporaryDir tmp;
+    const std::string good = zipOf({{"a.npy", npyFile("<f8", "4, 4", false, std::string(128, '\0'))}}, false);
+    const fs::path p = test::tempPath(tmp, "bad.npz");
+    writeBytes(p, "P3\n2 2\n");
+    QVERIFY(test::errorOf([&] { readNpz(p); }).contains("is not an .npz file"));
+    writeBytes(p, good.substr(0, 100) + good.substr(good.size() - 100));  // a member cut short
+    QVERIFY(!test::errorOf([&] { readNpz(p); }).isEmpty());
+    writeBytes(p, zipOf({{"a.npy", npyFile("<f8", "4, 4", false, std::string(64, '\0'))}}, false));
+    QVERIFY(test::errorOf([&] { readNpz(p); }).contains("truncated: 16 values of <f8 need 128 bytes"));
+    writeBytes(p, zipOf({{"a.npy", npyFile("<c8", "2,", false, std::string(16, '\0'))}}, false));
+    QVERIFY(test::errorOf([&] { readNpz(p); }).contains("dtype '<c8' is not supported"));
+    writeBytes(p, zipOf({{"a.npy", "not an array"}}, true));
+    QVERIFY(test::errorOf([&] { readNpz(p); }).contains("'a' is not a NumPy .npy array"));
+    QVERIFY(test::errorOf([&] { readNpz(test::tempPath(tmp, "none.npz")); }).contains("cannot be read"));
+  }
+
+  // P = s K [R | t] for any scale and sign splits back into K, R, t.
+  void projectionMatrixSplitsIntoIntrinsicsAndPose() {
+    Eigen::Matrix3d K;
+    K << 1200, 0.7, 395.5, 0, 1180, 301.25, 0, 0, 1;
+    const Eigen::Matrix3d R = Eigen::AngleAxisd(0.4, Eigen::Vector3d(1, -2, 0.5).normalized()).toRotationMatrix();
+    const Eigen::Vector3d t(30, -12, 610);
+    for (double s : {1.0, 0.004, -3.0}) {
+      Eigen::Matrix<double, 3, 4> P;
+      P << K * R, K * t;
+      P *= s;
+      Eigen::Matrix3d K2, R2;
+      Eigen::Vector3d t2;
+      splitProjectionMatrix(P, K2, R2, t2);
+      QVERIFY2((K2 - K).norm() < 1e-6 * K.norm(), qPrintable(QString::number(s)));
+      QVERIFY((R2 - R).norm() < 1e-9);
+      QVERIFY((t2 - t).norm() < 1e-6);
+    }
   }
 
   void plyRoundTrip_data() {

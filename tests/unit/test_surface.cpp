@@ -82,6 +82,34 @@ class TestSurface : public QObject {
     QVERIFY(kept.faces.size() < all.faces.size());
     QVERIFY(closedAndConsistent(kept));
     for (const auto& p : kept.points) QVERIFY(p.x() < 0.3f);  // only the big sphere
+    // What a field's mesh reports: two closed blobs, then one; a cut face opens a hole.
+    QCOMPARE(meshTopology(all).components, size_t(2));
+    QVERIFY(meshTopology(all).closed());
+    QCOMPARE(meshTopology(kept).components, size_t(1));
+    TriangleMesh cut = kept;
+    cut.faces.pop_back();
+    const MeshTopology t = meshTopology(cut);
+    QCOMPARE(t.boundaryEdges, size_t(3));
+    QVERIFY(!t.closed());
+  }
+
+  // Completeness over the part of the truth that is seen: a mesh of only the upper half
+  // of a sphere is complete against the upper half's samples, not against the whole.
+  void chamferCompletenessOverTheSeenTruth() {
+    const TriangleMesh sphere =
+        isoSurface(sampled(48, -1, 1, [](const Eigen::Vector3d& p) { return float(p.norm() - 0.7); }), 0.f, false);
+    TriangleMesh upper = sphere;
+    upper.faces.clear();
+    for (const auto& f : sphere.faces)
+      if (sphere.points[size_t(f[0])].z() > 0.05f) upper.faces.push_back(f);
+    std::vector<Eigen::Vector3f> seen;
+    for (const auto& p : sampleSurface(sphere, 20000))
+      if (p.z() > 0.1f) seen.push_back(p);
+    const ChamferDistance whole = chamferDistance(upper, sphere, 20000);
+    const ChamferDistance part = chamferDistance(upper, sphere, 20000, &seen);
+    QVERIFY2(whole.from_truth > 0.1, qPrintable(QString::number(whole.from_truth)));
+    QVERIFY2(part.from_truth < 0.01, qPrintable(QString::number(part.from_truth)));
+    QVERIFY(part.to_truth < 0.01);
   }
 
   // The yardstick of a field's surface: zero against itself, the gap between two

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "io/colmap_model.h"
+#include "io/project_export.h"
 #include "io/ply.h"
 #include "scene/edits.h"
 #include "surface/cleaning.h"
@@ -21,6 +22,40 @@ using nlohmann::json;
 class TestWorkspace : public QObject {
   Q_OBJECT
  private slots:
+  // The project's mesh is the newest surface: a NeuS mesh trained after the Poisson mesh
+  // is what the viewport shows and export writes, until the mesh stage runs again; mesh
+  // edits made on one are set aside, not applied to the other.
+  void newestSurfaceIsTheProjectsMesh() {
+    QTemporaryDir tmp;
+    Workspace ws = Workspace::create(test::tempPath(tmp, "p"));
+    const fs::path poisson = ws.denseDir() / "meshed-poisson.ply", neus = ws.root() / "fields" / "neus" / "mesh.ply";
+    QCOMPARE(projectMeshFile(ws.root()), ws.referenceDir() / "mesh.ply");
+    QVERIFY(exportableData(ws).empty());
+    TriangleMesh tri;
+    tri.points = {{0, 0, 0}, {1, 0, 0}, {0, 1, 0}, {1, 1, 0}};
+    tri.faces = {{0, 1, 2}, {1, 3, 2}};
+    fs::create_directories(neus.parent_path());
+    writePly(neus, tri);
+    QCOMPARE(projectMeshFile(ws.root()), neus);
+    QCOMPARE(exportableData(ws), std::vector<std::string>{"mesh"});
+    std::string summary;
+    exportProject(ws, "mesh", "obj", test::tempPath(tmp, "out.obj"), &summary);
+    QVERIFY2(summary.find("2 faces from fields/neus/mesh.ply") != std::string::npos, summary.c_str());
+    // An edit on the NeuS mesh, then a Poisson mesh computed after it.
+    EditHistory edits = EditHistory::load(ws.root());
+    QVERIFY(edits.push({EditTarget::kMeshFaces, "Delete 1 face", {1}}, ws.root()));
+    edits.save(ws.root());
+    QCOMPARE(int(applyEdits(EditHistory::load(ws.root()), readPly(neus)).faces.size()), 1);
+    fs::create_directories(poisson.parent_path());
+    tri.faces.push_back({0, 3, 2});
+    writePly(poisson, tri);
+    fs::last_write_time(poisson, fs::last_write_time(neus) + std::chrono::seconds(5));
+    QCOMPARE(projectMeshFile(ws.root()), poisson);
+    std::vector<std::string> notes;
+    QCOMPARE(int(applyEdits(EditHistory::load(ws.root(), &notes), readPly(poisson)).faces.size()), 3);
+    QVERIFY(!notes.empty());
+  }
+
   void initTestCase() { registerBuiltinStages(); }
 
   void createMakesColmapLayout() {
