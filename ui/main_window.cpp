@@ -436,13 +436,16 @@ bool MainWindow::busy() const { return running_ != nullptr || !queue_.isEmpty();
 void MainWindow::enqueue(const QString& stage) {
   auto* job = new StageJob(QString::fromStdString(ws_->root().string()), stage, this);
   connect(job, &StageJob::done, this, &MainWindow::onJobDone);
-  connect(job, &StageJob::preview, this, [this](const QString& what, const QString& path) {
+  connect(job, &StageJob::preview, this, [this, job](const QString& what, const QString& path) {
     if (what == "images")
       photos_->loadProject(ws_->root());
     else if (what == "depth")
       depth_->showLiveMap(path);  // the 3D scene has not changed
-    else if (what == "field_render")
+    else if (what == "field_render") {
       field_->showLive(path);  // nor while a field trains, until its mesh
+      if (!job->property("fieldShown").toBool()) fieldDock_->raise();  // once a run: then the user's choice
+      job->setProperty("fieldShown", true);
+    }
     else
       reloadTimer_.start();
   });

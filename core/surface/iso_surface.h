@@ -29,7 +29,7 @@ TriangleMesh isoSurface(const ScalarGrid& grid, float level, bool insideAbove);
 // and connected components (of faces sharing vertices).
 struct MeshTopology {
   size_t components = 0, boundaryEdges = 0, nonManifoldEdges = 0;
-  bool closed() const { return boundaryEdges == 0 && nonManifoldEdges == 0; }
+  bool closed() const { return components > 0 && boundaryEdges == 0 && nonManifoldEdges == 0; }
 };
 MeshTopology meshTopology(const TriangleMesh& mesh);
 

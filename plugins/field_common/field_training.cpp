@@ -117,8 +117,8 @@ struct Renderer {
       part.origin.assign(rays.origin.begin() + long(3 * b), rays.origin.begin() + long(3 * e));
       part.direction.assign(rays.direction.begin() + long(3 * b),
                             rays.direction.begin() + long(3 * e));
-      const Samples all =
-          marchRays(part, occ, march.dt * model.stepScale(), march.maxSamples, nullptr, model.sphereBounded());
+      const Samples all = marchRays(part, occ, march.dt * model.stepScale(), march.maxSamples,
+                                    nullptr, model.sphereBounded());
       const torch::Tensor bg =
           torch::tensor({white[0], white[1], white[2]}).expand({int64_t(e - b), 3});
       torch::Tensor c;
@@ -228,6 +228,17 @@ TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res, bool
     report.progress(size_t(e), size_t(total), "sampling the field for its surface");
   }
   TriangleMesh mesh = isoSurface(grid, model.surfaceLevel(), model.insideAbove());
+  if (model.sphereBounded()) {
+    // Outside the sphere no ray ever sampled the field: what it holds there is noise.
+    // Cut there (a surface that leaves the sphere stays open, not capped by a false wall).
+    std::vector<Eigen::Vector3i> inside;
+    for (const auto& f : mesh.faces) {
+      const Eigen::Vector3f c =
+          (mesh.points[size_t(f[0])] + mesh.points[size_t(f[1])] + mesh.points[size_t(f[2])]) / 3.f;
+      if ((c - Eigen::Vector3f::Constant(0.5f)).norm() <= 0.5f) inside.push_back(f);
+    }
+    mesh.faces.swap(inside);
+  }
   if (largestOnly && !mesh.faces.empty()) mesh = largestComponent(mesh);
   if (mesh.faces.empty()) return mesh;
   mesh.computeVertexNormals();
@@ -376,9 +387,10 @@ json trainField(FieldJob& job, FieldModel& model) {
   // On a quarter of the pixels (every other row and column): the curve costs a quarter.
   // On about 10,000 pixels (every other row and column of a 200x200 view; sparser on
   // larger ones): the curve and the preview cost little of the training time.
-  const int curveStride = probeView ? std::max(2, int(std::ceil(std::sqrt(double(data.views[*probeView].width) *
-                                                                          data.views[*probeView].height / 1e4))))
-                                    : 2;
+  const int curveStride =
+      probeView ? std::max(2, int(std::ceil(std::sqrt(double(data.views[*probeView].width) *
+                                                      data.views[*probeView].height / 1e4))))
+                : 2;
   double nextCurve = (std::floor(resumedSeconds / curveEvery) + 1) * curveEvery, evalSeconds = 0;
   const float white[3] = {1, 1, 1};
   auto probe = [&](double at, int64_t iteration) {
@@ -487,9 +499,8 @@ json trainField(FieldJob& job, FieldModel& model) {
           tg[3 * r + c] = px[c] * px[3] + bgp[3 * r + c] * (1 - px[3]);
         }
       }
-      const Samples all =
-          marchRays(batch, R.occ, R.march.dt * model.stepScale(), R.march.maxSamples, &rng,
-                    model.sphereBounded());
+      const Samples all = marchRays(batch, R.occ, R.march.dt * model.stepScale(),
+                                    R.march.maxSamples, &rng, model.sphereBounded());
       clock(tMarch);
       if (all.size() == 0) {  // every ray missed the occupied cells: try more of them
         rays = 16384;
@@ -563,10 +574,11 @@ json trainField(FieldJob& job, FieldModel& model) {
                        {"components", topology.components},
                        {"boundary_edges", topology.boundaryEdges},
                        {"closed", topology.closed()}};
-    job.report.info("surface: " + std::to_string(mesh.faces.size()) + " faces, " +
-                    std::to_string(topology.components) + " component(s), " +
-                    std::to_string(topology.boundaryEdges) + " boundary edges" +
-                    (topology.closed() ? " (closed)" : ""));
+    if (!mesh.faces.empty())
+      job.report.info("surface: " + std::to_string(mesh.faces.size()) + " faces, " +
+                      std::to_string(topology.components) + " component(s), " +
+                      std::to_string(topology.boundaryEdges) + " boundary edges" +
+                      (topology.closed() ? " (closed)" : ""));
   }
   writeFileAtomic(job.outDir / "training.json", summary.dump(2));
   return summary;

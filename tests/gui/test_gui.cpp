@@ -509,13 +509,13 @@ class TestGui : public QObject {
     QCOMPARE(w.jobs().last()->state(), StageJob::State::kSucceeded);
   }
 
-  // A NeRF trained from the GUI: the Field panel follows it live (the probe view's render
+  // A NeuS field trained from the GUI: the Field panel follows it live (the probe view's render
   // and the PSNR curve grow while the worker runs), Pause stops it at a checkpoint, Resume
   // continues from there, and its surface becomes the mesh the viewport shows.
   void fieldTrainsLivePausesAndResumes() {
     PluginManager::instance().loadDefault();
-    if (!PluginManager::instance().find("field_nerf")) {
-      const QString why = "the field_nerf plugin is not built (PARALLAX_BUILD_TORCH=OFF)";
+    if (!PluginManager::instance().find("field_neus")) {
+      const QString why = "the field_neus plugin is not built (PARALLAX_BUILD_TORCH=OFF)";
       if (test::underCI()) QFAIL(qPrintable(why));
       QSKIP(qPrintable(why));
     }
@@ -524,8 +524,8 @@ class TestGui : public QObject {
     {
       Workspace ws = Workspace::open(project);
       for (const auto& [k, v] : std::vector<std::pair<std::string, nlohmann::json>>{
-               {"enabled", true}, {"max_image_size", 96}, {"time_budget_s", 24.0}, {"curve_interval_s", 3.0},
-               {"checkpoint_interval_s", 3.0}, {"mesh_resolution", 96}, {"batch_samples", 16384}})
+               {"enabled", true}, {"method", "neus"}, {"max_image_size", 96}, {"time_budget_s", 24.0}, {"curve_interval_s", 3.0},
+               {"checkpoint_interval_s", 3.0}, {"mesh_resolution", 64}, {"batch_samples", 16384}})
         ws.setParamOverride("field", k, v);
       ws.save();
     }
@@ -555,8 +555,10 @@ class TestGui : public QObject {
              qPrintable(w.jobsPanel()->log()->toPlainText().right(2000)));
     QVERIFY(panel->plot()->curve().size() > pausedPoints);
     // The surface is the project's mesh now (the sample's reference mesh before).
-    QVERIFY(waitUntil([&] { return w.loadedScene().meshSource == (project / "fields/nerf/mesh.ply").string(); },
-                      20000));
+    const fs::path fieldMesh = fs::canonical(project) / "fields/neus/mesh.ply";
+    QVERIFY2(waitUntil([&] { return fs::path(w.loadedScene().meshSource) == fieldMesh; }, 20000),
+             qPrintable(QString::fromStdString(w.loadedScene().meshSource) + "; log: " +
+                        w.jobsPanel()->log()->toPlainText().right(600)));
     QVERIFY(w.loadedScene().mesh && !w.loadedScene().mesh->faces.empty());
     save(w.grab().toImage(), "gui_field_done.png");
   }
