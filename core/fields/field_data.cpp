@@ -8,7 +8,6 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "geometry/camera.h"
 #include "io/colmap_model.h"
 #include "io/npz.h"
 #include "scene/geometry_data.h"
@@ -42,7 +41,9 @@ void setPhoto(cv::Mat img, int maxSize, FieldView& view) {
   double scale = 1.0;
   if (maxSize > 0 && std::max(w0, h0) > maxSize) {
     scale = double(maxSize) / double(std::max(w0, h0));
-    cv::resize(f, f, cv::Size(std::max(1, int(std::lround(w0 * scale))), std::max(1, int(std::lround(h0 * scale)))),
+    cv::resize(f, f,
+               cv::Size(std::max(1, int(std::lround(w0 * scale))),
+                        std::max(1, int(std::lround(h0 * scale)))),
                0, 0, cv::INTER_AREA);
   }
   view.width = f.cols;
@@ -79,8 +80,9 @@ FieldDataset loadTransformsJson(const fs::path& jsonPath, const FieldLoadOptions
                 "); expected NeRF's transforms.json");
   }
   if (!doc.contains("frames") || !doc["frames"].is_array() || doc["frames"].empty())
-    throw Error("poses file '" + jsonPath.string() +
-                "' has no \"frames\"; expected NeRF's transforms.json with camera_angle_x and frames");
+    throw Error(
+        "poses file '" + jsonPath.string() +
+        "' has no \"frames\"; expected NeRF's transforms.json with camera_angle_x and frames");
   FieldDataset data;
   data.source = jsonPath.string();
   const auto& frames = doc["frames"];
@@ -127,8 +129,8 @@ FieldDataset loadTransformsJson(const fs::path& jsonPath, const FieldLoadOptions
     } catch (const Error& e) {
       errors[i] = e.what();
     } catch (const std::exception& e) {
-      errors[i] = "poses file '" + jsonPath.string() + "', frame " + std::to_string(i) +
-                          ": " + e.what() + " (expected file_path and a 4x4 transform_matrix)";
+      errors[i] = "poses file '" + jsonPath.string() + "', frame " + std::to_string(i) + ": " +
+                  e.what() + " (expected file_path and a 4x4 transform_matrix)";
     }
   });
   for (const auto& e : errors)
@@ -145,39 +147,28 @@ std::vector<fs::path> imagesIn(const fs::path& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     std::string ext = e.path().extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg")) files.push_back(e.path());
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    if (e.is_regular_file() && (ext == ".png" || ext == ".jpg" || ext == ".jpeg"))
+      files.push_back(e.path());
   }
   std::sort(files.begin(), files.end());
   return files;
 }
 
-Eigen::Matrix4d matrix4(const std::map<std::string, NpyArray>& arrays, const std::string& key,
-                        const fs::path& npz) {
-  const NpyArray& a = arrays.at(key);
-  if (a.shape.size() != 2 || a.shape[1] != 4 || (a.shape[0] != 3 && a.shape[0] != 4))
-    throw Error("'" + npz.string() + "': " + key + " is not a 3x4 or 4x4 matrix");
-  Eigen::Matrix4d m = Eigen::Matrix4d::Identity();
-  for (size_t r = 0; r < a.shape[0]; ++r)
-    for (size_t c = 0; c < 4; ++c) m(long(r), long(c)) = a.at(r, c);
-  return m;
-}
-
 }  // namespace
 
 FieldDataset loadDtuCameras(const fs::path& npz, const FieldLoadOptions& options) {
-  const auto arrays = readNpz(npz);
-  size_t n = 0;
-  while (arrays.count("world_mat_" + std::to_string(n))) ++n;
-  if (n == 0)
-    throw Error("'" + npz.string() + "' holds no world_mat_0; expected DTU/IDR cameras (cameras_sphere.npz)");
+  const DtuCameras cameras = readDtuCameras(npz);
+  const size_t n = cameras.views.size();
   const fs::path dir = npz.parent_path();
   // images/ (as in ../shared/data) or image/ (IDR's and NeuS's own layout).
   const fs::path photoDir = fs::is_directory(dir / "images") ? dir / "images" : dir / "image";
   const std::vector<fs::path> photos = imagesIn(photoDir);
   if (photos.size() != n)
-    throw Error("'" + npz.string() + "' has " + std::to_string(n) + " cameras but '" + photoDir.string() +
-                "' holds " + std::to_string(photos.size()) + " photos; they pair up in name order");
+    throw Error("'" + npz.string() + "' has " + std::to_string(n) + " cameras but '" +
+                photoDir.string() + "' holds " + std::to_string(photos.size()) +
+                " photos; they pair up in name order");
   std::vector<fs::path> masks = imagesIn(dir / "mask");
   FieldDataset data;
   data.source = npz.string();
@@ -190,10 +181,7 @@ FieldDataset loadDtuCameras(const fs::path& npz, const FieldLoadOptions& options
   parallelFor(n, [&](size_t i) {
     FieldView& v = data.views[i];
     v.name = photos[i].filename().string();
-    const Eigen::Matrix4d world = matrix4(arrays, "world_mat_" + std::to_string(i), npz);
-    Eigen::Matrix3d K, R;
-    Eigen::Vector3d t;
-    splitProjectionMatrix(world.topRows<3>(), K, R, t);
+    const auto& [K, R, t] = cameras.views[i];
     v.center = -R.transpose() * t;
     v.rotation = R.transpose();
     // DTU's calibration puts pixel centres on integers; ours are at +0.5.
@@ -203,11 +191,14 @@ FieldDataset loadDtuCameras(const fs::path& npz, const FieldLoadOptions& options
       throw Error("photo '" + photos[i].string() + "' is missing or not a readable image");
     if (!masks.empty()) {
       const cv::Mat mask = cv::imread(masks[i].string(), cv::IMREAD_GRAYSCALE);
-      if (mask.empty()) throw Error("mask '" + masks[i].string() + "' is not a readable image");
+      if (mask.empty())
+        throw Error(
+            "mask '" + masks[i].string() +
+            "' is not a readable image; replace it, or move mask/ away to train without masks");
       if (mask.size() != photo.size())
         throw Error("mask '" + masks[i].string() + "' is " + std::to_string(mask.cols) + "x" +
-                    std::to_string(mask.rows) + " but its photo is " + std::to_string(photo.cols) + "x" +
-                    std::to_string(photo.rows));
+                    std::to_string(mask.rows) + " but its photo is " + std::to_string(photo.cols) +
+                    "x" + std::to_string(photo.rows));
       cv::Mat alpha;
       cv::threshold(mask, alpha, 127, 255, cv::THRESH_BINARY);
       std::vector<cv::Mat> ch;
@@ -218,8 +209,8 @@ FieldDataset loadDtuCameras(const fs::path& npz, const FieldLoadOptions& options
     setPhoto(photo, options.maxImageSize, v);
   });
   // The object's sphere (scale_mat maps the unit sphere onto it); without one, the frusta.
-  if (arrays.count("scale_mat_0")) {
-    const Eigen::Matrix4d s = matrix4(arrays, "scale_mat_0", npz);
+  if (cameras.scale) {
+    const Eigen::Matrix4d& s = *cameras.scale;
     const double r = s.block<3, 3>(0, 0).diagonal().cwiseAbs().maxCoeff();
     const Eigen::Vector3d c = s.block<3, 1>(0, 3);
     data.boxMin = c - Eigen::Vector3d::Constant(r);
@@ -235,8 +226,9 @@ FieldDataset loadProjectField(const Workspace& ws, const FieldLoadOptions& optio
     return loadColmapField(ws.denseDir() / "sparse", ws.denseDir() / "images", options, true);
   if (hasColmapModel(ws.sparseDir()))
     return loadColmapField(ws.sparseDir(), importedPhotoRoot(ws), options, false);
-  throw Error("the project has no registered cameras (sparse/0): run the pipeline up to sparse "
-              "first, or set field.poses to a NeRF transforms.json or a COLMAP model folder");
+  throw Error(
+      "the project has no registered cameras (sparse/0): run the pipeline up to sparse "
+      "first, or set field.poses to a NeRF transforms.json or a COLMAP model folder");
 }
 
 fs::path importedPhotoRoot(const Workspace& ws) {
@@ -249,17 +241,20 @@ fs::path importedPhotoRoot(const Workspace& ws) {
 FieldDataset loadColmapField(const fs::path& modelDir, const fs::path& imageDir,
                              const FieldLoadOptions& options, bool undistorted) {
   if (!hasColmapModel(modelDir))
-    throw Error("'" + modelDir.string() +
-                "' holds no COLMAP model (cameras, images, points3D .bin or .txt); set field.poses to a "
-                "COLMAP model folder or a transforms.json, or leave it empty for the project's cameras");
+    throw Error(
+        "'" + modelDir.string() +
+        "' holds no COLMAP model (cameras, images, points3D .bin or .txt); set field.poses to a "
+        "COLMAP model folder or a transforms.json, or leave it empty for the project's cameras");
   const Reconstruction model = readColmapModel(modelDir);
   if (model.images.empty())
-    throw Error("the sparse model in '" + modelDir.string() + "' has no registered photos; run sparse again");
+    throw Error("the sparse model in '" + modelDir.string() +
+                "' has no registered photos; run sparse again");
   FieldDataset data;
   data.source = modelDir.string();
   std::vector<const Image*> images;
   for (const auto& [id, im] : model.images) images.push_back(&im);
-  std::sort(images.begin(), images.end(), [](const Image* a, const Image* b) { return a->name < b->name; });
+  std::sort(images.begin(), images.end(),
+            [](const Image* a, const Image* b) { return a->name < b->name; });
   data.views.resize(images.size());
   bool distorted = false;
   for (size_t i = 0; i < images.size(); ++i) {
@@ -285,8 +280,9 @@ FieldDataset loadColmapField(const fs::path& modelDir, const fs::path& imageDir,
     setPhoto(photo, options.maxImageSize, v);
   });
   if (distorted && !undistorted)
-    data.notes.push_back("lens distortion of sparse/0's cameras is ignored; run the undistort stage "
-                         "first for a field on undistorted photos");
+    data.notes.push_back(
+        "lens distortion of sparse/0's cameras is ignored; run the undistort stage "
+        "first for a field on undistorted photos");
   // The box of the middle of the sparse points, as a cube padded by a tenth.
   std::vector<Eigen::Vector3f> points;
   for (const auto& [id, p] : model.points3D) points.push_back(p.xyz.cast<float>());
@@ -327,8 +323,9 @@ void boxFromViewFrusta(FieldDataset& data) {
   for (int z = 0; z < n; ++z)
     for (int y = 0; y < n; ++y)
       for (int x = 0; x < n; ++x) {
-        const Eigen::Vector3d p = target + half * (Eigen::Vector3d(x + 0.5, y + 0.5, z + 0.5) * (2.0 / n) -
-                                                   Eigen::Vector3d::Ones());
+        const Eigen::Vector3d p =
+            target + half * (Eigen::Vector3d(x + 0.5, y + 0.5, z + 0.5) * (2.0 / n) -
+                             Eigen::Vector3d::Ones());
         size_t seen = 0;
         for (const auto& v : views) {
           const Eigen::Vector3d c = v.rotation.transpose() * (p - v.center);

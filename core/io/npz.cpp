@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "geometry/camera.h"
 #include "util/error.h"
 
 namespace parallax {
@@ -149,7 +150,10 @@ std::map<std::string, NpyArray> readNpz(const std::filesystem::path& path) {
     }
   }
   if (eocd == std::string::npos)
-    throw Error(what + " is not an .npz file (no zip directory; truncated or another format)");
+    throw Error(
+        what +
+        " is not an .npz file (no zip directory: truncated or another format); copy it again "
+        "or name the right file");
   const size_t entries = readLE(b + eocd + 10, 2);
   size_t p = readLE(b + eocd + 16, 4);
   if (p == 0xffffffff) throw Error(what + " is a ZIP64 archive, which is not supported");
@@ -197,6 +201,37 @@ std::map<std::string, NpyArray> readNpz(const std::filesystem::path& path) {
     arrays[name] = parseNpy(bytes, what + " array '" + name + "'");
   }
   return arrays;
+}
+
+namespace {
+
+Eigen::Matrix4d matrix4(const std::map<std::string, NpyArray>& arrays, const std::string& key,
+                        const std::filesystem::path& npz) {
+  const NpyArray& a = arrays.at(key);
+  if (a.shape.size() != 2 || a.shape[1] != 4 || (a.shape[0] != 3 && a.shape[0] != 4))
+    throw Error("'" + npz.string() + "': " + key + " is not a 3x4 or 4x4 matrix");
+  Eigen::Matrix4d m = Eigen::Matrix4d::Identity();
+  for (size_t r = 0; r < a.shape[0]; ++r)
+    for (size_t c = 0; c < 4; ++c) m(long(r), long(c)) = a.at(r, c);
+  return m;
+}
+
+}  // namespace
+
+DtuCameras readDtuCameras(const std::filesystem::path& npz) {
+  const auto arrays = readNpz(npz);
+  DtuCameras out;
+  for (size_t i = 0; arrays.count("world_mat_" + std::to_string(i)); ++i) {
+    DtuCameras::View v;
+    splitProjectionMatrix(matrix4(arrays, "world_mat_" + std::to_string(i), npz).topRows<3>(), v.K,
+                          v.R, v.t);
+    out.views.push_back(v);
+  }
+  if (out.views.empty())
+    throw Error("'" + npz.string() +
+                "' holds no world_mat_0; expected DTU/IDR cameras (cameras_sphere.npz)");
+  if (arrays.count("scale_mat_0")) out.scale = matrix4(arrays, "scale_mat_0", npz);
+  return out;
 }
 
 }  // namespace parallax

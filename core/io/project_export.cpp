@@ -11,8 +11,6 @@ namespace fs = std::filesystem;
 namespace parallax {
 namespace {
 
-fs::path meshFile(const Workspace& ws) { return projectMeshFile(ws.root()); }
-
 const char* kNoSparse = "the project has no sparse model yet (sparse/0); run Reconstruct first";
 
 }  // namespace
@@ -21,7 +19,7 @@ std::vector<std::string> exportableData(const Workspace& ws) {
   std::vector<std::string> out;
   if (hasColmapModel(ws.sparseDir())) out.push_back("sparse");
   if (fs::exists(ws.denseDir() / "fused.ply")) out.push_back("dense");
-  if (fs::exists(meshFile(ws))) out.push_back("mesh");
+  if (fs::exists(projectMeshFile(ws.root()))) out.push_back("mesh");
   return out;
 }
 
@@ -48,6 +46,7 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
   }
   GeometryFormat gf = geometryFormatFromName(format);
   TriangleMesh geometry;
+  fs::path meshSource;  // what == "mesh": the file exported
   if (what == "sparse") {
     if (!hasColmapModel(ws.sparseDir())) throw Error(kNoSparse);
     Reconstruction model = readColmapModel(ws.sparseDir());
@@ -65,12 +64,13 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
           "the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");
     static_cast<PointCloud&>(geometry) = applyEdits(edits, PointCloud(readPly(fused)));
   } else {
-    fs::path mesh = meshFile(ws);
-    if (!fs::exists(mesh))
+    meshSource = projectMeshFile(ws.root());
+    if (!fs::exists(meshSource))
       throw Error(
-          "the project has no mesh yet (dense/meshed-poisson.ply, fields/<method>/mesh.ply); run the mesh "
+          "the project has no mesh yet (dense/meshed-poisson.ply, fields/<method>/mesh.ply); run "
+          "the mesh "
           "stage or train a neural field first");
-    geometry = applyEdits(edits, readPly(mesh));
+    geometry = applyEdits(edits, readPly(meshSource));
   }
   if (geometry.points.empty())
     throw Error("nothing is left to export: the cleaning edits removed every element of the " +
@@ -83,7 +83,7 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
   if (summary) {
     *summary = std::to_string(geometry.points.size()) + " vertices, " +
                std::to_string(geometry.faces.size()) + " faces";
-    if (what == "mesh") *summary += " from " + fs::relative(meshFile(ws), ws.root()).string();
+    if (what == "mesh") *summary += " from " + fs::relative(meshSource, ws.root()).string();
     if (!edits.empty()) *summary += ", " + std::to_string(edits.applied()) + " edits applied";
     for (const auto& n : notes) *summary += "; " + n;
   }

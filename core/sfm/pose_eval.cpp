@@ -8,7 +8,6 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "geometry/camera.h"
 #include "io/colmap_model.h"
 #include "io/npz.h"
 #include "util/error.h"
@@ -107,7 +106,7 @@ PoseSet readNerf(fs::path path) {
 
 PoseSet readDtu(fs::path path) {
   if (fs::is_directory(path)) path /= "cameras_sphere.npz";
-  const auto arrays = readNpz(path);
+  const DtuCameras cameras = readDtuCameras(path);
   std::vector<std::string> names;
   const fs::path imagesDir = path.parent_path() / "images";
   if (fs::is_directory(imagesDir)) {
@@ -116,26 +115,14 @@ PoseSet readDtu(fs::path path) {
     std::sort(names.begin(), names.end());
   }
   PoseSet out;
-  for (size_t i = 0;; ++i) {
-    auto world = arrays.find("world_mat_" + std::to_string(i));
-    if (world == arrays.end()) break;
-    const NpyArray& a = world->second;
-    if (a.shape.size() != 2 || a.shape[1] != 4 || a.shape[0] < 3)
-      throw Error("'" + path.string() + "': world_mat_" + std::to_string(i) + " is not a 3x4 or 4x4 matrix");
-    Eigen::Matrix<double, 3, 4> P;
-    for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 4; ++c) P(r, c) = a.at(size_t(r), size_t(c));
-    Eigen::Matrix3d K, R;
-    Eigen::Vector3d t;
-    splitProjectionMatrix(P, K, R, t);
+  for (size_t i = 0; i < cameras.views.size(); ++i) {
     const std::string stem = i < names.size() ? imageStem(names[i]) : [&] {
       char buf[16];
       std::snprintf(buf, sizeof buf, "%03zu", i);
       return std::string(buf);
     }();
-    out[stem] = fromRotationTranslation(R, t);
+    out[stem] = fromRotationTranslation(cameras.views[i].R, cameras.views[i].t);
   }
-  if (out.empty()) throw Error("'" + path.string() + "' has no world_mat_0");
   return out;
 }
 

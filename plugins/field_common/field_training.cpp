@@ -321,7 +321,7 @@ json trainField(FieldJob& job, FieldModel& model) {
   std::vector<torch::optim::OptimizerParamGroup> groups;
   groups.emplace_back(params, adamOptions(lr));
   if (!slow.empty()) groups.emplace_back(slow, adamOptions(lr * 0.1));
-  torch::optim::Adam adam(groups, torch::optim::AdamOptions(lr).betas({0.9, 0.99}).eps(1e-15));
+  torch::optim::Adam adam(groups, *adamOptions(lr));
   const bool maskLoss = !R.learnedBackground && model.maskWeight() > 0;
   fs::create_directories(job.outDir);
   const fs::path checkpoint = job.outDir / "checkpoint.pt",
@@ -384,7 +384,6 @@ json trainField(FieldJob& job, FieldModel& model) {
   if (!probeView && !testViews.empty()) probeView = testViews[0];
   const bool probeHeldOut = probeView && isHeldOut(*probeView, holdout);
   const double curveEvery = p.value("curve_interval_s", 30.0);
-  // On a quarter of the pixels (every other row and column): the curve costs a quarter.
   // On about 10,000 pixels (every other row and column of a 200x200 view; sparser on
   // larger ones): the curve and the preview cost little of the training time.
   const int curveStride =
@@ -402,8 +401,10 @@ json trainField(FieldJob& job, FieldModel& model) {
     const double db = psnr(img, reference(v, white, curveStride));
     model.module().train();
     curve.push_back({{"seconds", at}, {"iteration", iteration}, {"psnr", db}});
-    writePng(job.outDir / "preview.png", img, (v.width + curveStride - 1) / curveStride,
+    // Written aside and renamed: the GUI may read it at any moment.
+    writePng(job.outDir / "preview.tmp.png", img, (v.width + curveStride - 1) / curveStride,
              (v.height + curveStride - 1) / curveStride);
+    fs::rename(job.outDir / "preview.tmp.png", job.outDir / "preview.png");
     writeFileAtomic(job.outDir / "curve.json", json{{"method", model.name()},
                                                     {"view", v.name},
                                                     {"held_out", probeHeldOut},

@@ -78,7 +78,7 @@ class NeusModel : public FieldModel {
   explicit NeusModel(const json& p)
       : eikonalWeight_(p.value("eikonal_weight", 0.1)),
         maskWeight_(p.value("mask_weight", 0.1)),
-        baseStep_(std::sqrt(3.0) / double(p.value("steps_per_diagonal", 512LL))) {
+        baseStep_(MarchSettings(p).dt) {
     torch::manual_seed(uint64_t(p.value("seed", 0LL)));
     HashGridOptions o;
     o.log2_table = int(p.value("hash_log2_size", 19LL));
