@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # NeuS on this machine's CPU (field_neus plugin), the two surface measurements:
-#  1. the synthetic statue sample (16 views at 320x240, poses from its ground truth),
-#     15 minutes of training: held-out PSNR and the Chamfer distance of the extracted
-#     surface to the true mesh (completeness over the truth two or more photos see);
+#  1. the synthetic statue sample (16 photos at 640x480, trained at 400x300 on the cameras
+#     and sparse points of the project's own structure from motion), 15 minutes of
+#     training: held-out PSNR and the Chamfer distance of the extracted surface to the true
+#     mesh, the project aligned onto the sample's cameras (completeness over the truth two
+#     or more photos see);
 #  2. DTU scan24 at 800x600 with its masks, 30 minutes: held-out PSNR, the mesh's
 #     components and boundary edges (closed or not), and a screenshot of it in the GUI.
 # Usage: neus.sh PARALLAX_CLI [STATUE_SECONDS] [DTU_SECONDS]   (data from $PARALLAX_DATA)
@@ -31,13 +33,16 @@ for c in d["psnr_curve"]:
 PY
 }
 
-echo "== NeuS on the synthetic statue sample, ${statueBudget} s"
+echo "== NeuS on the synthetic statue sample, ${statueBudget} s (the project's own cameras and sparse points)"
 sample=$out/statue
 [ -f "$sample/sample.json" ] || "$cli" sample statue "$sample" >/dev/null || exit 1
 p=$out/statue-neus
 rm -rf "$p"
-"$cli" new "$p" "$sample/images" >/dev/null && "$cli" run-stage "$p" import >/dev/null || exit 1
-"$cli" set "$p" field.enabled=true field.method=neus field.poses="$sample/ground_truth/sparse" \
+"$cli" new "$p" "$sample/images" >/dev/null || exit 1
+for stage in import features matching sparse ground_truth; do
+  "$cli" run-stage "$p" $stage 2>&1 | tail -1 || exit 1
+done
+"$cli" set "$p" field.enabled=true field.method=neus \
   field.time_budget_s="$statueBudget" field.curve_interval_s=60 >/dev/null || exit 1
 /usr/bin/time -f "peak memory %M KB, wall %e s" "$cli" run-stage "$p" field 2>&1 | grep -v "^frame" | tail -2 || status=1
 summary "$p/fields/neus/training.json"

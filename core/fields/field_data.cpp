@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -285,7 +286,16 @@ FieldDataset loadColmapField(const fs::path& modelDir, const fs::path& imageDir,
         "first for a field on undistorted photos");
   // The box of the middle of the sparse points, as a cube padded by a tenth.
   std::vector<Eigen::Vector3f> points;
-  for (const auto& [id, p] : model.points3D) points.push_back(p.xyz.cast<float>());
+  std::map<uint32_t, uint32_t> viewOf;  // image id -> view index
+  for (size_t i = 0; i < images.size(); ++i) viewOf[images[i]->image_id] = uint32_t(i);
+  for (const auto& [id, p] : model.points3D) {
+    points.push_back(p.xyz.cast<float>());
+    data.points.push_back(p.xyz);
+    std::vector<uint32_t> seenBy;
+    for (const auto& t : p.track)
+      if (const auto it = viewOf.find(t.image_id); it != viewOf.end()) seenBy.push_back(it->second);
+    data.pointViews.push_back(std::move(seenBy));
+  }
   if (points.size() < 20) {
     boxFromViewFrusta(data);
     return data;

@@ -28,6 +28,11 @@ struct FieldDataset {
   std::vector<FieldView> views;
   // World-space box that holds the scene; the field is defined inside it.
   Eigen::Vector3d boxMin = Eigen::Vector3d::Constant(-1), boxMax = Eigen::Vector3d::Constant(1);
+  // Triangulated scene points (world units) from the COLMAP model the poses came from:
+  // surface samples that NeuS may pin its zero level to (Geo-NeuS). Empty for imported
+  // transforms.json / DTU cameras.
+  std::vector<Eigen::Vector3d> points;
+  std::vector<std::vector<uint32_t>> pointViews;  // per point: the views (indices) that see it
   std::string source;  // where the poses came from, for messages
   std::vector<std::string> notes;  // what the user should know (e.g. distortion ignored)
 };

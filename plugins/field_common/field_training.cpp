@@ -297,7 +297,7 @@ json trainField(FieldJob& job, FieldModel& model) {
   if (trainViews.empty()) throw Error("no views left to train on; lower field.holdout_every");
   const UnitBox box(data);
   std::mt19937 rng(uint32_t(p.value("seed", 0LL)));
-  Renderer R{model, Background(), OccupancyGrid(128), MarchSettings(p), !anyAlpha(data)};
+  Renderer R{model, Background(), OccupancyGrid(), MarchSettings(p), !anyAlpha(data)};
 
   std::vector<std::pair<uint32_t, uint32_t>> pixels;  // (view, pixel), drawn uniformly
   for (size_t vi : trainViews)
@@ -433,6 +433,34 @@ json trainField(FieldJob& job, FieldModel& model) {
                                       .dump(1));
   };
 
+  // Structure from motion's points in the unit cube: those inside the field (its sphere
+  // for NeuS) lie on its surface; the lines of sight to every point from the training
+  // views that see it cross free space.
+  torch::Tensor surfacePoints, sightFrom, sightTo;
+  if (model.pointLoss(torch::full({1, 3}, 0.5f), torch::full({1, 3}, 0.5f)).defined()) {
+    std::vector<float> inside, from, to;
+    auto inField = [&](const Eigen::Vector3d& q) {
+      return model.sphereBounded() ? (q - Eigen::Vector3d::Constant(0.5)).norm() < 0.5
+                                   : (q.array() > 0).all() && (q.array() < 1).all();
+    };
+    for (size_t i = 0; i < data.points.size(); ++i) {
+      const Eigen::Vector3d q = (data.points[i] - box.min) / box.side;
+      if (inField(q)) inside.insert(inside.end(), {float(q.x()), float(q.y()), float(q.z())});
+      for (uint32_t v : i < data.pointViews.size() ? data.pointViews[i] : std::vector<uint32_t>{}) {
+        if (v >= data.views.size() || isHeldOut(v, holdout)) continue;
+        const Eigen::Vector3d c = (data.views[v].center - box.min) / box.side;
+        from.insert(from.end(), {float(c.x()), float(c.y()), float(c.z())});
+        to.insert(to.end(), {float(q.x()), float(q.y()), float(q.z())});
+      }
+    }
+    if (inside.size() >= 3 * 20) {
+      surfacePoints = torch::from_blob(inside.data(), {int64_t(inside.size() / 3), 3}).clone();
+      sightFrom = torch::from_blob(from.data(), {int64_t(from.size() / 3), 3}).clone();
+      sightTo = torch::from_blob(to.data(), {int64_t(to.size() / 3), 3}).clone();
+      job.report.info(std::to_string(surfacePoints.size(0)) + " sparse points pin the surface, " +
+                      std::to_string(sightFrom.size(0)) + " lines of sight clear the space before them");
+    }
+  }
   int64_t occupancyUpdates = resumed ? 1 : 0;
   double lastLoss = 0, tMarch = 0, tTrain = 0, tAdam = 0;
   std::uniform_int_distribution<size_t> pickPixel(0, pixels.size() - 1);
@@ -510,6 +538,27 @@ json trainField(FieldJob& job, FieldModel& model) {
       const Renderer::Rendered out = R.render(all, batch, bg, true);
       torch::Tensor loss = torch::mse_loss(out.rgb, target);
       if (out.regulariser.defined()) loss = loss + out.regulariser;
+      if (surfacePoints.defined()) {
+        const auto pick = [](int64_t n) {
+          return torch::randint(n, {std::min<int64_t>(4096, n)}, torch::TensorOptions().dtype(torch::kInt64));
+        };
+        const torch::Tensor on = surfacePoints.index_select(0, pick(surfacePoints.size(0)));
+        torch::Tensor free;
+        if (sightFrom.size(0) > 0) {
+          // A random point of each line of sight, up to `clearance` short of its end.
+          const torch::Tensor k = pick(sightFrom.size(0));
+          const torch::Tensor a = sightFrom.index_select(0, k), b = sightTo.index_select(0, k);
+          const torch::Tensor length = (b - a).norm(2, 1, true).clamp_min(1e-6);
+          const torch::Tensor u = torch::rand({k.size(0), 1}) * (1 - model.clearance() / length).clamp_min(0);
+          free = a + u * (b - a);
+          const torch::Tensor keep = model.sphereBounded()
+                                         ? (free - 0.5).norm(2, 1) < 0.5
+                                         : ((free > 0) & (free < 1)).all(1);
+          free = free.index({keep});
+        }
+        const torch::Tensor pl = model.pointLoss(on, free.defined() ? free : torch::empty({0, 3}));
+        if (pl.defined()) loss = loss + pl;
+      }
       if (maskLoss)
         loss = loss + model.maskWeight() *
                           torch::binary_cross_entropy(out.alpha.clamp(1e-3, 1 - 1e-3), mask);
@@ -590,7 +639,7 @@ json evaluateField(FieldJob& job, FieldModel& model) {
   const FieldDataset& data = job.data;
   const json& p = job.params;
   const UnitBox box(data);
-  Renderer R{model, Background(), OccupancyGrid(128), MarchSettings(p), !anyAlpha(data)};
+  Renderer R{model, Background(), OccupancyGrid(), MarchSettings(p), !anyAlpha(data)};
   R.load(job.outDir / "checkpoint.pt");
   model.module().eval();
   const int holdout = int(p.value("holdout_every", 8LL));

@@ -53,6 +53,15 @@ class FieldModel {
   // Weight of the binary cross-entropy between the rendered opacity and the photos' masks
   // (alpha), when every photo has one; 0: masks teach only through random backgrounds.
   virtual double maskWeight() const { return 0; }
+  // A loss from structure from motion's sparse points (unit cube): `onSurface` (n, 3) lie on
+  // the surface; `freeSpace` (m, 3) lie on lines of sight from the photos that see a point
+  // to it, short of it by `clearance`: nothing there. Undefined when the model has none.
+  virtual torch::Tensor pointLoss(const torch::Tensor& onSurface, const torch::Tensor& freeSpace) {
+    (void)onSurface, (void)freeSpace;
+    return {};
+  }
+  // How far short of a point its lines of sight stop (unit cube).
+  virtual double clearance() const { return 0.02; }
   // Whether empty space may be skipped yet (a field that starts as a sphere must first be
   // sampled everywhere, or no surface could form away from it).
   virtual bool skipEmptySpace() const { return true; }

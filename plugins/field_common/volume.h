@@ -27,9 +27,10 @@ struct Samples {
 
 // A grid of G^3 cells over the unit cube: which cells may hold matter. Cells hold a
 // running maximum of the density seen there; occupied means above a threshold.
+constexpr int kOccupancyResolution = 128;  // cells along the unit cube
 class OccupancyGrid {
  public:
-  explicit OccupancyGrid(int resolution = 128);
+  explicit OccupancyGrid(int resolution = kOccupancyResolution);
   int resolution() const { return res_; }
   bool occupied(int64_t cell) const { return bits_[size_t(cell)] != 0; }
   // Cell centres with a random offset inside the cell, for `count` cells chosen at random

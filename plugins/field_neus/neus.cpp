@@ -44,7 +44,7 @@ struct NeusImpl : torch::nn::Module {
     const torch::Tensor h = torch::cat({normal, sphericalHarmonics4(dirs), feature}, 1);
     return torch::sigmoid(color3->forward(torch::relu(color2->forward(torch::relu(color1->forward(h))))));
   }
-  torch::Tensor sharpness() { return torch::exp(variance * 10.0).clamp(1.0, 1e6); }
+  torch::Tensor sharpness() const { return torch::exp(variance * 10.0).clamp(1.0, 1e6); }
 
   double radius;
   HashGrid grid{nullptr};
@@ -78,6 +78,7 @@ class NeusModel : public FieldModel {
   explicit NeusModel(const json& p)
       : eikonalWeight_(p.value("eikonal_weight", 0.1)),
         maskWeight_(p.value("mask_weight", 0.1)),
+        pointWeight_(p.value("points_weight", 0.1)),
         baseStep_(MarchSettings(p).dt) {
     torch::manual_seed(uint64_t(p.value("seed", 0LL)));
     HashGridOptions o;
@@ -111,12 +112,33 @@ class NeusModel : public FieldModel {
   // The sharpness at a tenth of the learning rate (as instant-nsr-pl), so that it follows
   // the geometry as it settles rather than leading it.
   std::vector<torch::Tensor> slowParameters() override { return {net_->variance}; }
+  // Structure from motion's points (Geo-NeuS, Fu et al. 2022): |f| at the points is the
+  // surface's error; on the lines of sight to them the field must be outside (the NeuS
+  // CDF sigmoid(-s f) there, 1/2 on a surface, is matter where the photos saw none).
+  // Without them a scene that is not one object in the middle (a ground plane reaching the
+  // cameras, sky) lets the sphere the field starts as swell until it fills the field and
+  // the photos are painted on its boundary.
+  torch::Tensor pointLoss(const torch::Tensor& onSurface, const torch::Tensor& freeSpace) override {
+    if (pointWeight_ <= 0) return {};
+    torch::Tensor loss = net_->geometry(onSurface).select(1, 0).abs().mean();
+    if (freeSpace.size(0) > 0)
+      loss = loss + torch::sigmoid(-net_->sharpness() * net_->geometry(freeSpace).select(1, 0)).mean();
+    return pointWeight_ * loss;
+  }
+  // Lines of sight stop where the S-density of the point's own surface has faded.
+  double clearance() const override { return std::max(0.02, 4.0 / net_->sharpness().item<double>()); }
+
   double maskWeight() const override { return maskWeight_; }
 
-  // NeuS's logistic density s e^{-s f} / (1 + e^{-s f})^2, largest on the surface.
+  // NeuS's logistic density s e^{-s f} / (1 + e^{-s f})^2, largest on the surface, at the
+  // distance less a cell's diagonal and a marching step: a cell is sampled at one random
+  // point, and once the density is sharp (s in the thousands, a band thinner than a cell)
+  // that point would miss the surface crossing the cell, leaving holes no ray samples.
   torch::Tensor occupancyDensity(const torch::Tensor& pos) override {
     const torch::Tensor s = net_->sharpness();
-    const torch::Tensor sig = torch::sigmoid(-s * net_->geometry(pos).select(1, 0));
+    const double margin = std::sqrt(3.0) / kOccupancyResolution + baseStep_ * stepScale_;
+    const torch::Tensor f = torch::relu(net_->geometry(pos).select(1, 0).abs() - margin);
+    const torch::Tensor sig = torch::sigmoid(-s * f);
     return s * sig * (1 - sig);
   }
 
@@ -176,7 +198,7 @@ class NeusModel : public FieldModel {
 
   Neus net_{nullptr};
   float stepScale_ = 1.f;
-  double eikonalWeight_, maskWeight_, baseStep_, eps_ = 1.0 / 64, anneal_ = 0, progress_ = 0;
+  double eikonalWeight_, maskWeight_, pointWeight_, baseStep_, eps_ = 1.0 / 64, anneal_ = 0, progress_ = 0;
 };
 
 json train(FieldJob& job) {
