@@ -734,17 +734,7 @@ int evaluateField(const std::string& project, const std::string& gtMesh, const C
       toTruth = *sim;
       transformGeometry(mesh, toTruth);
     } else {
-      uint32_t id = 1;
-      for (const FieldView& v : data.views) {
-        Camera cam = Camera::pinhole(v.width, v.height, v.fx, v.fy, v.cx, v.cy);
-        cam.camera_id = id;
-        Image im;
-        im.image_id = id, im.camera_id = id, im.name = v.name;
-        const Eigen::Matrix3d R = v.rotation.transpose();
-        im.cam_from_world = Rigid3d(Eigen::Quaterniond(R).normalized(), -R * v.center);
-        cameras.cameras[id] = cam;
-        cameras.images[id++] = im;
-      }
+      cameras = fieldCameras(data);
     }
     // Completeness over what the field could reconstruct: the truth seen by two or more
     // photos, inside the field's box.

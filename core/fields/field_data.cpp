@@ -358,3 +358,28 @@ void boxFromViewFrusta(FieldDataset& data) {
 }
 
 }  // namespace parallax
+
+namespace parallax {
+
+Reconstruction fieldCameras(const FieldDataset& data, const std::vector<size_t>& which,
+                            const Eigen::Vector3d& origin, double scale) {
+  std::vector<size_t> all = which;
+  if (all.empty())
+    for (size_t i = 0; i < data.views.size(); ++i) all.push_back(i);
+  Reconstruction cameras;
+  uint32_t id = 1;
+  for (size_t i : all) {
+    const FieldView& v = data.views.at(i);
+    Camera cam = Camera::pinhole(v.width, v.height, v.fx, v.fy, v.cx, v.cy);
+    cam.camera_id = id;
+    Image im;
+    im.image_id = id, im.camera_id = id, im.name = v.name;
+    const Eigen::Matrix3d R = v.rotation.transpose();
+    im.cam_from_world = Rigid3d(Eigen::Quaterniond(R).normalized(), -R * ((v.center - origin) / scale));
+    cameras.cameras[id] = cam;
+    cameras.images[id++] = im;
+  }
+  return cameras;
+}
+
+}  // namespace parallax

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "scene/reconstruction.h"
+
 namespace parallax {
 
 class Workspace;
@@ -65,6 +67,12 @@ std::filesystem::path importedPhotoRoot(const Workspace& ws);
 // The box where every camera (all but a tenth of them) sees: the scene an object-centred
 // capture frames; used when there are no sparse points.
 void boxFromViewFrusta(FieldDataset& data);
+
+// The views `which` (all when empty) as pinhole cameras at their training resolution,
+// image ids from 1, with the world mapped by p -> (p - origin) / scale (the field's unit
+// cube: origin the box's corner, scale its side).
+Reconstruction fieldCameras(const FieldDataset& data, const std::vector<size_t>& which = {},
+                            const Eigen::Vector3d& origin = Eigen::Vector3d::Zero(), double scale = 1);
 
 // Held-out views for evaluation: every `every`-th view (0, every, 2 every, ...); 0 = none.
 inline bool isHeldOut(size_t index, int every) { return every > 0 && index % size_t(every) == 0; }

@@ -14,6 +14,7 @@
 
 #include "mvs/dense_scene.h"
 #include "synthetic/rasterizer.h"
+#include "util/parallel.h"
 #include "util/error.h"
 
 namespace parallax {
@@ -130,6 +131,36 @@ SurfaceSamples visibleSurfaceSamples(const TriangleMesh& mesh, const Reconstruct
   }
   for (size_t k = 0; k < candidates.size(); ++k)
     if (views[k] >= minViews) out.points.push_back(candidates[k]);
+  return out;
+}
+
+TriangleMesh keepSeenFaces(const TriangleMesh& mesh, const Reconstruction& cameras, int minViews,
+                           float tolerance) {
+  TriangleMesh shaded = mesh;
+  if (!shaded.hasNormals()) shaded.computeVertexNormals();
+  std::vector<int> views(mesh.faces.size(), 0);
+  for (const auto& [id, im] : cameras.images) {
+    const Camera& cam = cameras.cameras.at(im.camera_id);
+    const Camera pin = Camera::pinhole(cam.width, cam.height, cam.focalX(), cam.focalY(),
+                                       cam.principalX(), cam.principalY());
+    const std::vector<RasterSample> zbuffer = rasterize(shaded, pin, im.cam_from_world, 1e-4f);
+    parallelFor(mesh.faces.size(), [&](size_t f) {
+      const Eigen::Vector3i& t = mesh.faces[f];
+      const Eigen::Vector3f c =
+          (mesh.points[size_t(t[0])] + mesh.points[size_t(t[1])] + mesh.points[size_t(t[2])]) / 3.f;
+      const Eigen::Vector3d Xc = im.cam_from_world * c.cast<double>();
+      if (Xc.z() <= 0) return;
+      const Eigen::Vector2d px = pin.imgFromCam(Xc);
+      const int x = int(std::floor(px.x())), y = int(std::floor(px.y()));
+      if (x < 0 || y < 0 || x >= cam.width || y >= cam.height) return;
+      const float z = zbuffer[size_t(y) * size_t(cam.width) + size_t(x)].depth;
+      if (z <= 0 || float(Xc.z()) <= z * (1.f + tolerance)) ++views[f];
+    });
+  }
+  TriangleMesh out = mesh;
+  out.faces.clear();
+  for (size_t f = 0; f < mesh.faces.size(); ++f)
+    if (views[f] >= minViews) out.faces.push_back(mesh.faces[f]);
   return out;
 }
 

@@ -42,6 +42,13 @@ struct SurfaceSamples {
 SurfaceSamples visibleSurfaceSamples(const TriangleMesh& mesh, const Reconstruction& cameras,
                                      size_t count, int minViews = 2, unsigned seed = 1);
 
+// The faces of `mesh` whose centre at least `minViews` of `cameras` see (in their image,
+// in front, not behind the mesh by more than `tolerance` of the depth): what photos
+// constrained. The rest (the underside of a ground, the inside of a wall, surfaces outside
+// every view) is dropped; unused vertices are kept.
+TriangleMesh keepSeenFaces(const TriangleMesh& mesh, const Reconstruction& cameras, int minViews = 1,
+                           float tolerance = 0.01f);
+
 // `points` in the ground truth's frame.
 GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
                                     const TriangleMesh& truth, const SurfaceSamples& samples,

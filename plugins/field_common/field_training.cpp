@@ -11,6 +11,7 @@
 
 #include "../common/torch_weights.h"
 #include "io/ply.h"
+#include "mvs/geometry_eval.h"
 #include "surface/iso_surface.h"
 #include "util/atomic_file.h"
 #include "util/cancel.h"
@@ -204,7 +205,7 @@ void writePng(const fs::path& path, const std::vector<float>& rgb, int w, int h)
 // The surface where the model's value crosses its level, sampled on a res^3 grid over the
 // box, with vertex colours seen from outside. World units.
 TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res, bool largestOnly,
-                            Reporter& report) {
+                            const Reconstruction* seenBy, Reporter& report) {
   c10::InferenceMode guard;
   ScalarGrid grid;
   grid.resolution = res;
@@ -238,6 +239,10 @@ TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res, bool
       if ((c - Eigen::Vector3f::Constant(0.5f)).norm() <= 0.5f) inside.push_back(f);
     }
     mesh.faces.swap(inside);
+  }
+  if (seenBy && !mesh.faces.empty()) {
+    report.progress(0, 1, "keeping the surface the training photos see");
+    mesh = keepSeenFaces(mesh, *seenBy);
   }
   if (largestOnly && !mesh.faces.empty()) mesh = largestComponent(mesh);
   if (mesh.faces.empty()) return mesh;
@@ -274,7 +279,7 @@ std::string resumeKey(const json& p, const FieldDataset& data, const FieldModel&
   json k = p;
   for (const char* f :
        {"enabled", "time_budget_s", "iterations", "curve_interval_s", "checkpoint_interval_s",
-        "mesh_resolution", "mesh_level", "mesh_largest_component", "preview_view"})
+        "mesh_resolution", "mesh_level", "mesh_largest_component", "mesh_seen_only", "preview_view"})
     k.erase(f);
   k["method"] = model.name();
   k["views"] = data.views.size();
@@ -608,8 +613,11 @@ json trainField(FieldJob& job, FieldModel& model) {
                   {"resumed_from_seconds", resumedSeconds}};
   const int meshRes = int(p.value("mesh_resolution", 256LL));
   if (meshRes > 0) {
+    // In the unit cube, where the surface is extracted.
+    const Reconstruction trainingCameras = fieldCameras(data, trainViews, box.min, box.side);
     const TriangleMesh mesh =
-        extractSurface(model, box, meshRes, p.value("mesh_largest_component", true), job.report);
+        extractSurface(model, box, meshRes, p.value("mesh_largest_component", true),
+                       p.value("mesh_seen_only", true) ? &trainingCameras : nullptr, job.report);
     if (mesh.faces.empty()) {
       job.report.warning(
           "the field has no surface at its level (field.mesh_level); no mesh written");

@@ -112,6 +112,43 @@ class TestSurface : public QObject {
     QVERIFY(part.to_truth < 0.01);
   }
 
+  // A field's surface is cut to what the photos saw: seen from above, a ball keeps its cap
+  // and loses its hidden underside, and a ball outside the photo's frame goes.
+  void onlyTheFacesAPhotoSeesAreKept() {
+    TriangleMesh balls = isoSurface(sampled(48, -1, 1, [](const Eigen::Vector3d& p) { return float(p.norm() - 0.7); }), 0.f, false);
+    const size_t first = balls.faces.size(), offset = balls.points.size();
+    const TriangleMesh aside = balls;
+    for (const auto& q : aside.points) balls.points.push_back(q + Eigen::Vector3f(6, 0, 0));
+    for (const auto& f : aside.faces) balls.faces.push_back(f + Eigen::Vector3i::Constant(int(offset)));
+    Reconstruction cameras;
+    Camera cam = Camera::pinhole(200, 200, 200, 200, 100, 100);
+    cam.camera_id = 1;
+    cameras.cameras[1] = cam;
+    Image im;
+    im.image_id = 1, im.camera_id = 1, im.name = "above";
+    const Eigen::Matrix3d down = Eigen::Vector3d(1, -1, -1).asDiagonal();  // looking down -z from z = 3
+    im.cam_from_world = Rigid3d(Eigen::Quaterniond(down), Eigen::Vector3d(0, 0, 3));
+    cameras.images[1] = im;
+    const TriangleMesh seen = keepSeenFaces(balls, cameras);
+    size_t cap = 0, capKept = 0, below = 0, far = 0;
+    auto centre = [](const TriangleMesh& m, const Eigen::Vector3i& f) {
+      return Eigen::Vector3f((m.points[size_t(f[0])] + m.points[size_t(f[1])] + m.points[size_t(f[2])]) / 3.f);
+    };
+    for (size_t i = 0; i < first; ++i) cap += centre(balls, balls.faces[i]).z() > 0.3f;
+    for (const auto& f : seen.faces) {
+      const Eigen::Vector3f c = centre(seen, f);
+      if (c.x() > 3) ++far;
+      else if (c.z() < 0) ++below;
+      else capKept += c.z() > 0.3f;
+    }
+    qInfo("%zu of %zu faces kept; cap %zu of %zu, underside %zu, outside the frame %zu", seen.faces.size(),
+          balls.faces.size(), capKept, cap, below, far);
+    QCOMPARE(far, size_t(0));
+    QCOMPARE(below, size_t(0));
+    QVERIFY(capKept >= cap * 95 / 100);
+    QCOMPARE(seen.points.size(), balls.points.size());
+  }
+
   // The yardstick of a field's surface: zero against itself, the gap between two
   // concentric spheres against each other.
   void chamferDistanceMeasuresTheGap() {
