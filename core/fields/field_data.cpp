@@ -357,10 +357,6 @@ void boxFromViewFrusta(FieldDataset& data) {
   data.boxMax = mid + Eigen::Vector3d::Constant(r);
 }
 
-}  // namespace parallax
-
-namespace parallax {
-
 Reconstruction fieldCameras(const FieldDataset& data, const std::vector<size_t>& which,
                             const Eigen::Vector3d& origin, double scale) {
   std::vector<size_t> all = which;
