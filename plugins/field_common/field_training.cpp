@@ -442,7 +442,7 @@ json trainField(FieldJob& job, FieldModel& model) {
   // for NeuS) lie on its surface; the lines of sight to every point from the training
   // views that see it cross free space.
   torch::Tensor surfacePoints, sightFrom, sightTo;
-  if (model.pointLoss(torch::full({1, 3}, 0.5f), torch::full({1, 3}, 0.5f)).defined()) {
+  if (model.usesPoints()) {
     std::vector<float> inside, from, to;
     auto inField = [&](const Eigen::Vector3d& q) {
       return model.sphereBounded() ? (q - Eigen::Vector3d::Constant(0.5)).norm() < 0.5

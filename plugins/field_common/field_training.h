@@ -60,6 +60,8 @@ class FieldModel {
     (void)onSurface, (void)freeSpace;
     return {};
   }
+  // Whether pointLoss is used (the points and lines of sight are gathered only then).
+  virtual bool usesPoints() const { return false; }
   // How far short of a point its lines of sight stop (unit cube).
   virtual double clearance() const { return 0.02; }
   // Whether empty space may be skipped yet (a field that starts as a sphere must first be

@@ -118,8 +118,8 @@ class NeusModel : public FieldModel {
   // Without them a scene that is not one object in the middle (a ground plane reaching the
   // cameras, sky) lets the sphere the field starts as swell until it fills the field and
   // the photos are painted on its boundary.
+  bool usesPoints() const override { return pointWeight_ > 0; }
   torch::Tensor pointLoss(const torch::Tensor& onSurface, const torch::Tensor& freeSpace) override {
-    if (pointWeight_ <= 0) return {};
     torch::Tensor loss = net_->geometry(onSurface).select(1, 0).abs().mean();
     if (freeSpace.size(0) > 0)
       loss = loss + torch::sigmoid(-net_->sharpness() * net_->geometry(freeSpace).select(1, 0)).mean();
