@@ -11,6 +11,7 @@
 
 #include "io/colmap_model.h"
 #include "io/npz.h"
+#include "mvs/geometry_eval.h"
 #include "scene/geometry_data.h"
 #include "scene/workspace.h"
 #include "util/error.h"
@@ -306,6 +307,74 @@ FieldDataset loadColmapField(const fs::path& modelDir, const fs::path& imageDir,
   data.boxMin = mid - Eigen::Vector3d::Constant(r);
   data.boxMax = mid + Eigen::Vector3d::Constant(r);
   return data;
+}
+
+std::string addModelPoints(FieldDataset& data, const Reconstruction& model) {
+  if (model.points3D.empty()) return "";
+  std::map<std::string, uint32_t> viewOf;  // photo name -> view index
+  for (size_t i = 0; i < data.views.size(); ++i) viewOf[data.views[i].name] = uint32_t(i);
+  std::map<uint32_t, uint32_t> viewOfImage;  // model image id -> view index
+  for (const auto& [id, im] : model.images)
+    if (const auto it = viewOf.find(fs::path(im.name).filename().string()); it != viewOf.end())
+      viewOfImage[id] = it->second;
+  // The model's images under the dataset's names, so that the two pair up by name.
+  Reconstruction named;
+  for (const auto& [id, view] : viewOfImage) {
+    Image im = model.images.at(id);
+    im.name = data.views[view].name;
+    named.images[id] = im;
+  }
+  double residual = 0;
+  const auto sim = similarityBetweenModels(named, fieldCameras(data), &residual);
+  if (!sim)
+    return "the project's sparse model shares fewer than 3 photos (by name) with " + data.source +
+           "; its points are not used";
+  Eigen::Vector3d mean = Eigen::Vector3d::Zero();
+  for (const auto& v : data.views) mean += v.center;
+  mean /= double(data.views.size());
+  std::vector<double> spread;
+  for (const auto& v : data.views) spread.push_back((v.center - mean).norm());
+  std::nth_element(spread.begin(), spread.begin() + long(spread.size() / 2), spread.end());
+  const double tolerance = 0.01 * spread[spread.size() / 2];
+  char text[160];
+  std::snprintf(text, sizeof text, "%.3g (median, %zu photos; tolerance %.3g)", residual,
+                viewOfImage.size(), tolerance);
+  if (!(residual <= tolerance))
+    return "the project's sparse model does not fit the cameras of " + data.source +
+           ": camera centres differ by " + text + "; its points are not used";
+  const Eigen::Matrix3d sR = sim->topLeftCorner<3, 3>();
+  const Eigen::Vector3d t = sim->topRightCorner<3, 1>();
+  size_t added = 0, background = 0;
+  for (const auto& [id, p] : model.points3D) {
+    const Eigen::Vector3d x = sR * p.xyz + t;
+    std::vector<uint32_t> seenBy;
+    int onObject = 0, onBackground = 0;
+    for (const auto& obs : p.track) {
+      const auto it = viewOfImage.find(obs.image_id);
+      if (it == viewOfImage.end()) continue;
+      seenBy.push_back(it->second);
+      const FieldView& v = data.views[it->second];
+      if (!v.hasAlpha) continue;
+      const Eigen::Vector3d c = v.rotation.transpose() * (x - v.center);
+      if (c.z() <= 0) continue;
+      const double u = v.fx * c.x() / c.z() + v.cx, w = v.fy * c.y() / c.z() + v.cy;
+      if (u < 0 || w < 0 || u >= v.width || w >= v.height) continue;
+      const float alpha = v.rgba[4 * (size_t(w) * size_t(v.width) + size_t(u)) + 3];
+      (alpha >= 0.5f ? onObject : onBackground) += 1;
+    }
+    if (seenBy.empty()) continue;
+    if (onBackground > onObject) {
+      ++background;
+      continue;
+    }
+    data.points.push_back(x);
+    data.pointViews.push_back(std::move(seenBy));
+    ++added;
+  }
+  std::string note = std::to_string(added) + " points of the project's sparse model added, aligned onto " +
+                     data.source + " (camera centres agree to " + text + ")";
+  if (background) note += "; " + std::to_string(background) + " on the masks' background left out";
+  return note;
 }
 
 void boxFromViewFrusta(FieldDataset& data) {

@@ -61,6 +61,13 @@ FieldDataset loadProjectField(const Workspace& ws, const FieldLoadOptions& optio
 // A COLMAP model's registered photos (read from imageDir by name) and cameras.
 FieldDataset loadColmapField(const std::filesystem::path& modelDir, const std::filesystem::path& imageDir,
                              const FieldLoadOptions& options, bool undistorted);
+// Adds the triangulated points of a COLMAP model (the project's own sparse/0) to a dataset
+// whose cameras were imported (DTU, transforms.json), so that NeuS can be pinned by them:
+// the model is mapped onto the dataset's cameras by the similarity between the centres of
+// photos with the same name, and accepted only when those centres agree to 1% of the
+// cameras' spread. With masks, points that most of their photos see on the background are
+// left out. Returns what was done, or why nothing was, for the user.
+std::string addModelPoints(FieldDataset& data, const Reconstruction& model);
 // Where the project's photos were imported from.
 std::filesystem::path importedPhotoRoot(const Workspace& ws);
 

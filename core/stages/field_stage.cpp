@@ -2,6 +2,7 @@
 // plugins) on photos with known cameras; writes fields/<method>/ (checkpoint,
 // training.json with the PSNR curve, mesh.ply).
 #include "fields/field_trainer.h"
+#include "io/colmap_model.h"
 #include "pipeline/stage.h"
 #include "plugin/plugin_manager.h"
 #include "stages/builtin_stages.h"
@@ -28,13 +29,19 @@ FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& params) {
   o.maxImageSize = int(params.value("max_image_size", 400LL));
   const fs::path p = posesPath(ws, params.value("poses", ""));
   if (p.empty()) return loadProjectField(ws, o);
-  // DTU/IDR cameras (the .npz or its folder), a COLMAP model folder (e.g. a sample's
-  // reference/sparse), or a transforms.json.
-  if (p.extension() == ".npz") return loadDtuCameras(p, o);
-  if (fs::is_directory(p) && fs::exists(p / "cameras_sphere.npz"))
-    return loadDtuCameras(p / "cameras_sphere.npz", o);
-  if (fs::is_directory(p)) return loadColmapField(p, importedPhotoRoot(ws), o, false);
-  return loadTransformsJson(p, o);
+  // A COLMAP model folder (e.g. a sample's reference/sparse) brings its own points.
+  if (fs::is_directory(p) && !fs::exists(p / "cameras_sphere.npz"))
+    return loadColmapField(p, importedPhotoRoot(ws), o, false);
+  // DTU/IDR cameras (the .npz or its folder) or a transforms.json: the project's own
+  // sparse points, when it has them, aligned onto those cameras.
+  FieldDataset data = p.extension() == ".npz"   ? loadDtuCameras(p, o)
+                      : fs::is_directory(p)     ? loadDtuCameras(p / "cameras_sphere.npz", o)
+                                                : loadTransformsJson(p, o);
+  if (hasColmapModel(ws.sparseDir())) {
+    const std::string note = addModelPoints(data, readColmapModel(ws.sparseDir()));
+    if (!note.empty()) data.notes.push_back(note);
+  }
+  return data;
 }
 
 const FieldTrainer& requireFieldTrainer(const std::string& method) {
@@ -87,15 +94,17 @@ std::string fieldInputs(const Workspace& ws) {
   Hasher h;
   std::error_code ec;
   // The poses file (or model folder) named, else the project's cameras (sparse/0 and the
-  // undistorted ones): sizes and times of what holds the cameras.
+  // undistorted ones): sizes and times of the files with the cameras and points.
   const std::string poses = ws.paramOverrides("field").value("poses", "");
   h.add(poses);
-  std::vector<fs::path> places = {posesPath(ws, poses)};
+  // Imported cameras take the project's own sparse points when it has them.
+  std::vector<fs::path> places = {posesPath(ws, poses), ws.sparseDir()};
   if (poses.empty()) places = {ws.sparseDir(), ws.denseDir() / "sparse"};
   std::vector<fs::path> files;
   for (const fs::path& place : places) {
     files.push_back(place);
-    for (const char* f : {"cameras.bin", "images.bin", "cameras.txt", "images.txt"})
+    for (const char* f : {"cameras.bin", "images.bin", "points3D.bin", "cameras.txt", "images.txt",
+                          "points3D.txt"})
       files.push_back(place / f);
   }
   for (const auto& p : files)

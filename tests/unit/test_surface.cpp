@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "fields/field_data.h"
 #include "mvs/geometry_eval.h"
 #include "surface/iso_surface.h"
 
@@ -147,6 +148,86 @@ class TestSurface : public QObject {
     QCOMPARE(below, size_t(0));
     QVERIFY(capKept >= cap * 95 / 100);
     QCOMPARE(seen.points.size(), balls.points.size());
+  }
+
+  // Imported cameras (DTU's) take the project's own sparse points: the model, in its own
+  // frame (scaled, turned, moved), lands on the imported cameras' frame; points the masks
+  // put on the background stay out; a model whose cameras do not fit is refused, named.
+  void projectPointsJoinImportedCameras() {
+    FieldDataset data;
+    data.source = "cameras_sphere.npz";
+    const int n = 8, size = 100;
+    for (int i = 0; i < n; ++i) {
+      FieldView v;
+      v.name = "00000" + std::to_string(i) + ".png";
+      v.width = v.height = size;
+      v.fx = v.fy = 100, v.cx = v.cy = 50;
+      const double a = 2 * M_PI * i / n;
+      v.center = Eigen::Vector3d(4 * std::cos(a), 4 * std::sin(a), 1);
+      const Eigen::Vector3d z = (-v.center).normalized(), x = z.cross(Eigen::Vector3d::UnitZ()).normalized();
+      v.rotation.col(0) = x, v.rotation.col(1) = z.cross(x), v.rotation.col(2) = z;
+      // The mask: what a unit ball at the origin covers.
+      v.rgba.assign(size_t(size) * size * 4, 0.5f);
+      for (int y = 0; y < size; ++y)
+        for (int u = 0; u < size; ++u) {
+          const Eigen::Vector3d ray = (v.rotation * Eigen::Vector3d((u + 0.5 - 50) / 100, (y + 0.5 - 50) / 100, 1)).normalized();
+          const double miss = (v.center - v.center.dot(ray) * ray).norm();
+          v.rgba[4 * size_t(y * size + u) + 3] = miss < 1.05 ? 1.f : 0.f;
+        }
+      v.hasAlpha = true;
+      data.views.push_back(v);
+    }
+    // The model: the same cameras in a frame p' = 0.5 R p + t, named as the import names them.
+    const Eigen::Matrix3d R = Eigen::AngleAxisd(0.7, Eigen::Vector3d(1, 2, 3).normalized()).toRotationMatrix();
+    const Eigen::Vector3d t(10, -3, 2);
+    auto toModel = [&](const Eigen::Vector3d& p) -> Eigen::Vector3d { return 0.5 * R * p + t; };
+    Reconstruction model = fieldCameras(data);
+    for (auto& [id, im] : model.images) {
+      const FieldView& v = data.views[id - 1];
+      const Eigen::Matrix3d camFromModel = (R * v.rotation).transpose();
+      im.cam_from_world = Rigid3d(Eigen::Quaterniond(camFromModel), -camFromModel * toModel(v.center));
+      im.name = "images/" + im.name;
+    }
+    std::vector<Eigen::Vector3d> object, ground;
+    for (int k = 0; k < 50; ++k) {
+      object.push_back(Eigen::Vector3d(std::cos(k), std::sin(k), std::cos(3.0 * k)).normalized() * 0.9);
+      ground.push_back(Eigen::Vector3d(2.2 * std::cos(0.3 * k), 2.2 * std::sin(0.3 * k), -1.5));
+    }
+    // Tracks as structure from motion makes them: the photos that see the point, not
+    // those where the ball hides it (from where the ground behind it is inside the mask).
+    auto sees = [&](const FieldView& v, const Eigen::Vector3d& p, bool onBall) {
+      if (onBall) return p.dot(v.center - p) > 0;
+      const Eigen::Vector3d d = p - v.center;
+      const double s = std::clamp(-v.center.dot(d) / d.squaredNorm(), 0.0, 1.0);
+      return (v.center + s * d).norm() > 1.0;
+    };
+    uint64_t id = 1;
+    for (const auto* set : {&object, &ground})
+      for (const auto& p : *set) {
+        Point3D pt;
+        pt.xyz = toModel(p);
+        for (uint32_t im = 1; im <= uint32_t(n); ++im)
+          if (sees(data.views[im - 1], p, set == &object)) pt.track.push_back({im, 0});
+        if (pt.track.size() >= 2) model.points3D[id++] = pt;
+      }
+    QCOMPARE(model.points3D.size(), object.size() + ground.size());
+    FieldDataset joined = data;
+    const std::string note = addModelPoints(joined, model);
+    qInfo("%s", note.c_str());
+    QCOMPARE(joined.points.size(), object.size());
+    QCOMPARE(joined.pointViews.size(), object.size());
+    double worst = 0;
+    for (size_t k = 0; k < object.size(); ++k) worst = std::max(worst, (joined.points[k] - object[k]).norm());
+    QVERIFY2(worst < 1e-6, qPrintable(QString::number(worst)));
+    QCOMPARE(joined.pointViews[0].size(), model.points3D.at(1).track.size());
+    QVERIFY(QString::fromStdString(note).contains("50 on the masks' background left out"));
+    // One camera far off: the model does not fit these cameras and adds nothing.
+    model.images[3].cam_from_world.translation += Eigen::Vector3d(3, 0, 0);
+    FieldDataset refused = data;
+    const std::string why = addModelPoints(refused, model);
+    QVERIFY(refused.points.empty());
+    QVERIFY2(QString::fromStdString(why).contains("does not fit the cameras of cameras_sphere.npz"),
+             why.c_str());
   }
 
   // The yardstick of a field's surface: zero against itself, the gap between two
