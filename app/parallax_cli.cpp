@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   auto* cSample = app.add_subcommand(
       "sample",
       "Generate a synthetic scene with exact ground truth (photos, cameras, depth, mesh)");
-  cSample->add_option("name", name, "Scene name (statue)")->required();
+  cSample->add_option("name", name, "Scene name (statue, room)")->required();
   cSample->add_option("outdir", out, "Output folder (new or empty)")->required();
   cSample->add_option("--views", views, "Number of photos")->capture_default_str();
   cSample->add_option("--width", width, "Photo width in pixels")->capture_default_str();

@@ -4,6 +4,8 @@
 // by the quick start under Xvfb and by tests).
 #include <QAction>
 #include <QApplication>
+#include <QDockWidget>
+#include <map>
 #include <QCommandLineParser>
 #include <QSurfaceFormat>
 #include <QTimer>
@@ -39,7 +41,24 @@ int main(int argc, char** argv) {
       "layers", "Show only these layers (comma-separated: cameras, sparse, dense, mesh) and frame them.",
       "LIST");
   parser.addOption(layers);
+  QCommandLineOption colour("colour",
+                            "Colour the points and mesh by MODE: rgb, height, views, error, confidence "
+                            "or label (with the Labels legend shown).",
+                            "MODE");
+  parser.addOption(colour);
   parser.process(app);
+  const std::map<QString, QString> colourActions = {{"rgb", "colour-RGB"},
+                                                    {"height", "colour-Height"},
+                                                    {"views", "colour-Number of Views"},
+                                                    {"error", "colour-Reprojection Error"},
+                                                    {"confidence", "colour-Confidence"},
+                                                    {"label", "colour-Label"}};
+  const QString colourMode = parser.value(colour).trimmed().toLower();
+  if (parser.isSet(colour) && !colourActions.count(colourMode)) {
+    std::cerr << "parallax: unknown colour mode '" << colourMode.toStdString()
+              << "' in --colour; use rgb, height, views, error, confidence or label" << std::endl;
+    return 2;
+  }
 
   parallax::registerBuiltinStages();
   parallax::ui::MainWindow window;
@@ -60,7 +79,12 @@ int main(int argc, char** argv) {
     }
   }
   // Through the View menu's layer toggles, so the menu says what is shown.
-  auto showLayers = [&window, shown] {
+  const QString colourAction = parser.isSet(colour) ? colourActions.at(colourMode) : QString();
+  auto showLayers = [&window, shown, colourAction] {
+    if (!colourAction.isEmpty())
+      if (auto* a = window.findChild<QAction*>(colourAction)) a->trigger();
+    if (colourAction == "colour-Label")
+      if (auto* d = window.findChild<QDockWidget*>("labelsDock")) d->raise();
     if (shown.isEmpty()) return;
     const std::pair<const char*, const char*> names[] = {{"cameras", "layer-Cameras"},
                                                          {"sparse", "layer-Sparse Points"},
@@ -70,7 +94,7 @@ int main(int argc, char** argv) {
       if (auto* a = window.findChild<QAction*>(action)) a->setChecked(shown.contains(QString(name)));
     window.viewport()->fitView();
   };
-  if (!parser.isSet(screenshot) && !shown.isEmpty())
+  if (!parser.isSet(screenshot) && (!shown.isEmpty() || !colourAction.isEmpty()))
     QObject::connect(&window, &parallax::ui::MainWindow::sceneReloaded, &window, showLayers,
                      Qt::SingleShotConnection);
   if (parser.isSet(screenshot)) {

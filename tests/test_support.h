@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 
+#include "plugin/plugin_manager.h"
 #include "synthetic/sample_scene.h"
 
 namespace parallax::test {
@@ -72,3 +73,15 @@ bool underCI();
     QSKIP(qPrintable(var##_why));                                \
   }                                                              \
   const std::filesystem::path var = *var##_opt;
+
+// A test that needs a LibTorch plugin (e.g. "field_neus"): fails under CI, where every
+// plugin must be built, and skips with the reason elsewhere.
+#define PARALLAX_REQUIRE_PLUGIN(name)                                                           \
+  do {                                                                                          \
+    parallax::PluginManager::instance().loadDefault();                                          \
+    if (!parallax::PluginManager::instance().find(name)) {                                      \
+      const QString why_ = QStringLiteral("the " name " plugin is not built (PARALLAX_BUILD_TORCH=OFF)"); \
+      if (parallax::test::underCI()) QFAIL(qPrintable(why_));                                   \
+      QSKIP(qPrintable(why_));                                                                  \
+    }                                                                                           \
+  } while (false)

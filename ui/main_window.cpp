@@ -33,6 +33,7 @@
 #include "surface/cleaning.h"
 #include "ui/depth_panel.h"
 #include "ui/field_panel.h"
+#include "ui/labels_panel.h"
 #include "ui/jobs_panel.h"
 #include "ui/parameter_editor.h"
 #include "ui/photo_browser.h"
@@ -84,6 +85,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   fieldDock_ = dock("Field", "fieldDock", field_, Qt::RightDockWidgetArea);
   tabifyDockWidget(depthDock_, fieldDock_);
   tabifyDockWidget(fieldDock_, historyDock);
+  labels_ = new LabelsPanel(this);
+  QDockWidget* labelsDock = dock("Labels", "labelsDock", labels_, Qt::RightDockWidgetArea);
+  tabifyDockWidget(historyDock, labelsDock);
+  connect(labels_, &LabelsPanel::hiddenChanged, this, [this] { showEdited(); });
+  connect(labels_, &LabelsPanel::selectRequested, this, [this](int32_t label) { selectLabel(label); });
+  connect(labels_, &LabelsPanel::colourByLabelRequested, this, [this] {
+    if (auto* a = findChild<QAction*>("colour-Label")) a->trigger();
+  });
   connect(field_, &FieldPanel::pauseRequested, this, [this] {
     if (running_ && running_->stage() == "field") running_->cancel();
   });
@@ -686,12 +695,32 @@ void MainWindow::rebuildUndoStack(const EditHistory& loaded) {
 }
 
 void MainWindow::showEdited() {
-  const SceneData shown = withEdits(loaded_, history_, &denseIds_, &faceIds_);
+  SceneData shown = withEdits(loaded_, history_, &denseIds_, &faceIds_);
+  labels_->setLabels(shown.labels, shownLabelCounts(shown));
+  hideLabels(shown, labels_->hiddenLabels(), &denseIds_, &faceIds_);
   viewport_->setScene(shown);
   if (viewport_->cropBoxShown()) previewCropBox();  // the new scene's elements outside it
   stats_->setModel(shown.sparse ? &*shown.sparse : nullptr, shown.photoPaths.size(),
                    shown.sparseIsLive);
   selectionLabel_->setText(selectionSummary());
+}
+
+size_t MainWindow::selectLabel(int32_t label) {
+  const SceneData* shown = viewport_->scene();
+  RegionSelection r;
+  if (shown && shown->dense && shown->dense->hasLabels())
+    for (size_t i = 0; i < shown->dense->size(); ++i)
+      if (shown->dense->labels[i] == label) r.dense.push_back(uint32_t(i));
+  if (shown && shown->mesh && shown->mesh->hasLabels())
+    for (size_t f = 0; f < shown->mesh->faces.size(); ++f)
+      if (shown->mesh->labels[size_t(shown->mesh->faces[f][0])] == label) r.faces.push_back(uint32_t(f));
+  const size_t n = r.dense.size() + r.faces.size();
+  viewport_->setRegionSelection(std::move(r));
+  selectionLabel_->setText(selectionSummary());
+  if (n == 0)
+    statusBar()->showMessage("No shown point or face is labelled '" +
+                             QString::fromStdString(shown ? shown->labels.name(label) : "?") + "'", 4000);
+  return n;
 }
 
 QString MainWindow::selectionSummary() const {

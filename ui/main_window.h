@@ -30,6 +30,7 @@ class SelectionPanel;
 class StatsPanel;
 class DepthPanel;
 class FieldPanel;
+class LabelsPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -68,6 +69,9 @@ class MainWindow : public QMainWindow {
   const EditHistory& editHistory() const { return history_; }
   // Removes the selected points, faces and cameras (one undo step); false if none.
   bool deleteSelection();
+  // Selects every shown point and mesh face of a class (Labels panel); how many.
+  size_t selectLabel(int32_t label);
+  LabelsPanel* labelsPanel() const { return labels_; }
   // Removes everything of the visible layers that is not selected.
   bool cropToSelection();
   // Selects the statistical outliers of the dense cloud and sparse points shown
@@ -138,6 +142,7 @@ class MainWindow : public QMainWindow {
   DepthPanel* depth_;
   QDockWidget* depthDock_;
   FieldPanel* field_;
+  LabelsPanel* labels_;
   QDockWidget* fieldDock_;
   std::map<std::string, std::filesystem::path> photoPaths_;  // of the scene on show
   QLabel* statusLabel_;

@@ -38,6 +38,8 @@ SceneData loadSceneData(const fs::path& root) {
   data.sparseIsLive = sparse == live;
   const fs::path fused = root / "dense" / "fused.ply";
   if (fs::exists(fused)) attempt(fused, [&] { data.dense = readPly(fused); });
+  if (data.dense)
+    attempt(labelTableFile(root), [&] { data.dense->labels = projectDenseLabels(root, data.dense->size(), &data.labels); });
   const fs::path vis = root / "dense" / "fused.ply.vis";
   if (data.dense && fs::exists(vis))
     attempt(vis, [&] {
@@ -58,6 +60,9 @@ SceneData loadSceneData(const fs::path& root) {
       if (!m.hasNormals()) m.computeVertexNormals();
       if (mesh.parent_path() == root / "reference" && data.sparse)
         toModelFrame(m, root / "reference" / "sparse", *data.sparse);
+      LabelTable table;
+      m.labels = projectMeshLabels(root, mesh, m.size(), &table);
+      if (!m.labels.empty()) data.labels = table;
       data.mesh = std::move(m);
       data.meshSource = mesh.string();
     });
@@ -72,6 +77,7 @@ SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
   SceneData shown;
   shown.sparseIsLive = loaded.sparseIsLive;
   shown.meshSource = loaded.meshSource;
+  shown.labels = loaded.labels;
   shown.photoPaths = loaded.photoPaths;
   shown.edits = edits;
   if (loaded.sparse) {
@@ -87,6 +93,79 @@ SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
     for (uint32_t i : *denseIds) shown.denseConfidence.push_back(loaded.denseConfidence[i]);
   if (loaded.mesh) shown.mesh = applyEdits(edits, *loaded.mesh, faceIds);
   return shown;
+}
+
+namespace {
+template <typename T>
+void keepOnly(std::vector<T>& v, const std::vector<uint32_t>& keep, size_t size) {
+  if (v.size() != size) return;
+  std::vector<T> out;
+  out.reserve(keep.size());
+  for (uint32_t i : keep) out.push_back(v[i]);
+  v.swap(out);
+}
+}  // namespace
+
+void hideLabels(SceneData& shown, const std::set<int32_t>& hidden, std::vector<uint32_t>* denseIds,
+                std::vector<uint32_t>* faceIds) {
+  if (hidden.empty()) return;
+  if (shown.dense && shown.dense->hasLabels()) {
+    PointCloud& c = *shown.dense;
+    const size_t n = c.size();
+    std::vector<uint32_t> keep;
+    for (size_t i = 0; i < n; ++i)
+      if (!hidden.count(c.labels[i])) keep.push_back(uint32_t(i));
+    keepOnly(shown.denseViews, keep, n);
+    keepOnly(shown.denseConfidence, keep, n);
+    keepOnly(*denseIds, keep, n);
+    keepOnly(c.normals, keep, n);
+    keepOnly(c.colors, keep, n);
+    keepOnly(c.points, keep, n);
+    keepOnly(c.labels, keep, n);
+  }
+  if (shown.mesh && shown.mesh->hasLabels()) {
+    TriangleMesh& m = *shown.mesh;
+    std::vector<uint32_t> keepFaces;
+    for (size_t f = 0; f < m.faces.size(); ++f)
+      if (!hidden.count(m.labels[size_t(m.faces[f][0])])) keepFaces.push_back(uint32_t(f));
+    if (keepFaces.size() == m.faces.size()) return;
+    // Vertices no kept face uses go.
+    std::vector<int32_t> index(m.size(), -1);
+    std::vector<uint32_t> keepVertices;
+    std::vector<Eigen::Vector3i> faces;
+    for (uint32_t f : keepFaces) {
+      Eigen::Vector3i g;
+      for (int k = 0; k < 3; ++k) {
+        int32_t& v = index[size_t(m.faces[f][k])];
+        if (v < 0) {
+          v = int32_t(keepVertices.size());
+          keepVertices.push_back(uint32_t(m.faces[f][k]));
+        }
+        g[k] = v;
+      }
+      faces.push_back(g);
+    }
+    keepOnly(*faceIds, keepFaces, m.faces.size());
+    const size_t n = m.size();
+    keepOnly(m.normals, keepVertices, n);
+    keepOnly(m.colors, keepVertices, n);
+    keepOnly(m.points, keepVertices, n);
+    keepOnly(m.labels, keepVertices, n);
+    m.faces.swap(faces);
+  }
+}
+
+std::vector<size_t> shownLabelCounts(const SceneData& shown) {
+  size_t most = 0;
+  for (const LabelClass& c : shown.labels.classes) most = std::max(most, size_t(std::max(0, c.id + 1)));
+  std::vector<size_t> n(most, 0);
+  auto add = [&](const std::vector<int32_t>& labels) {
+    for (int32_t l : labels)
+      if (l >= 0 && size_t(l) < most) ++n[size_t(l)];
+  };
+  if (shown.dense) add(shown.dense->labels);
+  if (shown.mesh) add(shown.mesh->labels);
+  return n;
 }
 
 }  // namespace parallax::ui

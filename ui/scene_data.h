@@ -4,6 +4,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "scene/geometry_data.h"
 #include "scene/reconstruction.h"
 #include "scene/workspace.h"
+#include "segment/labels.h"
 
 namespace parallax::ui {
 
@@ -22,6 +24,9 @@ struct SceneData {
   std::vector<float> denseConfidence;  // depth confidence of each dense point (fused.ply.conf), or empty
   std::optional<TriangleMesh> mesh;
   std::string meshSource;             // which file the mesh came from
+  // The segment stage's classes when the dense cloud's or the mesh's labels (their
+  // `labels`) are the project's current ones.
+  LabelTable labels;
   std::vector<std::string> problems;  // files that exist but could not be read
   // The imported photos (photos.json): file per image name, for the selection panel.
   std::map<std::string, std::filesystem::path> photoPaths;
@@ -35,6 +40,14 @@ struct SceneData {
 // A live (still growing) sparse model is shown as it is.
 SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
                     std::vector<uint32_t>* denseIds, std::vector<uint32_t>* faceIds);
+
+// Drops the points and faces of the `hidden` classes from a shown scene; `denseIds` and
+// `faceIds` (from withEdits) follow, so they still give each shown element's file index.
+void hideLabels(SceneData& shown, const std::set<int32_t>& hidden, std::vector<uint32_t>* denseIds,
+                std::vector<uint32_t>* faceIds);
+
+// Elements per class of a shown scene: dense points plus mesh vertices.
+std::vector<size_t> shownLabelCounts(const SceneData& shown);
 
 // Reads whatever the project has; unreadable files become `problems`, never exceptions.
 SceneData loadSceneData(const std::filesystem::path& projectRoot);

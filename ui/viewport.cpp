@@ -1,5 +1,7 @@
 #include "ui/viewport.h"
 
+#include "ui/labels_panel.h"
+
 #include <vtkActor.h>
 #include <vtkBoxRepresentation.h>
 #include <vtkBoxWidget2.h>
@@ -218,12 +220,6 @@ std::vector<Color3> rampColors(const std::vector<double>& values, bool fromZero 
   return out;
 }
 
-Color3 labelColor(int32_t label) {
-  static const Color3 palette[] = {{230, 25, 75},  {60, 180, 75},  {255, 225, 25}, {0, 130, 200},
-                                   {245, 130, 48}, {145, 30, 180}, {70, 240, 240}, {240, 50, 230},
-                                   {210, 245, 60}, {250, 190, 212}, {0, 128, 128}, {170, 110, 40}};
-  return label < 0 ? Color3{128, 128, 128} : palette[size_t(label) % std::size(palette)];
-}
 
 std::vector<Color3> heightColors(const std::vector<Eigen::Vector3f>& pts, const Eigen::Vector3d& up) {
   std::vector<double> h(pts.size());
@@ -563,7 +559,7 @@ void Viewport::setScene(const SceneData& data) {
         coloured.colors = heightColors(coloured.points, d_->sceneUp);
       } else {
         coloured.colors.resize(coloured.size());
-        for (size_t i = 0; i < coloured.size(); ++i) coloured.colors[i] = labelColor(coloured.labels[i]);
+        for (size_t i = 0; i < coloured.size(); ++i) coloured.colors[i] = labelColour(&data.labels, coloured.labels[i]);
       }
       actor = makeActor(meshPolyData(coloured));
     } else {
@@ -589,7 +585,7 @@ void Viewport::setScene(const SceneData& data) {
       for (size_t i = 0; i < n; ++i) modeColors[i] = ramp(data.denseConfidence[i]);
     } else if (mode == ColorMode::kLabel && data.dense->hasLabels()) {
       modeColors.resize(n);
-      for (size_t i = 0; i < n; ++i) modeColors[i] = labelColor(data.dense->labels[i]);
+      for (size_t i = 0; i < n; ++i) modeColors[i] = labelColour(&data.labels, data.dense->labels[i]);
     }
     const std::vector<Color3>& baseColors = modeColors.empty() ? data.dense->colors : modeColors;
     const size_t stride = (n + d_->maxDisplayedPoints - 1) / std::max<size_t>(1, d_->maxDisplayedPoints);

@@ -426,6 +426,68 @@ void boxFromViewFrusta(FieldDataset& data) {
   data.boxMax = mid + Eigen::Vector3d::Constant(r);
 }
 
+size_t carveByMasks(ScalarGrid& grid, float level, bool insideAbove, float margin,
+                    const FieldDataset& data, const std::vector<size_t>& views,
+                    const Eigen::Vector3d& origin, double scale) {
+  // Per view: background pixels whose 3x3 neighbourhood is background too.
+  struct Silhouette {
+    const FieldView* view;
+    std::vector<uint8_t> background;
+  };
+  std::vector<Silhouette> masks;
+  for (size_t i : views) {
+    const FieldView& v = data.views.at(i);
+    if (!v.hasAlpha) continue;
+    Silhouette m{&v, std::vector<uint8_t>(size_t(v.width) * size_t(v.height), 0)};
+    for (int y = 0; y < v.height; ++y)
+      for (int x = 0; x < v.width; ++x) {
+        bool back = true;
+        for (int dy = -1; dy <= 1 && back; ++dy)
+          for (int dx = -1; dx <= 1 && back; ++dx) {
+            const int xx = std::clamp(x + dx, 0, v.width - 1), yy = std::clamp(y + dy, 0, v.height - 1);
+            back = v.rgba[4 * (size_t(yy) * size_t(v.width) + size_t(xx)) + 3] < 0.5f;
+          }
+        m.background[size_t(y) * size_t(v.width) + size_t(x)] = back;
+      }
+    masks.push_back(std::move(m));
+  }
+  if (masks.empty()) return 0;
+  const int n = grid.resolution;
+  const float outside = insideAbove ? level - margin : level + margin;
+  std::vector<size_t> moved(size_t(n), 0);
+  parallelFor(size_t(n), [&](size_t z) {
+    for (int y = 0; y < n; ++y)
+      for (int x = 0; x < n; ++x) {
+        float& value = grid.values[size_t(x) + size_t(n) * (size_t(y) + size_t(n) * z)];
+        if (insideAbove ? value < outside : value > outside) continue;
+        const Eigen::Vector3d p =
+            origin + scale * (grid.origin + grid.spacing * Eigen::Vector3d(x, y, double(z)));
+        // Outside: a mask shows it as background, or no masked photo has it in frame
+        // (nothing there was ever constrained; the object is in every photo).
+        bool inFrame = false, background = false;
+        for (const Silhouette& m : masks) {
+          const FieldView& v = *m.view;
+          const Eigen::Vector3d c = v.rotation.transpose() * (p - v.center);
+          if (c.z() <= 0) continue;
+          const double u = v.fx * c.x() / c.z() + v.cx, w = v.fy * c.y() / c.z() + v.cy;
+          if (!(u >= 0 && w >= 0 && u < v.width && w < v.height)) continue;
+          inFrame = true;
+          if (m.background[size_t(w) * size_t(v.width) + size_t(u)]) {
+            background = true;
+            break;
+          }
+        }
+        if (background || !inFrame) {
+          value = outside;
+          ++moved[z];
+        }
+      }
+  });
+  size_t total = 0;
+  for (size_t m : moved) total += m;
+  return total;
+}
+
 Reconstruction fieldCameras(const FieldDataset& data, const std::vector<size_t>& which,
                             const Eigen::Vector3d& origin, double scale) {
   std::vector<size_t> all = which;

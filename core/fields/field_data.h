@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "scene/reconstruction.h"
+#include "surface/iso_surface.h"
 
 namespace parallax {
 
@@ -80,6 +81,17 @@ void boxFromViewFrusta(FieldDataset& data);
 // cube: origin the box's corner, scale its side).
 Reconstruction fieldCameras(const FieldDataset& data, const std::vector<size_t>& which = {},
                             const Eigen::Vector3d& origin = Eigen::Vector3d::Zero(), double scale = 1);
+
+// Object masks as a surface's last word (as NeuS's own DTU meshes are cleaned): every grid
+// value (unit-cube grid; world = origin + scale * p) that one of `views` shows on its mask's
+// background - projected inside the frame onto a pixel whose 3x3 neighbourhood is all
+// background - or that no masked view has in its frame (nothing constrained it there;
+// the object is in every photo) is moved to the outside of `level` by `margin` (above it
+// for a density, `insideAbove`; below it for a distance). Views without alpha say
+// nothing. Returns how many values were moved.
+size_t carveByMasks(ScalarGrid& grid, float level, bool insideAbove, float margin,
+                    const FieldDataset& data, const std::vector<size_t>& views,
+                    const Eigen::Vector3d& origin, double scale);
 
 // Held-out views for evaluation: every `every`-th view (0, every, 2 every, ...); 0 = none.
 inline bool isHeldOut(size_t index, int every) { return every > 0 && index % size_t(every) == 0; }

@@ -1,5 +1,7 @@
 #include "io/mesh_io.h"
 
+#include <set>
+
 #include <assimp/postprocess.h>
 #include <assimp/scene.h>
 #include <unistd.h>
@@ -40,22 +42,10 @@ std::string geometryFormatExtension(GeometryFormat format) {
 
 namespace {
 
-// Builds a one-mesh aiScene that owns copies of the geometry.
-std::unique_ptr<aiScene> toAssimpScene(const TriangleMesh& g) {
-  auto scene = std::make_unique<aiScene>();
-  scene->mRootNode = new aiNode("parallax");
-  scene->mRootNode->mNumMeshes = 1;
-  scene->mRootNode->mMeshes = new unsigned[1]{0};
-  scene->mNumMaterials = 1;
-  scene->mMaterials = new aiMaterial* [1] { new aiMaterial() };
-  aiString matName("parallax-vertex-colour");
-  scene->mMaterials[0]->AddProperty(&matName, AI_MATKEY_NAME);
-  aiColor4D white(1, 1, 1, 1);
-  scene->mMaterials[0]->AddProperty(&white, 1, AI_MATKEY_COLOR_DIFFUSE);
-
+// One aiMesh, owning a copy of the geometry.
+aiMesh* toAssimpMesh(const TriangleMesh& g, const std::string& name) {
   auto* mesh = new aiMesh();
-  scene->mNumMeshes = 1;
-  scene->mMeshes = new aiMesh* [1] { mesh };
+  mesh->mName = aiString(name);
   mesh->mMaterialIndex = 0;
   const unsigned n = unsigned(g.size());
   mesh->mNumVertices = n;
@@ -97,16 +87,93 @@ std::unique_ptr<aiScene> toAssimpScene(const TriangleMesh& g) {
       mesh->mFaces[i].mIndices = new unsigned[1]{i};
     }
   }
+  return mesh;
+}
+
+// The part of `g` whose points (for a mesh: whose faces' first vertex) carry `label`,
+// vertices renumbered.
+TriangleMesh labelPart(const TriangleMesh& g, int32_t label) {
+  std::vector<uint32_t> keep;
+  std::vector<int32_t> index(g.size(), -1);
+  TriangleMesh part;
+  auto take = [&](size_t v) {
+    if (index[v] < 0) {
+      index[v] = int32_t(keep.size());
+      keep.push_back(uint32_t(v));
+    }
+    return index[v];
+  };
+  if (g.faces.empty()) {
+    for (size_t i = 0; i < g.size(); ++i)
+      if (g.labels[i] == label) take(i);
+  } else {
+    for (const auto& f : g.faces)
+      if (g.labels[size_t(f[0])] == label)
+        part.faces.emplace_back(take(size_t(f[0])), take(size_t(f[1])), take(size_t(f[2])));
+  }
+  for (uint32_t v : keep) {
+    part.points.push_back(g.points[v]);
+    if (g.hasNormals()) part.normals.push_back(g.normals[v]);
+    if (g.hasColors()) part.colors.push_back(g.colors[v]);
+    part.labels.push_back(label);
+  }
+  return part;
+}
+
+// An aiScene owning copies of the geometry: one mesh, or with labels and their table,
+// one mesh (a glTF primitive under its own node) per class, named after it.
+std::unique_ptr<aiScene> toAssimpScene(const TriangleMesh& g, const LabelTable* table) {
+  std::vector<aiMesh*> meshes;
+  if (table && g.hasLabels()) {
+    std::set<int32_t> present(g.labels.begin(), g.labels.end());
+    for (int32_t label : present) {
+      TriangleMesh part = labelPart(g, label);
+      if (!part.points.empty()) meshes.push_back(toAssimpMesh(part, table->name(label)));
+    }
+  }
+  if (meshes.empty()) meshes.push_back(toAssimpMesh(g, "parallax"));
+  auto scene = std::make_unique<aiScene>();
+  scene->mNumMaterials = 1;
+  scene->mMaterials = new aiMaterial* [1] { new aiMaterial() };
+  aiString matName("parallax-vertex-colour");
+  scene->mMaterials[0]->AddProperty(&matName, AI_MATKEY_NAME);
+  aiColor4D white(1, 1, 1, 1);
+  scene->mMaterials[0]->AddProperty(&white, 1, AI_MATKEY_COLOR_DIFFUSE);
+  scene->mNumMeshes = unsigned(meshes.size());
+  scene->mMeshes = new aiMesh*[meshes.size()];
+  std::copy(meshes.begin(), meshes.end(), scene->mMeshes);
+  scene->mRootNode = new aiNode("parallax");
+  if (meshes.size() == 1) {
+    scene->mRootNode->mNumMeshes = 1;
+    scene->mRootNode->mMeshes = new unsigned[1]{0};
+  } else {
+    scene->mRootNode->mNumChildren = unsigned(meshes.size());
+    scene->mRootNode->mChildren = new aiNode*[meshes.size()];
+    for (unsigned m = 0; m < meshes.size(); ++m) {
+      auto* node = new aiNode(meshes[m]->mName.C_Str());
+      node->mParent = scene->mRootNode;
+      node->mNumMeshes = 1;
+      node->mMeshes = new unsigned[1]{m};
+      scene->mRootNode->mChildren[m] = node;
+    }
+  }
   return scene;
 }
 
 }  // namespace
 
-void exportGeometry(const fs::path& path, const TriangleMesh& geometry, GeometryFormat format) {
+void exportGeometry(const fs::path& path, const TriangleMesh& geometry, GeometryFormat format,
+                    const LabelTable* labels) {
   if (geometry.points.empty())
     throw Error("nothing to export to '" + path.string() + "': the geometry is empty");
   if (format == GeometryFormat::kPly) {
-    writePly(path, geometry, PlyFormat::kBinary);
+    std::vector<std::string> comments;
+    if (labels && geometry.hasLabels()) {
+      comments.push_back("labels by " + labels->method + ": label id name (-1 unlabelled)");
+      for (const LabelClass& c : labels->classes)
+        comments.push_back("label " + std::to_string(c.id) + " " + c.name);
+    }
+    writePly(path, geometry, PlyFormat::kBinary, comments);
     return;
   }
   const char* formatId = format == GeometryFormat::kObj   ? "obj"
@@ -119,7 +186,7 @@ void exportGeometry(const fs::path& path, const TriangleMesh& geometry, Geometry
   fs::path tmpDir = tempSiblingPath(dir / "export");
   fs::create_directories(tmpDir);
   try {
-    auto scene = toAssimpScene(geometry);
+    auto scene = toAssimpScene(geometry, labels);
     Assimp::Exporter exporter;
     if (exporter.Export(scene.get(), formatId, (tmpDir / path.filename()).string()) != AI_SUCCESS)
       throw Error("could not write '" + path.string() + "': " + exporter.GetErrorString());

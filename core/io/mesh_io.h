@@ -6,6 +6,7 @@
 #include <string>
 
 #include "scene/geometry_data.h"
+#include "segment/labels.h"
 
 namespace parallax {
 
@@ -16,8 +17,10 @@ std::string geometryFormatExtension(GeometryFormat format);
 
 // Writes a mesh (or, with no faces, a point cloud) atomically: the files
 // appear only once complete (OBJ also writes NAME.mtl beside it).
+// With labels and their table: PLY keeps the per-vertex `label` and lists the classes
+// in header comments; glTF/GLB and OBJ get one named mesh per class.
 void exportGeometry(const std::filesystem::path& path, const TriangleMesh& geometry,
-                    GeometryFormat format);
+                    GeometryFormat format, const LabelTable* labels = nullptr);
 
 // Reads PLY with our reader and anything else through Assimp (indexed: identical
 // vertices are joined, so counts match what was written).

@@ -281,12 +281,13 @@ void put(std::string& out, T v) {
 }
 
 std::string encodePly(const PointCloud& cloud, const std::vector<Eigen::Vector3i>* faces,
-                      PlyFormat format) {
+                      PlyFormat format, const std::vector<std::string>& comments) {
   const bool binary = format == PlyFormat::kBinary;
   std::ostringstream h;
   h << "ply\nformat " << (binary ? "binary_little_endian" : "ascii") << " 1.0\n"
-    << "comment written by Parallax\n"
-    << "element vertex " << cloud.size() << "\n"
+    << "comment written by Parallax\n";
+  for (const std::string& c : comments) h << "comment " << c << "\n";
+  h << "element vertex " << cloud.size() << "\n"
     << "property float x\nproperty float y\nproperty float z\n";
   if (cloud.hasNormals()) h << "property float nx\nproperty float ny\nproperty float nz\n";
   if (cloud.hasColors()) h << "property uchar red\nproperty uchar green\nproperty uchar blue\n";
@@ -340,14 +341,16 @@ void checkAttributes(const PointCloud& c) {
 
 }  // namespace
 
-void writePly(const fs::path& path, const TriangleMesh& mesh, PlyFormat format) {
+void writePly(const fs::path& path, const TriangleMesh& mesh, PlyFormat format,
+              const std::vector<std::string>& comments) {
   checkAttributes(mesh);
-  writeFileAtomic(path, encodePly(mesh, &mesh.faces, format));
+  writeFileAtomic(path, encodePly(mesh, &mesh.faces, format, comments));
 }
 
-void writePly(const fs::path& path, const PointCloud& cloud, PlyFormat format) {
+void writePly(const fs::path& path, const PointCloud& cloud, PlyFormat format,
+              const std::vector<std::string>& comments) {
   checkAttributes(cloud);
-  writeFileAtomic(path, encodePly(cloud, nullptr, format));
+  writeFileAtomic(path, encodePly(cloud, nullptr, format, comments));
 }
 
 }  // namespace parallax

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "scene/geometry_data.h"
 
@@ -16,9 +18,10 @@ enum class PlyFormat { kBinary, kAscii };
 TriangleMesh readPly(const std::filesystem::path& path);
 
 // Writes atomically. Faces are written when `mesh.faces` is non-empty.
+// `comments` become header comment lines (e.g. the label classes: "label 3 object").
 void writePly(const std::filesystem::path& path, const TriangleMesh& mesh,
-              PlyFormat format = PlyFormat::kBinary);
+              PlyFormat format = PlyFormat::kBinary, const std::vector<std::string>& comments = {});
 void writePly(const std::filesystem::path& path, const PointCloud& cloud,
-              PlyFormat format = PlyFormat::kBinary);
+              PlyFormat format = PlyFormat::kBinary, const std::vector<std::string>& comments = {});
 
 }  // namespace parallax

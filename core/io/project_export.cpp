@@ -47,6 +47,7 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
   GeometryFormat gf = geometryFormatFromName(format);
   TriangleMesh geometry;
   fs::path meshSource;  // what == "mesh": the file exported
+  LabelTable labels;    // the segment stage's classes, when its labels belong to what is exported
   if (what == "sparse") {
     if (!hasColmapModel(ws.sparseDir())) throw Error(kNoSparse);
     Reconstruction model = readColmapModel(ws.sparseDir());
@@ -62,7 +63,9 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
     if (!fs::exists(fused))
       throw Error(
           "the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");
-    static_cast<PointCloud&>(geometry) = applyEdits(edits, PointCloud(readPly(fused)));
+    PointCloud cloud = readPly(fused);
+    cloud.labels = projectDenseLabels(ws.root(), cloud.size(), &labels);
+    static_cast<PointCloud&>(geometry) = applyEdits(edits, cloud);
   } else {
     meshSource = projectMeshFile(ws.root());
     if (!fs::exists(meshSource))
@@ -70,7 +73,9 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
           "the project has no mesh yet (dense/meshed-poisson.ply, fields/<method>/mesh.ply); run "
           "the mesh "
           "stage or train a neural field first");
-    geometry = applyEdits(edits, readPly(meshSource));
+    TriangleMesh mesh = readPly(meshSource);
+    mesh.labels = projectMeshLabels(ws.root(), meshSource, mesh.size(), &labels);
+    geometry = applyEdits(edits, mesh);
   }
   if (geometry.points.empty())
     throw Error("nothing is left to export: the cleaning edits removed every element of the " +
@@ -79,12 +84,14 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
     out /= what + geometryFormatExtension(gf);
   else if (out.extension().empty())
     out += geometryFormatExtension(gf);
-  exportGeometry(out, geometry, gf);
+  const bool labelled = geometry.hasLabels() && !labels.classes.empty();
+  exportGeometry(out, geometry, gf, labelled ? &labels : nullptr);
   if (summary) {
     *summary = std::to_string(geometry.points.size()) + " vertices, " +
                std::to_string(geometry.faces.size()) + " faces";
     if (what == "mesh") *summary += " from " + fs::relative(meshSource, ws.root()).string();
     if (!edits.empty()) *summary += ", " + std::to_string(edits.applied()) + " edits applied";
+    if (labelled) *summary += ", labels by " + labels.method;
     for (const auto& n : notes) *summary += "; " + n;
   }
   return out;

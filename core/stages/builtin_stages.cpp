@@ -16,6 +16,7 @@ void registerBuiltinStages() {
     registerSparseStage();
     registerDenseStages();
     registerFieldStage();
+    registerSegmentStage();
   });
 }
 

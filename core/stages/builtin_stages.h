@@ -10,5 +10,6 @@ void registerGroundTruthStage();
 void registerSparseStage();
 void registerDenseStages();
 void registerFieldStage();
+void registerSegmentStage();
 
 }  // namespace parallax

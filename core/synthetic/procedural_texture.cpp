@@ -99,13 +99,45 @@ Eigen::Vector3f albedo(Material material, const Eigen::Vector3f& p, uint32_t see
       Eigen::Vector3f col = h < 0.45f ? mix(a, b, h / 0.45f) : mix(b, c, (h - 0.45f) / 0.55f);
       return (col * (0.65f + 0.5f * fine)).cwiseMin(1.f);
     }
+    case Material::kFloor: {
+      // Planks 0.18 m wide along x, each its own shade, with grain and dark seams.
+      const float plank = std::floor(p.y() / 0.18f);
+      const float shift = valueNoise(Eigen::Vector3f(plank * 3.1f, 0.f, 0.f), seed + 51u);
+      const float along = p.x() + 1.7f * shift;
+      const bool seam = std::abs(p.y() / 0.18f - plank) < 0.04f ||
+                        std::abs(along / 1.2f - std::round(along / 1.2f)) < 0.006f;
+      const float grain = valueNoise(Eigen::Vector3f(p.x() * 6.f, p.y() * 90.f, plank), seed + 52u);
+      Eigen::Vector3f light(0.72f, 0.55f, 0.36f), dark(0.50f, 0.35f, 0.21f);
+      Eigen::Vector3f c = mix(dark, light, 0.35f + 0.4f * shift + 0.25f * grain);
+      return (c * (seam ? 0.55f : 1.f) * (0.85f + 0.25f * fine)).cwiseMin(1.f);
+    }
+    case Material::kWallpaper: {
+      // Pale paper with a printed pattern (so photos of a wall have something to match).
+      const float motif = fbm(p * 6.f, 3, seed + 61u);
+      const float stripes = 0.5f + 0.5f * std::sin((p.x() + p.y()) * 40.f + 4.f * motif);
+      Eigen::Vector3f paper(0.86f, 0.84f, 0.78f), print(0.62f, 0.66f, 0.70f);
+      Eigen::Vector3f c = mix(paper, print, 0.55f * smooth(clamp01(stripes * motif * 1.8f)));
+      return (c * (0.88f + 0.18f * fine)).cwiseMin(1.f);
+    }
+    case Material::kCeiling: {
+      const float plaster = fbm(p * 4.f, 3, seed + 71u);
+      return (Eigen::Vector3f(0.92f, 0.92f, 0.90f) * (0.86f + 0.12f * plaster + 0.06f * fine))
+          .cwiseMin(1.f);
+    }
+    case Material::kFabric: {
+      const float weave = 0.5f + 0.25f * (std::sin(p.x() * 180.f) + std::sin(p.y() * 180.f + p.z() * 180.f));
+      Eigen::Vector3f c = mix(Eigen::Vector3f(0.16f, 0.20f, 0.32f), Eigen::Vector3f(0.28f, 0.32f, 0.46f),
+                              0.6f * fbm(p * 5.f, 3, seed + 81u) + 0.4f * weave);
+      return (c * (0.8f + 0.3f * fine)).cwiseMin(1.f);
+    }
   }
   return Eigen::Vector3f::Constant(0.5f);
 }
 
-Eigen::Vector3f shade(const Eigen::Vector3f& a, const Eigen::Vector3f& normal) {
+Eigen::Vector3f shade(Material material, const Eigen::Vector3f& a, const Eigen::Vector3f& normal) {
   static const Eigen::Vector3f sun = Eigen::Vector3f(0.45f, 0.3f, 0.84f).normalized();
-  float lambert = std::max(0.f, normal.dot(sun));
+  const float lambert = std::max(0.f, normal.dot(sun));
+  if (int(material) >= int(Material::kFloor)) return (a * (0.78f + 0.22f * std::abs(normal.dot(sun)))).cwiseMin(1.f);
   return (a * (0.38f + 0.62f * lambert)).cwiseMin(1.f);
 }
 

@@ -8,7 +8,16 @@
 
 namespace parallax {
 
-enum class Material : int { kGround = 0, kMarble = 1, kWood = 2, kPaint = 3 };
+enum class Material : int {
+  kGround = 0,
+  kMarble = 1,
+  kWood = 2,
+  kPaint = 3,
+  kFloor = 4,     // indoor: oak planks
+  kWallpaper = 5, // indoor: pale patterned wallpaper
+  kCeiling = 6,   // indoor: white plaster
+  kFabric = 7,    // indoor: dark woven upholstery
+};
 
 // Value noise in [0, 1], smooth, deterministic for a seed.
 float valueNoise(const Eigen::Vector3f& p, uint32_t seed);
@@ -20,6 +29,7 @@ Eigen::Vector3f albedo(Material material, const Eigen::Vector3f& p, uint32_t see
 
 // View-independent (Lambertian) shading with one fixed sun and ambient light,
 // so the photos are photo-consistent as multi-view stereo assumes.
-Eigen::Vector3f shade(const Eigen::Vector3f& albedo, const Eigen::Vector3f& normal);
+// Indoor materials are lit softly from everywhere (a room's lamps and bounce light).
+Eigen::Vector3f shade(Material material, const Eigen::Vector3f& albedo, const Eigen::Vector3f& normal);
 
 }  // namespace parallax

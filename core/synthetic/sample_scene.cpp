@@ -10,6 +10,7 @@
 #include "io/colmap_model.h"
 #include "io/ply.h"
 #include "mvs/dense_scene.h"
+#include "segment/labels.h"
 #include "synthetic/procedural_texture.h"
 #include "synthetic/rasterizer.h"
 #include "util/atomic_file.h"
@@ -27,8 +28,10 @@ namespace {
 struct MeshBuilder {
   TriangleMesh mesh;
   std::vector<int> material;
+  int cls = -1;  // the class of what is being added (kRoomClasses), -1: none
   int vertex(const Vector3f& p) {
     mesh.points.push_back(p);
+    mesh.labels.push_back(cls);
     return int(mesh.points.size()) - 1;
   }
   void face(int a, int b, int c, Material m) {
@@ -36,6 +39,21 @@ struct MeshBuilder {
     material.push_back(int(m));
   }
 };
+
+// A flat rectangle corner + s*u + t*v (s, t in [0, 1]) as a grid of cells; its
+// front (normal u x v) faces the viewer.
+void addQuad(MeshBuilder& b, const Vector3f& corner, const Vector3f& u, const Vector3f& v, int nu,
+             int nv, Material m) {
+  const int base = int(b.mesh.points.size());
+  for (int j = 0; j <= nv; ++j)
+    for (int i = 0; i <= nu; ++i) b.vertex(corner + u * (float(i) / nu) + v * (float(j) / nv));
+  for (int j = 0; j < nv; ++j)
+    for (int i = 0; i < nu; ++i) {
+      const int a = base + j * (nu + 1) + i;
+      b.face(a, a + 1, a + nu + 2, m);
+      b.face(a, a + nu + 2, a + nu + 1, m);
+    }
+}
 
 void addGround(MeshBuilder& b, float half, int cells) {
   int base = int(b.mesh.points.size());
@@ -123,8 +141,93 @@ void addCylinder(MeshBuilder& b, const Vector3f& base, float radius, float heigh
   }
 }
 
+// Area-uniform random points on a mesh's faces.
+struct SurfacePoint {
+  Vector3f point, normal;
+  size_t face = 0;
+};
+class SurfaceSampler {
+ public:
+  explicit SurfaceSampler(const TriangleMesh& mesh) : mesh_(mesh) {
+    for (const auto& f : mesh.faces) {
+      total_ += 0.5 * double((mesh.points[f[1]] - mesh.points[f[0]])
+                                 .cross(mesh.points[f[2]] - mesh.points[f[0]])
+                                 .norm());
+      cumulative_.push_back(total_);
+    }
+  }
+  SurfacePoint sample(std::mt19937& rng) const {
+    std::uniform_real_distribution<double> uni(0.0, 1.0);
+    size_t f = size_t(std::lower_bound(cumulative_.begin(), cumulative_.end(), uni(rng) * total_) -
+                      cumulative_.begin());
+    f = std::min(f, mesh_.faces.size() - 1);
+    double a = uni(rng), b = uni(rng);
+    if (a + b > 1) a = 1 - a, b = 1 - b;
+    const auto& tri = mesh_.faces[f];
+    const Vector3f& p0 = mesh_.points[tri[0]];
+    SurfacePoint s;
+    s.face = f;
+    s.point = p0 + float(a) * (mesh_.points[tri[1]] - p0) + float(b) * (mesh_.points[tri[2]] - p0);
+    s.normal = (mesh_.points[tri[1]] - p0).cross(mesh_.points[tri[2]] - p0).normalized();
+    return s;
+  }
+
+ private:
+  const TriangleMesh& mesh_;
+  std::vector<double> cumulative_;
+  double total_ = 0;
+};
+
+// The room sample: S3DIS's class numbers, so that a network trained there can be scored.
+constexpr int kRoomCeiling = 0, kRoomFloor = 1, kRoomWall = 2, kRoomTable = 7, kRoomChair = 8,
+              kRoomBookcase = 10;
+constexpr float kRoomX = 3.0f, kRoomY = 2.5f, kRoomZ = 2.8f;  // half length, half width, height
+
+void addChair(MeshBuilder& b, const Vector3f& at, float yaw) {
+  const Eigen::Matrix3f R = Eigen::AngleAxisf(yaw, Vector3f::UnitZ()).toRotationMatrix();
+  b.cls = kRoomChair;
+  addBox(b, at + R * Vector3f(0, 0, 0.455f), {0.46f, 0.46f, 0.05f}, yaw, Material::kFabric);
+  for (float sx : {-0.2f, 0.2f})
+    for (float sy : {-0.2f, 0.2f})
+      addBox(b, at + R * Vector3f(sx, sy, 0.215f), {0.04f, 0.04f, 0.43f}, yaw, Material::kWood);
+  // The back, on the side away from the table (+x in the chair's frame).
+  addBox(b, at + R * Vector3f(0.21f, 0, 0.7f), {0.04f, 0.46f, 0.44f}, yaw, Material::kFabric);
+}
+
+void buildRoom(MeshBuilder& b) {
+  const float X = kRoomX, Y = kRoomY, Z = kRoomZ;
+  b.cls = kRoomFloor;
+  addQuad(b, {-X, -Y, 0}, {2 * X, 0, 0}, {0, 2 * Y, 0}, 30, 25, Material::kFloor);
+  b.cls = kRoomCeiling;
+  addQuad(b, {-X, -Y, Z}, {0, 2 * Y, 0}, {2 * X, 0, 0}, 15, 12, Material::kCeiling);
+  b.cls = kRoomWall;  // four walls facing in
+  addQuad(b, {-X, -Y, 0}, {0, 0, Z}, {2 * X, 0, 0}, 14, 30, Material::kWallpaper);
+  addQuad(b, {X, Y, 0}, {0, 0, Z}, {-2 * X, 0, 0}, 14, 30, Material::kWallpaper);
+  addQuad(b, {-X, Y, 0}, {0, 0, Z}, {0, -2 * Y, 0}, 14, 25, Material::kWallpaper);
+  addQuad(b, {X, -Y, 0}, {0, 0, Z}, {0, 2 * Y, 0}, 14, 25, Material::kWallpaper);
+  // A table with four chairs around it, a bookcase against the far wall.
+  b.cls = kRoomTable;
+  const Vector3f table(-0.3f, 0.1f, 0.f);
+  addBox(b, table + Vector3f(0, 0, 0.73f), {1.6f, 0.9f, 0.04f}, 0, Material::kWood);
+  for (float sx : {-0.72f, 0.72f})
+    for (float sy : {-0.37f, 0.37f})
+      addBox(b, table + Vector3f(sx, sy, 0.355f), {0.06f, 0.06f, 0.71f}, 0, Material::kWood);
+  addChair(b, table + Vector3f(-0.4f, -0.75f, 0), float(-M_PI / 2));
+  addChair(b, table + Vector3f(0.4f, -0.75f, 0), float(-M_PI / 2));
+  addChair(b, table + Vector3f(0.1f, 0.75f, 0), float(M_PI / 2));
+  addChair(b, table + Vector3f(1.15f, 0.05f, 0), 0.f);
+  b.cls = kRoomBookcase;
+  addBox(b, {-1.2f, Y - 0.21f, 0.9f}, {1.1f, 0.4f, 1.8f}, 0, Material::kPaint);
+  b.cls = -1;
+}
+
 Rigid3d viewPose(const SampleOptions& o, int i) {
   const double angle = 2.0 * M_PI * i / o.views;
+  if (o.name == "room") {  // from the middle of the room, looking out at the walls and down a little
+    Eigen::Vector3d centre(1.3 * std::cos(angle), 1.0 * std::sin(angle), 1.55 + 0.1 * std::sin(3 * angle));
+    Eigen::Vector3d target(2.6 * std::cos(angle + 0.35), 2.2 * std::sin(angle + 0.35), 0.75);
+    return lookAtCamFromWorld(centre, target, {0, 0, 1});
+  }
   const double radius = 3.4, height = 1.5 + 0.45 * std::sin(3.0 * angle + 0.5);
   Eigen::Vector3d centre(radius * std::cos(angle), radius * std::sin(angle), height);
   return lookAtCamFromWorld(centre, {0, 0, 0.55}, {0, 0, 1});
@@ -141,7 +244,7 @@ std::string viewName(int i) {
 void SampleOptions::check() const {
   bool known = false;
   for (const auto& n : sampleNames()) known |= n == name;
-  if (!known) throw Error("unknown sample '" + name + "' (available: statue)");
+  if (!known) throw Error("unknown sample '" + name + "' (available: statue, room)");
   if (views < 2 || views > 1000)
     throw Error("views = " + std::to_string(views) + " is out of range [2, 1000]");
   if (width < 64 || width > 8192 || height < 64 || height > 8192)
@@ -151,21 +254,30 @@ void SampleOptions::check() const {
   if (points < 0) throw Error("points must not be negative");
 }
 
-std::vector<std::string> sampleNames() { return {"statue"}; }
+std::vector<std::string> sampleNames() { return {"statue", "room"}; }
 
 std::string sampleDescription(const std::string& name) {
-  return name == "statue" ? "a marbled statue on a pedestal, a wooden crate and a painted pillar "
-                            "on paved ground, seen from a ring of cameras"
-                          : "";
+  if (name == "statue")
+    return "a marbled statue on a pedestal, a wooden crate and a painted pillar on paved ground, "
+           "seen from a ring of cameras";
+  if (name == "room")
+    return "a furnished room (floor, walls, ceiling, a table, four chairs, a bookcase) with "
+           "S3DIS class labels, seen from its middle";
+  return "";
 }
 
 TriangleMesh buildSampleMesh(const SampleOptions& o, std::vector<int>* faceMaterial) {
   MeshBuilder b;
-  addGround(b, 2.4f, 48);
-  addBox(b, {0, 0, 0.15f}, {0.55f, 0.55f, 0.3f}, 0.3f, Material::kPaint);
-  addBlob(b, {0, 0, 0.78f}, 0.48f, 4, o.seed);
-  addBox(b, {0.95f, -0.6f, 0.225f}, {0.45f, 0.45f, 0.45f}, 0.35f, Material::kWood);
-  addCylinder(b, {-0.85f, 0.65f, 0.f}, 0.18f, 1.1f, 40, Material::kPaint);
+  if (o.name == "room") {
+    buildRoom(b);
+  } else {
+    addGround(b, 2.4f, 48);
+    addBox(b, {0, 0, 0.15f}, {0.55f, 0.55f, 0.3f}, 0.3f, Material::kPaint);
+    addBlob(b, {0, 0, 0.78f}, 0.48f, 4, o.seed);
+    addBox(b, {0.95f, -0.6f, 0.225f}, {0.45f, 0.45f, 0.45f}, 0.35f, Material::kWood);
+    addCylinder(b, {-0.85f, 0.65f, 0.f}, 0.18f, 1.1f, 40, Material::kPaint);
+    b.mesh.labels.clear();  // the statue's scene has no classes
+  }
   b.mesh.computeVertexNormals();
   b.mesh.colors.resize(b.mesh.points.size(), {128, 128, 128});
   // Vertex colours: the shaded albedo of the first face using each vertex.
@@ -176,12 +288,36 @@ TriangleMesh buildSampleMesh(const SampleOptions& o, std::vector<int>* faceMater
       if (done[v]) continue;
       done[v] = true;
       Vector3f c =
-          shade(albedo(Material(b.material[f]), b.mesh.points[v], o.seed), b.mesh.normals[v]) *
+          shade(Material(b.material[f]), albedo(Material(b.material[f]), b.mesh.points[v], o.seed),
+                b.mesh.normals[v]) *
           255.f;
       b.mesh.colors[v] = {uint8_t(c.x()), uint8_t(c.y()), uint8_t(c.z())};
     }
   if (faceMaterial) *faceMaterial = b.material;
   return b.mesh;
+}
+
+PointCloud sampleScenePoints(const SampleOptions& o, size_t count, uint32_t seed) {
+  o.check();
+  std::vector<int> material;
+  const TriangleMesh mesh = buildSampleMesh(o, &material);
+  const SurfaceSampler sampler(mesh);
+  std::mt19937 rng(seed);
+  PointCloud cloud;
+  cloud.points.resize(count);
+  cloud.normals.resize(count);
+  cloud.colors.resize(count);
+  if (mesh.hasLabels()) cloud.labels.resize(count);
+  for (size_t n = 0; n < count; ++n) {
+    const SurfacePoint sp = sampler.sample(rng);
+    const Material m = Material(material[sp.face]);
+    const Vector3f c = shade(m, albedo(m, sp.point, o.seed), sp.normal) * 255.f;
+    cloud.points[n] = sp.point;
+    cloud.normals[n] = sp.normal;
+    cloud.colors[n] = {uint8_t(c.x()), uint8_t(c.y()), uint8_t(c.z())};
+    if (mesh.hasLabels()) cloud.labels[n] = mesh.labels[size_t(mesh.faces[sp.face][0])];
+  }
+  return cloud;
 }
 
 void writeColmapDepthMap(const fs::path& path, int width, int height,
@@ -231,7 +367,8 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
           float t = float(y) / big.height;  // sky: a smooth gradient, no texture
           c = Vector3f(0.45f, 0.6f, 0.82f) * (1 - t) + Vector3f(0.82f, 0.86f, 0.9f) * t;
         } else {
-          c = shade(albedo(Material(material[r.face]), r.world, o.seed), r.normal);
+          c = shade(Material(material[r.face]), albedo(Material(material[r.face]), r.world, o.seed),
+                    r.normal);
         }
         hi.at<cv::Vec3f>(y, x) = cv::Vec3f(c.z(), c.y(), c.x()) * 255.f;  // BGR for OpenCV
       }
@@ -275,31 +412,16 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
     im.cam_from_world = viewPose(o, i);
     model.images[im.image_id] = im;
   }
-  std::vector<double> cumulative;
-  double total = 0;
-  for (const auto& f : mesh.faces) {
-    total +=
-        0.5 *
-        (mesh.points[f[1]] - mesh.points[f[0]]).cross(mesh.points[f[2]] - mesh.points[f[0]]).norm();
-    cumulative.push_back(total);
-  }
+  const SurfaceSampler sampler(mesh);
   std::mt19937 rng(o.seed);
-  std::uniform_real_distribution<double> uni(0.0, 1.0);
   for (int n = 0; n < o.points; ++n) {
-    size_t f = size_t(std::lower_bound(cumulative.begin(), cumulative.end(), uni(rng) * total) -
-                      cumulative.begin());
-    f = std::min(f, mesh.faces.size() - 1);
-    double a = uni(rng), b = uni(rng);
-    if (a + b > 1) a = 1 - a, b = 1 - b;
-    const auto& tri = mesh.faces[f];
-    Vector3f p = mesh.points[tri[0]] + float(a) * (mesh.points[tri[1]] - mesh.points[tri[0]]) +
-                 float(b) * (mesh.points[tri[2]] - mesh.points[tri[0]]);
-    Vector3f normal = (mesh.points[tri[1]] - mesh.points[tri[0]])
-                          .cross(mesh.points[tri[2]] - mesh.points[tri[0]])
-                          .normalized();
+    const SurfacePoint sp = sampler.sample(rng);
+    const Vector3f& p = sp.point;
+    const Vector3f& normal = sp.normal;
+    const size_t f = sp.face;
     Point3D point;
     point.xyz = p.cast<double>();
-    Vector3f c = shade(albedo(Material(material[f]), p, o.seed), normal) * 255.f;
+    Vector3f c = shade(Material(material[f]), albedo(Material(material[f]), p, o.seed), normal) * 255.f;
     point.color = {uint8_t(c.x()), uint8_t(c.y()), uint8_t(c.z())};
     point.error = 0.0;
     const uint64_t pid = uint64_t(n + 1);
@@ -322,6 +444,11 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
   }
   writeColmapModel(outDir / "ground_truth" / "sparse", model, ModelFormat::kText);
   writePly(outDir / "ground_truth" / "mesh.ply", mesh);
+  if (mesh.hasLabels()) {
+    LabelTable table = s3disLabelTable();
+    table.method = "ground truth";
+    writeFileAtomic(outDir / "ground_truth" / "classes.json", toJson(table).dump(1) + "\n");
+  }
   nlohmann::json manifest = {{"generator", "parallax-cli sample"},
                              {"name", o.name},
                              {"description", sampleDescription(o.name)},

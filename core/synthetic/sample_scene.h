@@ -4,7 +4,9 @@
 //   images/view_NNN.png                 the photos
 //   ground_truth/sparse/*.txt           cameras, poses and visible surface points (COLMAP text)
 //   ground_truth/depth_maps/NAME.bin    z-depth per pixel (COLMAP depth-map format; 0 = sky)
-//   ground_truth/mesh.ply               the surface with vertex colours
+//   ground_truth/mesh.ply               the surface with vertex colours (and, for the room,
+//                                       a per-vertex S3DIS class label)
+//   ground_truth/classes.json           the room's class table (labels/classes.json's format)
 //   sample.json                         what was generated, with which options
 #pragma once
 
@@ -37,6 +39,10 @@ std::string sampleDescription(const std::string& name);
 // The scene's surface with vertex colours (what the photos show).
 TriangleMesh buildSampleMesh(const SampleOptions& options,
                              std::vector<int>* faceMaterial = nullptr);
+
+// `count` points spread uniformly over the scene's surface, with the colour the photos
+// show and their normals; for the room, the S3DIS class of what each lies on (labels).
+PointCloud sampleScenePoints(const SampleOptions& options, size_t count, uint32_t seed);
 
 // Writes the sample into `outDir` (which must be empty, absent, or a previous sample).
 void generateSample(const SampleOptions& options, const std::filesystem::path& outDir,

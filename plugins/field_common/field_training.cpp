@@ -204,8 +204,10 @@ void writePng(const fs::path& path, const std::vector<float>& rgb, int w, int h)
 
 // The surface where the model's value crosses its level, sampled on a res^3 grid over the
 // box, with vertex colours seen from outside. World units.
+// With `masksOf`, what its `maskViews` show on their masks' background is outside.
 TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res, bool largestOnly,
-                            const Reconstruction* seenBy, Reporter& report) {
+                            const Reconstruction* seenBy, const FieldDataset* masksOf,
+                            const std::vector<size_t>& maskViews, Reporter& report) {
   c10::InferenceMode guard;
   ScalarGrid grid;
   grid.resolution = res;
@@ -227,6 +229,15 @@ TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res, bool
     const torch::Tensor v = model.surfaceValue(pos).contiguous();
     std::copy(v.data_ptr<float>(), v.data_ptr<float>() + (e - b), grid.values.begin() + b);
     report.progress(size_t(e), size_t(total), "sampling the field for its surface");
+  }
+  if (masksOf) {
+    report.progress(0, 1, "cutting away what the masks show as background");
+    const float level = model.surfaceLevel();
+    const float margin = model.insideAbove() ? 0.5f * std::abs(level) : float(0.5 * grid.spacing);
+    const size_t moved = carveByMasks(grid, level, model.insideAbove(), margin, *masksOf, maskViews,
+                                      box.min, box.side);
+    if (moved)
+      report.info(std::to_string(moved) + " grid points the masks show as background set outside the surface");
   }
   TriangleMesh mesh = isoSurface(grid, model.surfaceLevel(), model.insideAbove());
   if (model.sphereBounded()) {
@@ -279,7 +290,8 @@ std::string resumeKey(const json& p, const FieldDataset& data, const FieldModel&
   json k = p;
   for (const char* f :
        {"enabled", "time_budget_s", "iterations", "curve_interval_s", "checkpoint_interval_s",
-        "mesh_resolution", "mesh_level", "mesh_largest_component", "mesh_seen_only", "preview_view"})
+        "mesh_resolution", "mesh_level", "mesh_largest_component", "mesh_seen_only", "mesh_in_masks",
+        "preview_view"})
     k.erase(f);
   k["method"] = model.name();
   k["views"] = data.views.size();
@@ -617,7 +629,8 @@ json trainField(FieldJob& job, FieldModel& model) {
     const Reconstruction trainingCameras = fieldCameras(data, trainViews, box.min, box.side);
     const TriangleMesh mesh =
         extractSurface(model, box, meshRes, p.value("mesh_largest_component", true),
-                       p.value("mesh_seen_only", true) ? &trainingCameras : nullptr, job.report);
+                       p.value("mesh_seen_only", true) ? &trainingCameras : nullptr,
+                       p.value("mesh_in_masks", true) ? &data : nullptr, trainViews, job.report);
     if (mesh.faces.empty()) {
       job.report.warning(
           "the field has no surface at its level (field.mesh_level); no mesh written");

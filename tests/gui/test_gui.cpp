@@ -19,6 +19,7 @@
 
 #include "io/ply.h"
 #include "io/project_export.h"
+#include "segment/geometric.h"
 #include "pipeline/runner.h"
 #include "plugin/plugin_manager.h"
 #include "pipeline/stage.h"
@@ -28,6 +29,7 @@
 #include "ui/depth_panel.h"
 #include "ui/field_panel.h"
 #include "ui/jobs_panel.h"
+#include "ui/labels_panel.h"
 #include "ui/main_window.h"
 #include "ui/parameter_editor.h"
 #include "ui/photo_browser.h"
@@ -513,12 +515,7 @@ class TestGui : public QObject {
   // and the PSNR curve grow while the worker runs), Pause stops it at a checkpoint, Resume
   // continues from there, and its surface becomes the mesh the viewport shows.
   void fieldTrainsLivePausesAndResumes() {
-    PluginManager::instance().loadDefault();
-    if (!PluginManager::instance().find("field_neus")) {
-      const QString why = "the field_neus plugin is not built (PARALLAX_BUILD_TORCH=OFF)";
-      if (test::underCI()) QFAIL(qPrintable(why));
-      QSKIP(qPrintable(why));
-    }
+    PARALLAX_REQUIRE_PLUGIN("field_neus");
     QTemporaryDir tmp;
     const fs::path project = test::projectFrom(test::sampleDir(), tmp, "sparse");
     {
@@ -583,8 +580,9 @@ class TestGui : public QObject {
     QSignalSpy liveMaps(w.depthPanel(), &DepthPanel::mapShown);
     w.reconstruct();
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
-    // Import and everything after it, dense stages included; the neural field is off by default.
-    QCOMPARE(w.jobs().size(), 10);
+    // Import and everything after it, dense stages and labels included; the neural field is
+    // off by default.
+    QCOMPARE(w.jobs().size(), 11);
     for (StageJob* j : w.jobs())
       QCOMPARE(j->state(), j->stage() == "field" ? StageJob::State::kSkipped : StageJob::State::kSucceeded);
     // The Depth panel followed the depth maps as the worker wrote them, one by one.
@@ -760,6 +758,57 @@ class TestGui : public QObject {
   // left drag on one of its face handles moves that face in, what lies outside turns
   // red as a preview, Enter keeps what is inside as one undo step, and the export
   // holds exactly what the viewport shows.
+  // The segment stage's labels in the viewport: a legend with counts, colour by label,
+  // a class hidden and shown again, a class selected, deleted and brought back by undo,
+  // the other points keeping their labels throughout.
+  void labelsLegendHideSelectDeleteUndo() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    LabelsPanel* panel = w.labelsPanel();
+    QVERIFY(v->scene()->dense && v->scene()->dense->hasLabels());
+    QCOMPARE(panel->rows(), 5);
+    auto count = [&](int32_t label) {
+      size_t n = 0;
+      for (int32_t l : v->scene()->dense->labels) n += l == label;
+      return n;
+    };
+    const size_t dense0 = v->scene()->dense->size(), ground = count(kGround), objects = count(kObject);
+    qInfo("labels shown: %zu points, ground %zu, objects %zu; legend '%s', '%s'", dense0, ground, objects,
+          qPrintable(panel->rowText(0)), qPrintable(panel->rowText(3)));
+    QVERIFY(ground > dense0 / 4 && objects > 100);
+    QVERIFY2(panel->rowText(0).startsWith("ground: "), qPrintable(panel->rowText(0)));
+
+    w.findChild<QPushButton*>("colourByLabel")->click();
+    QCOMPARE(int(v->colorMode()), int(ColorMode::kLabel));
+    v->setLayerVisible(Layer::kMesh, false);
+    const QImage coloured = renderNow(v);
+    save(w.grab().toImage(), "gui_labels_coloured.png");
+    const long groundPixels = countColour(coloured, QColor(166, 132, 88), 45);
+    QVERIFY2(groundPixels > 2000, qPrintable(QString("%1 ground-coloured pixels").arg(groundPixels)));
+
+    panel->setHidden(kGround, true);
+    QCOMPARE(v->scene()->dense->size(), dense0 - ground);
+    QCOMPARE(count(kGround), size_t(0));
+    QVERIFY(countColour(renderNow(v), QColor(166, 132, 88), 45) < groundPixels / 10);
+    save(w.grab().toImage(), "gui_labels_ground_hidden.png");
+    panel->setHidden(kGround, false);
+    QCOMPARE(v->scene()->dense->size(), dense0);
+
+    v->setLayerVisible(Layer::kMesh, true);
+    const size_t picked = w.selectLabel(kObject);
+    QCOMPARE(v->regionSelection().dense.size(), objects);
+    QVERIFY(picked > objects);  // and the mesh faces labelled object
+    QVERIFY(w.deleteSelection());
+    QCOMPARE(v->scene()->dense->size(), dense0 - objects);
+    QCOMPARE(count(kObject), size_t(0));
+    QCOMPARE(count(kGround), ground);
+    w.undoStack()->undo();
+    QCOMPARE(v->scene()->dense->size(), dense0);
+    QCOMPARE(count(kObject), objects);
+  }
+
   void cropBoxDraggedByItsHandleThenApplied() {
     QTemporaryDir tmp;
     MainWindow w;

@@ -1,11 +1,15 @@
 // parallax-cli as a user runs it: help, the headless pipeline, exports, and a
 // one-line error with a non-zero exit (never a crash) for every bad input.
 #include <QtTest>
+
+#include <map>
+#include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "io/mesh_io.h"
 #include "io/ply.h"
+#include "segment/labels.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -90,8 +94,8 @@ class TestCli : public QObject {
       if (e["event"] == "succeeded") ++succeeded;
     }
     QVERIFY(progress >= 2);
-    // import, features, matching, sparse, ground_truth, undistort, mvs, fusion, mesh
-    QCOMPARE(succeeded, 9);
+    // import, features, matching, sparse, ground_truth, undistort, mvs, fusion, mesh, segment
+    QCOMPARE(succeeded, 10);
   }
 
   void exportsEveryFormat_data() {
@@ -112,10 +116,24 @@ class TestCli : public QObject {
     TriangleMesh written = format == "ply" ? readPly(out) : readGeometry(out);
     if (what == "mesh") {
       // What the project holds: the reconstructed mesh (dense/meshed-poisson.ply).
-      TriangleMesh source = readPly(project_ / "dense" / "meshed-poisson.ply");
+      const fs::path sourceFile = project_ / "dense" / "meshed-poisson.ply";
+      TriangleMesh source = readPly(sourceFile);
       QCOMPARE(written.faces.size(), source.faces.size());
-      QCOMPARE(written.points.size(), source.points.size());
-      QCOMPARE(written.colors.size(), source.points.size());
+      // With the segment stage's labels, PLY carries them per vertex; OBJ and glTF get one
+      // mesh per class, so a vertex on a seam between classes is in each class's mesh.
+      const std::vector<int32_t> labels = projectMeshLabels(project_, sourceFile, source.size());
+      QVERIFY(!labels.empty());
+      size_t vertices = source.points.size();
+      if (format == "ply") {
+        QVERIFY(written.labels == labels);
+      } else {
+        std::map<int32_t, std::set<int>> used;
+        for (const auto& f : source.faces) used[labels[size_t(f[0])]].insert({f[0], f[1], f[2]});
+        vertices = 0;
+        for (const auto& [label, v] : used) vertices += v.size();
+      }
+      QCOMPARE(written.points.size(), vertices);
+      QCOMPARE(written.colors.size(), vertices);
     } else if (format != "obj") {
       QVERIFY(written.points.size() > 500);
       QCOMPARE(written.colors.size(), written.points.size());

@@ -43,12 +43,7 @@ class TestFields : public QObject {
  private slots:
   void initTestCase() {
     registerBuiltinStages();
-    PluginManager::instance().loadDefault();
-    if (!PluginManager::instance().find("field_nerf")) {
-      const QString why = "the field_nerf plugin is not built (PARALLAX_BUILD_TORCH=OFF)";
-      if (test::underCI()) QFAIL(qPrintable(why));
-      QSKIP(qPrintable(why));
-    }
+    PARALLAX_REQUIRE_PLUGIN("field_nerf");
   }
 
   // The encoding the fields train through is exactly instant-ngp's trilinear hash grid:
@@ -177,11 +172,7 @@ class TestFields : public QObject {
   // instead of swelling into a ball with the photos painted on it, and that surface lies on
   // the true one (Chamfer distance in the truth's frame, the project aligned onto it).
   void neusPinnedBySparsePointsFindsTheSurface() {
-    if (!PluginManager::instance().find("field_neus")) {
-      const QString why = "the field_neus plugin is not built (PARALLAX_BUILD_TORCH=OFF)";
-      if (test::underCI()) QFAIL(qPrintable(why));
-      QSKIP(qPrintable(why));
-    }
+    PARALLAX_REQUIRE_PLUGIN("field_neus");
     QTemporaryDir tmp;
     const fs::path project = test::projectFrom(test::sampleDir(), tmp, "ground_truth");
     auto r = test::runCli({"set", path(project), "field.enabled=true", "field.method=neus", "field.max_image_size=160",

@@ -230,6 +230,77 @@ class TestSurface : public QObject {
              why.c_str());
   }
 
+  // Masks cut away what they show as background: a ball the masks hold stays whole and
+  // closed, a blob beside it that every photo's mask calls background goes; photos without
+  // masks cut nothing.
+  void masksCutAwayTheBackground() {
+    const Eigen::Vector3d ball(0.5, 0.5, 0.5), blob(0.5, 0.5, 0.12);
+    auto field = [&] {
+      return sampled(64, 0, 1, [&](const Eigen::Vector3d& p) {
+        return float(std::min((p - ball).norm() - 0.2, (p - blob).norm() - 0.08));
+      });
+    };
+    FieldDataset data;
+    for (int i = 0; i < 6; ++i) {
+      FieldView v;
+      v.width = v.height = 80;
+      v.fx = v.fy = 80, v.cx = v.cy = 40;
+      const double a = 2 * M_PI * i / 6;
+      v.center = ball + Eigen::Vector3d(1.5 * std::cos(a), 1.5 * std::sin(a), 0.4);
+      const Eigen::Vector3d z = (ball - v.center).normalized(), x = z.cross(Eigen::Vector3d::UnitZ()).normalized();
+      v.rotation.col(0) = x, v.rotation.col(1) = z.cross(x), v.rotation.col(2) = z;
+      v.rgba.assign(size_t(80 * 80 * 4), 1.f);
+      for (int y = 0; y < 80; ++y)
+        for (int u = 0; u < 80; ++u) {
+          const Eigen::Vector3d ray = (v.rotation * Eigen::Vector3d((u + 0.5 - 40) / 80, (y + 0.5 - 40) / 80, 1)).normalized();
+          const Eigen::Vector3d off = (ball - v.center) - ray.dot(ball - v.center) * ray;
+          v.rgba[4 * size_t(y * 80 + u) + 3] = off.norm() < 0.22 ? 1.f : 0.f;
+        }
+      v.hasAlpha = true;
+      data.views.push_back(v);
+    }
+    const std::vector<size_t> all = {0, 1, 2, 3, 4, 5};
+    ScalarGrid whole = field();
+    const TriangleMesh before = isoSurface(whole, 0.f, false);
+    QCOMPARE(meshTopology(before).components, size_t(2));
+    ScalarGrid cut = field();
+    const size_t moved = carveByMasks(cut, 0.f, false, float(0.5 * cut.spacing), data, all, Eigen::Vector3d::Zero(), 1);
+    const TriangleMesh after = isoSurface(cut, 0.f, false);
+    const MeshTopology t = meshTopology(after);
+    double farthest = 0;
+    for (const auto& q : after.points) farthest = std::max(farthest, std::abs((q.cast<double>() - ball).norm() - 0.2));
+    qInfo("%zu grid points cut; %zu -> %zu faces, %zu component(s), farthest vertex %.4f off the ball",
+          moved, before.faces.size(), after.faces.size(), t.components, farthest);
+    QCOMPARE(t.components, size_t(1));
+    QVERIFY(t.closed());
+    QVERIFY(farthest < cut.spacing);
+    QVERIFY(after.faces.size() > before.faces.size() / 2);
+    // What no masked photo has in its frame is cut too: one narrow view (5.7 degrees to
+    // its frame's edge) whose mask is all object keeps the ball's middle, not its side.
+    {
+      FieldDataset narrow;
+      narrow.views.push_back(data.views[0]);
+      FieldView& v = narrow.views[0];
+      v.fx = v.fy = 400;
+      for (size_t k = 3; k < v.rgba.size(); k += 4) v.rgba[k] = 1.f;
+      ScalarGrid g = field();
+      carveByMasks(g, 0.f, false, float(0.5 * g.spacing), narrow, {0}, Eigen::Vector3d::Zero(), 1);
+      auto at = [&](const ScalarGrid& grid, const Eigen::Vector3d& q) {
+        const Eigen::Vector3i i = ((q - grid.origin) / grid.spacing).array().round().cast<int>();
+        return grid.values[size_t(i.x() + grid.resolution * (i.y() + grid.resolution * i.z()))];
+      };
+      const ScalarGrid w = field();
+      QCOMPARE(at(g, ball), at(w, ball));  // inside, in frame: kept
+      QVERIFY(at(g, ball + Eigen::Vector3d(0, 0.18, 0)) > 0);  // inside the ball but out of frame: cut
+      QVERIFY(at(w, ball + Eigen::Vector3d(0, 0.18, 0)) < 0);
+    }
+    // Photos without masks say nothing.
+    for (auto& v : data.views) v.hasAlpha = false;
+    ScalarGrid untouched = field();
+    QCOMPARE(carveByMasks(untouched, 0.f, false, 0.01f, data, all, Eigen::Vector3d::Zero(), 1), size_t(0));
+    QVERIFY(untouched.values == whole.values);
+  }
+
   // The yardstick of a field's surface: zero against itself, the gap between two
   // concentric spheres against each other.
   void chamferDistanceMeasuresTheGap() {
