@@ -162,21 +162,11 @@ void writeVisibility(const fs::path& path, const std::vector<std::vector<uint32_
 }
 
 void writeConfidence(const fs::path& path, const std::vector<float>& confidence) {
-  const uint64_t count = confidence.size();
-  std::string data(reinterpret_cast<const char*>(&count), sizeof(count));
-  data.append(reinterpret_cast<const char*>(confidence.data()), confidence.size() * sizeof(float));
-  writeFileAtomic(path, data);
+  writeArrayFile(path, confidence);
 }
 
 std::vector<float> readConfidence(const fs::path& path) {
-  const std::string data = readFile(path);
-  uint64_t count = 0;
-  if (data.size() >= sizeof(count)) std::memcpy(&count, data.data(), sizeof(count));
-  if (data.size() < sizeof(count) || data.size() != sizeof(count) + count * sizeof(float))
-    throw Error("'" + path.string() + "' is truncated or not a confidence file; rerun the fusion stage");
-  std::vector<float> out(count);
-  std::memcpy(out.data(), data.data() + sizeof(count), count * sizeof(float));
-  return out;
+  return readArrayFile<float>(path, "a confidence file", "rerun the fusion stage");
 }
 
 std::vector<std::vector<uint32_t>> readVisibility(const fs::path& path) {

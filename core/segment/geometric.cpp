@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <random>
 #include <open3d/geometry/PointCloud.h>
 #include <open3d/utility/Random.h>
 
@@ -138,12 +139,16 @@ void GeometricSegmentOptions::check() const {
   if (!(cluster_distance > 0 && cluster_distance <= 1000)) bad("cluster_distance must be in (0, 1000] point spacings");
   if (min_cluster_points < 1) bad("min_cluster_points must be at least 1");
   if (ransac_iterations < 10) bad("ransac_iterations must be at least 10");
+  if (max_points < 1000) bad("max_points must be at least 1000");
 }
 
-std::vector<int32_t> segmentGeometric(const PointCloud& cloud, const Eigen::Vector3f& upIn,
-                                      const GeometricSegmentOptions& o, GeometricSegmentReport* report,
-                                      const std::function<void(const std::string&)>& progress) {
-  o.check();
+namespace {
+
+// segmentGeometric on every point of `cloud`; plane bands are `planeSpacing` wide units
+// (0: the cloud's own median spacing, which also sizes the clusters).
+std::vector<int32_t> segmentAll(const PointCloud& cloud, const Eigen::Vector3f& upIn,
+                                const GeometricSegmentOptions& o, GeometricSegmentReport* report,
+                                const std::function<void(const std::string&)>& progress, double planeSpacing) {
   const size_t n = cloud.size();
   std::vector<int32_t> labels(n, kNoise);
   GeometricSegmentReport rep;
@@ -154,7 +159,7 @@ std::vector<int32_t> segmentGeometric(const PointCloud& cloud, const Eigen::Vect
   const Eigen::Vector3f up = upIn.normalized();
   rep.spacing = medianSpacing(cloud.points);
   if (!(rep.spacing > 0)) rep.spacing = 1e-6;
-  const double distance = o.plane_distance * rep.spacing;
+  const double distance = o.plane_distance * (planeSpacing > 0 ? planeSpacing : rep.spacing);
   const double eps = o.cluster_distance * rep.spacing;
   const size_t minPlane = std::max<size_t>(10, size_t(o.min_plane_share * double(n)));
   std::vector<float> heights(n);
@@ -271,6 +276,34 @@ std::vector<int32_t> segmentGeometric(const PointCloud& cloud, const Eigen::Vect
     for (size_t i : c) labels[i] = object ? kObject : kNoise;
   }  // the unconnected stay noise
   if (report) *report = rep;
+  return labels;
+}
+
+}  // namespace
+
+std::vector<int32_t> segmentGeometric(const PointCloud& cloud, const Eigen::Vector3f& up,
+                                      const GeometricSegmentOptions& o, GeometricSegmentReport* report,
+                                      const std::function<void(const std::string&)>& progress) {
+  o.check();
+  if (cloud.size() <= o.max_points) return segmentAll(cloud, up, o, report, progress, 0);
+  // A large cloud: planes and clusters found on an even random subset (the planes'
+  // bands still as thin as the whole cloud's spacing), every point then taking the label
+  // of its nearest subset point.
+  if (progress) progress("measuring the point spacing");
+  const double spacing = medianSpacing(cloud.points);
+  std::vector<size_t> order(cloud.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::mt19937 rng(o.seed);
+  std::shuffle(order.begin(), order.end(), rng);
+  order.resize(o.max_points);
+  std::sort(order.begin(), order.end());
+  PointCloud subset;
+  subset.points.reserve(order.size());
+  for (size_t i : order) subset.points.push_back(cloud.points[i]);
+  subset.labels = segmentAll(subset, up, o, report, progress, spacing);
+  if (progress) progress("labelling the other points by their nearest");
+  std::vector<int32_t> labels = transferLabels(subset, cloud.points);
+  if (report) report->spacing = spacing;
   return labels;
 }
 

@@ -28,6 +28,8 @@ struct GeometricSegmentOptions {
   double cluster_distance = 4.0;   // DBSCAN radius, in median point spacings
   int min_cluster_points = 50;     // smaller clusters are noise
   int ransac_iterations = 2000;
+  size_t max_points = 500000;      // larger clouds are segmented on a random subset this big,
+                                   // the rest taking their nearest subset point's label
   uint32_t seed = 1;
   void check() const;              // throws Error naming an out-of-range option
 };

@@ -65,22 +65,10 @@ fs::path labelTableFile(const fs::path& root) { return labelsDir(root) / "classe
 fs::path denseLabelsFile(const fs::path& root) { return labelsDir(root) / "dense.labels"; }
 fs::path meshLabelsFile(const fs::path& root) { return labelsDir(root) / "mesh.labels"; }
 
-void writeLabels(const fs::path& path, const std::vector<int32_t>& labels) {
-  const uint64_t count = labels.size();
-  std::string data(reinterpret_cast<const char*>(&count), sizeof(count));
-  data.append(reinterpret_cast<const char*>(labels.data()), labels.size() * sizeof(int32_t));
-  writeFileAtomic(path, data);
-}
+void writeLabels(const fs::path& path, const std::vector<int32_t>& labels) { writeArrayFile(path, labels); }
 
 std::vector<int32_t> readLabels(const fs::path& path) {
-  const std::string data = readFile(path);
-  uint64_t count = 0;
-  if (data.size() >= sizeof(count)) std::memcpy(&count, data.data(), sizeof(count));
-  if (data.size() < sizeof(count) || data.size() != sizeof(count) + count * sizeof(int32_t))
-    throw Error("'" + path.string() + "' is truncated or not a labels file; run the segment stage again");
-  std::vector<int32_t> out(count);
-  std::memcpy(out.data(), data.data() + sizeof(count), count * sizeof(int32_t));
-  return out;
+  return readArrayFile<int32_t>(path, "a labels file", "run the segment stage again");
 }
 
 namespace {

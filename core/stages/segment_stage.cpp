@@ -42,6 +42,7 @@ GeometricSegmentOptions geometricOptions(const json& p) {
   o.wall_min_height = p["wall_min_height"].get<double>();
   o.cluster_distance = p["cluster_distance"].get<double>();
   o.min_cluster_points = int(p["min_cluster_points"].get<long long>());
+  o.max_points = size_t(p["max_points"].get<long long>());
   return o;
 }
 

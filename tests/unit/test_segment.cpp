@@ -83,6 +83,14 @@ class TestSegment : public QObject {
     QVERIFY(iou[kWall] > 0.9);
     QVERIFY(iou[kCeiling] > 0.9);
     QVERIFY(iou[kObject] > 0.6);
+    // A large cloud is segmented on a random subset, the rest by nearest neighbour.
+    GeometricSegmentOptions subsetOptions;
+    subsetOptions.max_points = 20000;
+    const std::vector<double> subIoU =
+        classIoU(segmentGeometric(cloud, R * Eigen::Vector3f::UnitZ(), subsetOptions), asGeometric(truth.labels), 5);
+    qInfo("on a third of the points: IoU ground %.3f, wall %.3f, ceiling %.3f, object %.3f", subIoU[kGround],
+          subIoU[kWall], subIoU[kCeiling], subIoU[kObject]);
+    QVERIFY(subIoU[kGround] > 0.9 && subIoU[kWall] > 0.9 && subIoU[kCeiling] > 0.9 && subIoU[kObject] > 0.6);
     // Turned upside down, the same room has its ceiling where the ground was.
     const std::vector<int32_t> flipped =
         segmentGeometric(cloud, -(R * Eigen::Vector3f::UnitZ()), GeometricSegmentOptions{}, nullptr);
