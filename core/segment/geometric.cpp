@@ -144,11 +144,13 @@ void GeometricSegmentOptions::check() const {
 
 namespace {
 
-// segmentGeometric on every point of `cloud`; plane bands are `planeSpacing` wide units
+// segmentGeometric on every point of `cloud`; plane bands are in `planeSpacing` units,
+// clusters in `clusterSpacing` units (0: the cloud's own median spacing, measured).
 // (0: the cloud's own median spacing, which also sizes the clusters).
 std::vector<int32_t> segmentAll(const PointCloud& cloud, const Eigen::Vector3f& upIn,
                                 const GeometricSegmentOptions& o, GeometricSegmentReport* report,
-                                const std::function<void(const std::string&)>& progress, double planeSpacing) {
+                                const std::function<void(const std::string&)>& progress, double planeSpacing,
+                                double clusterSpacing) {
   const size_t n = cloud.size();
   std::vector<int32_t> labels(n, kNoise);
   GeometricSegmentReport rep;
@@ -157,7 +159,7 @@ std::vector<int32_t> segmentAll(const PointCloud& cloud, const Eigen::Vector3f& 
     return labels;
   }
   const Eigen::Vector3f up = upIn.normalized();
-  rep.spacing = medianSpacing(cloud.points);
+  rep.spacing = clusterSpacing > 0 ? clusterSpacing : medianSpacing(cloud.points);
   if (!(rep.spacing > 0)) rep.spacing = 1e-6;
   const double distance = o.plane_distance * (planeSpacing > 0 ? planeSpacing : rep.spacing);
   const double eps = o.cluster_distance * rep.spacing;
@@ -285,12 +287,12 @@ std::vector<int32_t> segmentGeometric(const PointCloud& cloud, const Eigen::Vect
                                       const GeometricSegmentOptions& o, GeometricSegmentReport* report,
                                       const std::function<void(const std::string&)>& progress) {
   o.check();
-  if (cloud.size() <= o.max_points) return segmentAll(cloud, up, o, report, progress, 0);
+  if (cloud.size() <= o.max_points) return segmentAll(cloud, up, o, report, progress, o.spacing, o.spacing);
   // A large cloud: planes and clusters found on an even random subset (the planes'
   // bands still as thin as the whole cloud's spacing), every point then taking the label
   // of its nearest subset point.
   if (progress) progress("measuring the point spacing");
-  const double spacing = medianSpacing(cloud.points);
+  const double spacing = o.spacing > 0 ? o.spacing : medianSpacing(cloud.points);
   std::vector<size_t> order(cloud.size());
   std::iota(order.begin(), order.end(), size_t(0));
   std::mt19937 rng(o.seed);
@@ -300,7 +302,7 @@ std::vector<int32_t> segmentGeometric(const PointCloud& cloud, const Eigen::Vect
   PointCloud subset;
   subset.points.reserve(order.size());
   for (size_t i : order) subset.points.push_back(cloud.points[i]);
-  subset.labels = segmentAll(subset, up, o, report, progress, spacing);
+  subset.labels = segmentAll(subset, up, o, report, progress, spacing, 0);
   if (progress) progress("labelling the other points by their nearest");
   std::vector<int32_t> labels = transferLabels(subset, cloud.points);
   if (report) report->spacing = spacing;

@@ -28,6 +28,7 @@ struct GeometricSegmentOptions {
   double cluster_distance = 4.0;   // DBSCAN radius, in median point spacings
   int min_cluster_points = 50;     // smaller clusters are noise
   int ransac_iterations = 2000;
+  double spacing = 0;              // the cloud's median point spacing when known (0: measured)
   size_t max_points = 500000;      // larger clouds are segmented on a random subset this big,
                                    // the rest taking their nearest subset point's label
   uint32_t seed = 1;

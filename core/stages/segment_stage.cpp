@@ -187,7 +187,9 @@ StageOutcome runSegment(StageContext& ctx) {
     table = photos->classes(params);
   } else if (!learned) {
     GeometricSegmentReport rep;
-    labels = segmentGeometric(cloud, up, geometricOptions(params), &rep,
+    GeometricSegmentOptions options = geometricOptions(params);
+    options.spacing = spacing;  // measured above for the ground plane
+    labels = segmentGeometric(cloud, up, options, &rep,
                               [&](const std::string& what) { ctx.report.progress(1, 4, what); });
     table = geometricLabelTable();
     facts = {{"planes", rep.planes}, {"walls", rep.walls}, {"objects", rep.objects},
