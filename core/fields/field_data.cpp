@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -428,7 +429,7 @@ void boxFromViewFrusta(FieldDataset& data) {
 
 size_t carveByMasks(ScalarGrid& grid, float level, bool insideAbove, float margin,
                     const FieldDataset& data, const std::vector<size_t>& views,
-                    const Eigen::Vector3d& origin, double scale) {
+                    const Eigen::Vector3d& origin, double scale, double objectRadius) {
   // Per view: background pixels whose 3x3 neighbourhood is background too.
   struct Silhouette {
     const FieldView* view;
@@ -460,8 +461,13 @@ size_t carveByMasks(ScalarGrid& grid, float level, bool insideAbove, float margi
       for (int x = 0; x < n; ++x) {
         float& value = grid.values[size_t(x) + size_t(n) * (size_t(y) + size_t(n) * z)];
         if (insideAbove ? value < outside : value > outside) continue;
-        const Eigen::Vector3d p =
-            origin + scale * (grid.origin + grid.spacing * Eigen::Vector3d(x, y, double(z)));
+        const Eigen::Vector3d q = grid.origin + grid.spacing * Eigen::Vector3d(x, y, double(z));
+        if (objectRadius > 0 && (q - Eigen::Vector3d::Constant(0.5)).norm() > objectRadius) {
+          value = outside;
+          ++moved[z];
+          continue;
+        }
+        const Eigen::Vector3d p = origin + scale * q;
         // Outside: a mask shows it as background, or no masked photo has it in frame
         // (nothing there was ever constrained; the object is in every photo).
         bool inFrame = false, background = false;
@@ -486,6 +492,79 @@ size_t carveByMasks(ScalarGrid& grid, float level, bool insideAbove, float margi
   size_t total = 0;
   for (size_t m : moved) total += m;
   return total;
+}
+
+namespace {
+
+// Squared Euclidean distance transform of one line in place (Felzenszwalb and
+// Huttenlocher 2012): f holds 0 at the sites and a large value elsewhere.
+void squaredDistance1d(std::vector<double>& f, std::vector<int>& v, std::vector<double>& z) {
+  const int n = int(f.size());
+  v.assign(size_t(n), 0);
+  z.assign(size_t(n) + 1, 0);
+  int k = 0;
+  z[0] = -std::numeric_limits<double>::infinity(), z[1] = std::numeric_limits<double>::infinity();
+  for (int q = 1; q < n; ++q) {
+    double s;
+    while (true) {  // z[0] = -inf ends this at k = 0 at the latest
+      const int r = v[size_t(k)];
+      s = ((f[size_t(q)] + double(q) * q) - (f[size_t(r)] + double(r) * r)) / (2.0 * (q - r));
+      if (s > z[size_t(k)]) break;
+      --k;
+    }
+    ++k;
+    v[size_t(k)] = q, z[size_t(k)] = s, z[size_t(k) + 1] = std::numeric_limits<double>::infinity();
+  }
+  std::vector<double> d(static_cast<size_t>(n));
+  k = 0;
+  for (int q = 0; q < n; ++q) {
+    while (z[size_t(k) + 1] < q) ++k;
+    const int r = v[size_t(k)];
+    d[size_t(q)] = double(q - r) * (q - r) + f[size_t(r)];
+  }
+  f.swap(d);
+}
+
+}  // namespace
+
+ScalarGrid visualHullBound(const FieldDataset& data, const std::vector<size_t>& views,
+                           const Eigen::Vector3d& origin, double scale, int res, bool sphere) {
+  ScalarGrid grid;
+  grid.resolution = res;
+  grid.spacing = 1.0 / (res - 1);
+  grid.values.assign(size_t(res) * size_t(res) * size_t(res), -1.f);
+  if (carveByMasks(grid, 0.f, false, 1.f, data, views, origin, scale, sphere ? 0.45 : 0.0) == 0) {
+    bool anyMask = false;
+    for (size_t i : views) anyMask = anyMask || data.views.at(i).hasAlpha;
+    if (!anyMask) return ScalarGrid{};
+  }
+  const size_t n = size_t(res);
+  // Squared distances in cells to the nearest point inside, one axis at a time.
+  const double far = 4.0 * double(n) * double(n);
+  std::vector<double> d2(grid.values.size());
+  size_t inside = 0;
+  for (size_t i = 0; i < d2.size(); ++i) {
+    d2[i] = grid.values[i] < 0 ? 0.0 : far;
+    inside += grid.values[i] < 0;
+  }
+  if (inside == 0) return ScalarGrid{};
+  for (int axis = 0; axis < 3; ++axis) {
+    const size_t stride = axis == 0 ? 1 : axis == 1 ? n : n * n;
+    parallelFor(n * n, [&](size_t line) {
+      const size_t a = line % n, b = line / n;
+      const size_t start = axis == 0 ? n * (a + n * b) : axis == 1 ? a + n * n * b : a + n * b;
+      std::vector<double> f(n);
+      std::vector<int> v;
+      std::vector<double> z;
+      for (size_t i = 0; i < n; ++i) f[i] = d2[start + i * stride];
+      squaredDistance1d(f, v, z);
+      for (size_t i = 0; i < n; ++i) d2[start + i * stride] = f[i];
+    });
+  }
+  const double slack = 1.5 * std::sqrt(3.0);
+  for (size_t i = 0; i < d2.size(); ++i)
+    grid.values[i] = float(std::max(0.0, (std::sqrt(d2[i]) - slack) * grid.spacing));
+  return grid;
 }
 
 Reconstruction fieldCameras(const FieldDataset& data, const std::vector<size_t>& which,

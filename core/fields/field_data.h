@@ -88,10 +88,25 @@ Reconstruction fieldCameras(const FieldDataset& data, const std::vector<size_t>&
 // background - or that no masked view has in its frame (nothing constrained it there;
 // the object is in every photo) is moved to the outside of `level` by `margin` (above it
 // for a density, `insideAbove`; below it for a distance). Views without alpha say
-// nothing. Returns how many values were moved.
+// nothing. With `objectRadius` > 0 the object is taken to lie within that distance of the
+// cube's centre (unit-cube lengths): what is farther is outside too, so that a surface the
+// photos' frames crop closes there. Returns how many values were moved.
 size_t carveByMasks(ScalarGrid& grid, float level, bool insideAbove, float margin,
                     const FieldDataset& data, const std::vector<size_t>& views,
-                    const Eigen::Vector3d& origin, double scale);
+                    const Eigen::Vector3d& origin, double scale, double objectRadius = 0);
+
+// The visual hull of `views`' masks as a lower bound on a field's distance to the object:
+// a res^3 grid over the unit cube (world = origin + scale * p) holding, for every point that
+// carveByMasks would move outside (a mask's background, or in no masked view's frame) or,
+// when `sphere`, that lies outside nine tenths of the sphere inscribed in the cube (the
+// object is taken to be inside it: a surface cropped by the photos' frames closes before
+// the sphere's boundary instead of being cut open there), its distance to the
+// nearest point left inside, less a cell's diagonal and a half (the grid's and a lookup's
+// error), clamped at 0; 0 inside the hull. The object lies inside its hull, so its signed
+// distance is at least this everywhere. Empty values when no view has a mask or nothing is
+// left inside.
+ScalarGrid visualHullBound(const FieldDataset& data, const std::vector<size_t>& views,
+                           const Eigen::Vector3d& origin, double scale, int res, bool sphere);
 
 // Held-out views for evaluation: every `every`-th view (0, every, 2 every, ...); 0 = none.
 inline bool isHeldOut(size_t index, int every) { return every > 0 && index % size_t(every) == 0; }

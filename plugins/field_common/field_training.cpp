@@ -234,8 +234,10 @@ TriangleMesh extractSurface(FieldModel& model, const UnitBox& box, int res, bool
     report.progress(0, 1, "cutting away what the masks show as background");
     const float level = model.surfaceLevel();
     const float margin = model.insideAbove() ? 0.5f * std::abs(level) : float(0.5 * grid.spacing);
+    // A field in a sphere holds the object inside it: the surface closes just outside the
+    // nine tenths the visual-hull term kept it in during training (visualHullBound).
     const size_t moved = carveByMasks(grid, level, model.insideAbove(), margin, *masksOf, maskViews,
-                                      box.min, box.side);
+                                      box.min, box.side, model.sphereBounded() ? 0.47 : 0.0);
     if (moved)
       report.info(std::to_string(moved) + " grid points the masks show as background set outside the surface");
   }
@@ -478,6 +480,21 @@ json trainField(FieldJob& job, FieldModel& model) {
                       std::to_string(sightFrom.size(0)) + " lines of sight clear the space before them");
     }
   }
+  // With masks: the visual hull's lower bound on the distance to the object, looked up at
+  // random points of the box each step.
+  torch::Tensor hullBound;
+  int64_t hullRes = 0;
+  if (!R.learnedBackground && model.usesHull()) {
+    const ScalarGrid hull = visualHullBound(data, trainViews, box.min, box.side, 128, model.sphereBounded());
+    if (!hull.values.empty()) {
+      hullRes = hull.resolution;
+      hullBound = torch::from_blob(const_cast<float*>(hull.values.data()), {int64_t(hull.values.size())}).clone();
+      job.report.info("the masks' visual hull leaves " +
+                      std::to_string(int(std::lround(100.0 * (hullBound <= 0).sum().item<double>() /
+                                                     double(hull.values.size())))) +
+                      "% of the box where the object can be");
+    }
+  }
   int64_t occupancyUpdates = resumed ? 1 : 0;
   double lastLoss = 0, tMarch = 0, tTrain = 0, tAdam = 0;
   std::uniform_int_distribution<size_t> pickPixel(0, pixels.size() - 1);
@@ -576,6 +593,15 @@ json trainField(FieldJob& job, FieldModel& model) {
         const torch::Tensor pl = model.pointLoss(on, free.defined() ? free : torch::empty({0, 3}));
         if (pl.defined()) loss = loss + pl;
       }
+      if (hullBound.defined()) {
+        const torch::Tensor pos = torch::rand({8192, 3});
+        const torch::Tensor cell = (pos * float(hullRes - 1)).round().to(torch::kInt64);
+        const torch::Tensor flat = cell.select(1, 0) + hullRes * (cell.select(1, 1) + hullRes * cell.select(1, 2));
+        const torch::Tensor bound = hullBound.index_select(0, flat);
+        const torch::Tensor outside = bound > 0;
+        const torch::Tensor hl = model.hullLoss(pos.index({outside}), bound.index({outside}));
+        if (hl.defined()) loss = loss + hl;
+      }
       if (maskLoss)
         loss = loss + model.maskWeight() *
                           torch::binary_cross_entropy(out.alpha.clamp(1e-3, 1 - 1e-3), mask);
@@ -603,6 +629,9 @@ json trainField(FieldJob& job, FieldModel& model) {
     throw;
   }
   const double seconds = trained();
+  // The schedule where training ended (a run resumed at its budget trains no step, and the
+  // model would otherwise render and give its surface at the schedule's start).
+  model.schedule(std::min(1.0, std::max(double(iter) / double(maxIters), seconds / budget)));
   probe(seconds, iter);
   saveProgress(seconds, true);
   json summary = {{"method", model.name()},

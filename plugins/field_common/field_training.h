@@ -60,6 +60,14 @@ class FieldModel {
     (void)onSurface, (void)freeSpace;
     return {};
   }
+  // With masks: points (n, 3) outside the masks' visual hull (or the field's sphere) and a
+  // lower bound (n) on their distance to the object, unit cube; a loss that keeps the field
+  // empty there. Undefined when the model has none.
+  virtual torch::Tensor hullLoss(const torch::Tensor& positions, const torch::Tensor& bound) {
+    (void)positions, (void)bound;
+    return {};
+  }
+  virtual bool usesHull() const { return false; }
   // Whether pointLoss is used (the points and lines of sight are gathered only then).
   virtual bool usesPoints() const { return false; }
   // How far short of a point its lines of sight stop (unit cube).

@@ -48,6 +48,31 @@ double signedVolume(const TriangleMesh& m) {
 
 }  // namespace
 
+// Six photos around a ball of radius 0.2 at `ball` (a little above it), each with the
+// mask of the ball (radius 0.22 as the photos see it).
+FieldDataset ballMasks(const Eigen::Vector3d& ball) {
+  FieldDataset data;
+  for (int i = 0; i < 6; ++i) {
+    FieldView v;
+    v.width = v.height = 80;
+    v.fx = v.fy = 80, v.cx = v.cy = 40;
+    const double a = 2 * M_PI * i / 6;
+    v.center = ball + Eigen::Vector3d(1.5 * std::cos(a), 1.5 * std::sin(a), 0.4);
+    const Eigen::Vector3d z = (ball - v.center).normalized(), x = z.cross(Eigen::Vector3d::UnitZ()).normalized();
+    v.rotation.col(0) = x, v.rotation.col(1) = z.cross(x), v.rotation.col(2) = z;
+    v.rgba.assign(size_t(80 * 80 * 4), 1.f);
+    for (int y = 0; y < 80; ++y)
+      for (int u = 0; u < 80; ++u) {
+        const Eigen::Vector3d ray = (v.rotation * Eigen::Vector3d((u + 0.5 - 40) / 80, (y + 0.5 - 40) / 80, 1)).normalized();
+        const Eigen::Vector3d off = (ball - v.center) - ray.dot(ball - v.center) * ray;
+        v.rgba[4 * size_t(y * 80 + u) + 3] = off.norm() < 0.22 ? 1.f : 0.f;
+      }
+    v.hasAlpha = true;
+    data.views.push_back(v);
+  }
+  return data;
+}
+
 class TestSurface : public QObject {
   Q_OBJECT
  private slots:
@@ -62,6 +87,20 @@ class TestSurface : public QObject {
     QVERIFY2(worst < 0.1 * g.spacing + 0.01, qPrintable(QString::number(worst)));
     const double v = signedVolume(m), exact = 4.0 / 3.0 * M_PI * r * r * r;
     QVERIFY2(std::abs(v - exact) < 0.02 * exact, qPrintable(QString("%1 vs %2").arg(v).arg(exact)));
+  }
+
+  // Grid values exactly at the level (a field's surface through grid points) collapse
+  // triangles onto those points; the mesh still has no hole.
+  void valuesAtTheLevelLeaveNoHole() {
+    ScalarGrid g = sampled(48, -1, 1, [&](const Eigen::Vector3d& p) { return float(p.norm() - 0.7); });
+    size_t onLevel = 0;
+    for (auto& v : g.values)
+      if (std::abs(v) < 0.3 * g.spacing) v = 0.f, ++onLevel;
+    const TriangleMesh m = isoSurface(g, 0.f, false);
+    const MeshTopology t = meshTopology(m);
+    qInfo("%zu grid values at the level: %zu faces, %zu boundary edges", onLevel, m.faces.size(), t.boundaryEdges);
+    QVERIFY(onLevel > 50);
+    QVERIFY(t.closed());
   }
 
   void densityInsideAboveTheLevelFacesOutwardsToo() {
@@ -240,25 +279,7 @@ class TestSurface : public QObject {
         return float(std::min((p - ball).norm() - 0.2, (p - blob).norm() - 0.08));
       });
     };
-    FieldDataset data;
-    for (int i = 0; i < 6; ++i) {
-      FieldView v;
-      v.width = v.height = 80;
-      v.fx = v.fy = 80, v.cx = v.cy = 40;
-      const double a = 2 * M_PI * i / 6;
-      v.center = ball + Eigen::Vector3d(1.5 * std::cos(a), 1.5 * std::sin(a), 0.4);
-      const Eigen::Vector3d z = (ball - v.center).normalized(), x = z.cross(Eigen::Vector3d::UnitZ()).normalized();
-      v.rotation.col(0) = x, v.rotation.col(1) = z.cross(x), v.rotation.col(2) = z;
-      v.rgba.assign(size_t(80 * 80 * 4), 1.f);
-      for (int y = 0; y < 80; ++y)
-        for (int u = 0; u < 80; ++u) {
-          const Eigen::Vector3d ray = (v.rotation * Eigen::Vector3d((u + 0.5 - 40) / 80, (y + 0.5 - 40) / 80, 1)).normalized();
-          const Eigen::Vector3d off = (ball - v.center) - ray.dot(ball - v.center) * ray;
-          v.rgba[4 * size_t(y * 80 + u) + 3] = off.norm() < 0.22 ? 1.f : 0.f;
-        }
-      v.hasAlpha = true;
-      data.views.push_back(v);
-    }
+    FieldDataset data = ballMasks(ball);
     const std::vector<size_t> all = {0, 1, 2, 3, 4, 5};
     ScalarGrid whole = field();
     const TriangleMesh before = isoSurface(whole, 0.f, false);
@@ -299,6 +320,55 @@ class TestSurface : public QObject {
     ScalarGrid untouched = field();
     QCOMPARE(carveByMasks(untouched, 0.f, false, 0.01f, data, all, Eigen::Vector3d::Zero(), 1), size_t(0));
     QVERIFY(untouched.values == whole.values);
+  }
+
+  // The masks' visual hull bounds the distance to the object from below: never more than
+  // the true distance to the ball, zero at the ball, close to the hull's distance beside it,
+  // and positive near and outside the sphere when asked.
+  void visualHullBoundsTheDistance() {
+    const Eigen::Vector3d ball(0.5, 0.5, 0.5);
+    const FieldDataset data = ballMasks(ball);
+    const ScalarGrid b = visualHullBound(data, {0, 1, 2, 3, 4, 5}, Eigen::Vector3d::Zero(), 1, 64, true);
+    QCOMPARE(b.resolution, 64);
+    auto at = [&](const Eigen::Vector3d& q) {
+      const Eigen::Vector3i i = (q / b.spacing).array().round().cast<int>();
+      return double(b.values[size_t(i.x() + 64 * (i.y() + 64 * i.z()))]);
+    };
+    double worst = -1;
+    size_t positive = 0;
+    for (int z = 0; z < 64; ++z)
+      for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x) {
+          const Eigen::Vector3d q = b.spacing * Eigen::Vector3d(x, y, z);
+          const double v = b.values[size_t(x + 64 * (y + 64 * z))];
+          worst = std::max(worst, v - std::max(0.0, (q - ball).norm() - 0.2));
+          positive += v > 0;
+        }
+    qInfo("bound beside the ball %.3f (true distance 0.2), %zu of %d grid points bounded, worst excess %.4f",
+          at(ball + Eigen::Vector3d(0.4, 0, 0)), positive, 64 * 64 * 64, worst);
+    QVERIFY(worst <= 1e-6);
+    QCOMPARE(at(ball), 0.0);
+    QVERIFY(at(ball + Eigen::Vector3d(0.4, 0, 0)) > 0.08);
+    QVERIFY(at(Eigen::Vector3d(0.02, 0.02, 0.5)) > 0);  // outside the sphere
+    // A mask that is all object bounds nothing in its frame but the sphere's outer tenth:
+    // what the photos' frames crop closes there.
+    {
+      FieldDataset whole;
+      whole.views.push_back(data.views[0]);
+      for (size_t k = 3; k < whole.views[0].rgba.size(); k += 4) whole.views[0].rgba[k] = 1.f;
+      const ScalarGrid w = visualHullBound(whole, {0}, Eigen::Vector3d::Zero(), 1, 128, true);
+      auto wat = [&](const Eigen::Vector3d& q) {
+        const Eigen::Vector3i i = (q / w.spacing).array().round().cast<int>();
+        return double(w.values[size_t(i.x() + 128 * (i.y() + 128 * i.z()))]);
+      };
+      const double rim = wat(Eigen::Vector3d(0.5, 0.5, 0.99)), mid = wat(Eigen::Vector3d(0.5, 0.5, 0.9));
+      QVERIFY2(rim > 0 && rim <= 0.04 + 1e-6, std::to_string(rim).c_str());
+      QCOMPARE(mid, 0.0);
+    }
+    // Without masks there is no bound.
+    FieldDataset bare = data;
+    for (auto& v : bare.views) v.hasAlpha = false;
+    QVERIFY(visualHullBound(bare, {0, 1, 2, 3, 4, 5}, Eigen::Vector3d::Zero(), 1, 64, true).values.empty());
   }
 
   // The yardstick of a field's surface: zero against itself, the gap between two
