@@ -103,32 +103,44 @@ std::vector<Eigen::Vector3f> sampleSurface(const TriangleMesh& mesh, size_t coun
   return out;
 }
 
+namespace {
+
+// How many views see each point unoccluded: in the frame, in front of the camera, and not
+// clearly behind the mesh's z-buffer in that view (by `tolerance` of the depth); the
+// pinhole part of the intrinsics.
+std::vector<int> viewsSeeing(const TriangleMesh& mesh, const Reconstruction& cameras,
+                             const std::vector<Eigen::Vector3f>& points, float tolerance) {
+  TriangleMesh shaded = mesh;
+  if (!shaded.hasNormals()) shaded.computeVertexNormals();
+  std::vector<int> views(points.size(), 0);
+  for (const auto& [id, im] : cameras.images) {
+    const Camera& cam = cameras.cameras.at(im.camera_id);
+    const Camera pin = Camera::pinhole(cam.width, cam.height, cam.focalX(), cam.focalY(),
+                                       cam.principalX(), cam.principalY());
+    const std::vector<RasterSample> zbuffer = rasterize(shaded, pin, im.cam_from_world, 1e-4f);
+    parallelFor(points.size(), [&](size_t k) {
+      const Eigen::Vector3d Xc = im.cam_from_world * points[k].cast<double>();
+      if (Xc.z() <= 0) return;
+      const Eigen::Vector2d px = pin.imgFromCam(Xc);
+      const int x = int(std::floor(px.x())), y = int(std::floor(px.y()));
+      if (x < 0 || y < 0 || x >= cam.width || y >= cam.height) return;
+      const float z = zbuffer[size_t(y) * size_t(cam.width) + size_t(x)].depth;
+      if (z <= 0 || float(Xc.z()) <= z * (1.f + tolerance)) ++views[k];
+    });
+  }
+  return views;
+}
+
+}  // namespace
+
 SurfaceSamples visibleSurfaceSamples(const TriangleMesh& mesh, const Reconstruction& cameras,
                                      size_t count, int minViews, unsigned seed) {
   SurfaceSamples out;
   out.diagonal = boundingBox(mesh).diagonal();
   const std::vector<Eigen::Vector3f> candidates = sampleSurface(mesh, count, seed);
   if (candidates.empty()) throw Error("the ground-truth mesh has no faces");
-  // Occlusion from a z-buffer of the mesh in each view (pinhole part of the intrinsics).
-  TriangleMesh shaded = mesh;
-  if (!shaded.hasNormals()) shaded.computeVertexNormals();
-  std::vector<int> views(candidates.size(), 0);
-  for (const auto& [id, im] : cameras.images) {
-    const Camera& cam = cameras.cameras.at(im.camera_id);
-    const Camera pin = Camera::pinhole(cam.width, cam.height, cam.focalX(), cam.focalY(),
-                                       cam.principalX(), cam.principalY());
-    const std::vector<RasterSample> zbuffer = rasterize(shaded, pin, im.cam_from_world, 1e-4f);
-    for (size_t k = 0; k < candidates.size(); ++k) {
-      const Eigen::Vector3d Xc = im.cam_from_world * candidates[k].cast<double>();
-      if (Xc.z() <= 0) continue;
-      const Eigen::Vector2d px = pin.imgFromCam(Xc);
-      const int x = int(px.x()), y = int(px.y());
-      if (x < 0 || y < 0 || x >= cam.width || y >= cam.height) continue;
-      const float z = zbuffer[size_t(y) * size_t(cam.width) + size_t(x)].depth;
-      // Visible when nothing lies clearly in front of it (0.5% of the depth).
-      if (z <= 0 || float(Xc.z()) <= z * 1.005f) ++views[k];
-    }
-  }
+  // Visible when nothing lies clearly in front of it (0.5% of the depth).
+  const std::vector<int> views = viewsSeeing(mesh, cameras, candidates, 0.005f);
   for (size_t k = 0; k < candidates.size(); ++k)
     if (views[k] >= minViews) out.points.push_back(candidates[k]);
   return out;
@@ -136,27 +148,12 @@ SurfaceSamples visibleSurfaceSamples(const TriangleMesh& mesh, const Reconstruct
 
 TriangleMesh keepSeenFaces(const TriangleMesh& mesh, const Reconstruction& cameras, int minViews,
                            float tolerance) {
-  TriangleMesh shaded = mesh;
-  if (!shaded.hasNormals()) shaded.computeVertexNormals();
-  std::vector<int> views(mesh.faces.size(), 0);
-  for (const auto& [id, im] : cameras.images) {
-    const Camera& cam = cameras.cameras.at(im.camera_id);
-    const Camera pin = Camera::pinhole(cam.width, cam.height, cam.focalX(), cam.focalY(),
-                                       cam.principalX(), cam.principalY());
-    const std::vector<RasterSample> zbuffer = rasterize(shaded, pin, im.cam_from_world, 1e-4f);
-    parallelFor(mesh.faces.size(), [&](size_t f) {
-      const Eigen::Vector3i& t = mesh.faces[f];
-      const Eigen::Vector3f c =
-          (mesh.points[size_t(t[0])] + mesh.points[size_t(t[1])] + mesh.points[size_t(t[2])]) / 3.f;
-      const Eigen::Vector3d Xc = im.cam_from_world * c.cast<double>();
-      if (Xc.z() <= 0) return;
-      const Eigen::Vector2d px = pin.imgFromCam(Xc);
-      const int x = int(std::floor(px.x())), y = int(std::floor(px.y()));
-      if (x < 0 || y < 0 || x >= cam.width || y >= cam.height) return;
-      const float z = zbuffer[size_t(y) * size_t(cam.width) + size_t(x)].depth;
-      if (z <= 0 || float(Xc.z()) <= z * (1.f + tolerance)) ++views[f];
-    });
+  std::vector<Eigen::Vector3f> centres(mesh.faces.size());
+  for (size_t f = 0; f < mesh.faces.size(); ++f) {
+    const Eigen::Vector3i& t = mesh.faces[f];
+    centres[f] = (mesh.points[size_t(t[0])] + mesh.points[size_t(t[1])] + mesh.points[size_t(t[2])]) / 3.f;
   }
+  const std::vector<int> views = viewsSeeing(mesh, cameras, centres, tolerance);
   TriangleMesh out = mesh;
   out.faces.clear();
   for (size_t f = 0; f < mesh.faces.size(); ++f)

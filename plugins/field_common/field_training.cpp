@@ -455,16 +455,16 @@ json trainField(FieldJob& job, FieldModel& model) {
   // Structure from motion's points in the unit cube: those inside the field (its sphere
   // for NeuS) lie on its surface; the lines of sight to every point from the training
   // views that see it cross free space.
+  // Which of (n, 3) unit-cube points lie inside the field (its sphere, or the box).
+  const auto inField = [&](const torch::Tensor& q) {
+    return model.sphereBounded() ? (q - 0.5).norm(2, 1) < 0.5 : ((q > 0) & (q < 1)).all(1);
+  };
   torch::Tensor surfacePoints, sightFrom, sightTo;
   if (model.usesPoints()) {
     std::vector<float> inside, from, to;
-    auto inField = [&](const Eigen::Vector3d& q) {
-      return model.sphereBounded() ? (q - Eigen::Vector3d::Constant(0.5)).norm() < 0.5
-                                   : (q.array() > 0).all() && (q.array() < 1).all();
-    };
     for (size_t i = 0; i < data.points.size(); ++i) {
       const Eigen::Vector3d q = (data.points[i] - box.min) / box.side;
-      if (inField(q)) inside.insert(inside.end(), {float(q.x()), float(q.y()), float(q.z())});
+      inside.insert(inside.end(), {float(q.x()), float(q.y()), float(q.z())});
       for (uint32_t v : i < data.pointViews.size() ? data.pointViews[i] : std::vector<uint32_t>{}) {
         if (v >= data.views.size() || isHeldOut(v, holdout)) continue;
         const Eigen::Vector3d c = (data.views[v].center - box.min) / box.side;
@@ -472,12 +472,15 @@ json trainField(FieldJob& job, FieldModel& model) {
         to.insert(to.end(), {float(q.x()), float(q.y()), float(q.z())});
       }
     }
-    if (inside.size() >= 3 * 20) {
-      surfacePoints = torch::from_blob(inside.data(), {int64_t(inside.size() / 3), 3}).clone();
+    surfacePoints = torch::from_blob(inside.data(), {int64_t(inside.size() / 3), 3}).clone();
+    surfacePoints = surfacePoints.index({inField(surfacePoints)});
+    if (surfacePoints.size(0) >= 20) {
       sightFrom = torch::from_blob(from.data(), {int64_t(from.size() / 3), 3}).clone();
       sightTo = torch::from_blob(to.data(), {int64_t(to.size() / 3), 3}).clone();
       job.report.info(std::to_string(surfacePoints.size(0)) + " sparse points pin the surface, " +
                       std::to_string(sightFrom.size(0)) + " lines of sight clear the space before them");
+    } else {
+      surfacePoints = torch::Tensor();
     }
   }
   // With masks: the visual hull's lower bound on the distance to the object, looked up at
@@ -585,10 +588,7 @@ json trainField(FieldJob& job, FieldModel& model) {
           const torch::Tensor length = (b - a).norm(2, 1, true).clamp_min(1e-6);
           const torch::Tensor u = torch::rand({k.size(0), 1}) * (1 - model.clearance() / length).clamp_min(0);
           free = a + u * (b - a);
-          const torch::Tensor keep = model.sphereBounded()
-                                         ? (free - 0.5).norm(2, 1) < 0.5
-                                         : ((free > 0) & (free < 1)).all(1);
-          free = free.index({keep});
+          free = free.index({inField(free)});
         }
         const torch::Tensor pl = model.pointLoss(on, free.defined() ? free : torch::empty({0, 3}));
         if (pl.defined()) loss = loss + pl;
