@@ -599,8 +599,10 @@ json trainField(FieldJob& job, FieldModel& model) {
         const torch::Tensor flat = cell.select(1, 0) + hullRes * (cell.select(1, 1) + hullRes * cell.select(1, 2));
         const torch::Tensor bound = hullBound.index_select(0, flat);
         const torch::Tensor outside = bound > 0;
-        const torch::Tensor hl = model.hullLoss(pos.index({outside}), bound.index({outside}));
-        if (hl.defined()) loss = loss + hl;
+        if (outside.any().item<bool>()) {  // (the mean of no points would be NaN)
+          const torch::Tensor hl = model.hullLoss(pos.index({outside}), bound.index({outside}));
+          if (hl.defined()) loss = loss + hl;
+        }
       }
       if (maskLoss)
         loss = loss + model.maskWeight() *
