@@ -532,12 +532,10 @@ ScalarGrid visualHullBound(const FieldDataset& data, const std::vector<size_t>& 
   ScalarGrid grid;
   grid.resolution = res;
   grid.spacing = 1.0 / (res - 1);
+  if (std::none_of(views.begin(), views.end(), [&](size_t i) { return data.views.at(i).hasAlpha; }))
+    return ScalarGrid{};
   grid.values.assign(size_t(res) * size_t(res) * size_t(res), -1.f);
-  if (carveByMasks(grid, 0.f, false, 1.f, data, views, origin, scale, sphere ? 0.45 : 0.0) == 0) {
-    bool anyMask = false;
-    for (size_t i : views) anyMask = anyMask || data.views.at(i).hasAlpha;
-    if (!anyMask) return ScalarGrid{};
-  }
+  carveByMasks(grid, 0.f, false, 1.f, data, views, origin, scale, sphere ? 0.45 : 0.0);
   const size_t n = size_t(res);
   // Squared distances in cells to the nearest point inside, one axis at a time.
   const double far = 4.0 * double(n) * double(n);
@@ -547,7 +545,7 @@ ScalarGrid visualHullBound(const FieldDataset& data, const std::vector<size_t>& 
     d2[i] = grid.values[i] < 0 ? 0.0 : far;
     inside += grid.values[i] < 0;
   }
-  if (inside == 0) return ScalarGrid{};
+  if (inside == 0) return ScalarGrid{};  // (nothing left where the object could be)
   for (int axis = 0; axis < 3; ++axis) {
     const size_t stride = axis == 0 ? 1 : axis == 1 ? n : n * n;
     parallelFor(n * n, [&](size_t line) {

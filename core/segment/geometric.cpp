@@ -146,7 +146,6 @@ namespace {
 
 // segmentGeometric on every point of `cloud`; plane bands are in `planeSpacing` units,
 // clusters in `clusterSpacing` units (0: the cloud's own median spacing, measured).
-// (0: the cloud's own median spacing, which also sizes the clusters).
 std::vector<int32_t> segmentAll(const PointCloud& cloud, const Eigen::Vector3f& upIn,
                                 const GeometricSegmentOptions& o, GeometricSegmentReport* report,
                                 const std::function<void(const std::string&)>& progress, double planeSpacing,
