@@ -1,5 +1,7 @@
 #include "ui/field_panel.h"
 
+#include "pipeline/schema.h"
+
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
@@ -103,7 +105,8 @@ void FieldPanel::setProject(const fs::path& root) {
   // The newest of the methods' previews.
   fs::path newest;
   fs::file_time_type newestTime;
-  for (const char* method : {"nerf", "neus"}) {
+  for (const auto& m : Schema::instance().requireStage("field").methods) {
+    const std::string& method = m.name;
     std::error_code ec;
     const fs::path curve = root / "fields" / method / "curve.json";
     const auto t = fs::last_write_time(curve, ec);

@@ -7,7 +7,7 @@
 #include <QWidget>
 #include <set>
 
-#include "segment/labels.h"
+#include "scene/labels.h"
 
 class QTreeWidget;
 class QLabel;

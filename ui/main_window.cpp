@@ -27,9 +27,11 @@
 #include <QUndoStack>
 #include <QUndoView>
 #include <QtConcurrent/QtConcurrent>
+#include <iostream>
 
 #include "io/project_export.h"
 #include "pipeline/runner.h"
+#include "plugin/plugin_manager.h"
 #include "surface/cleaning.h"
 #include "ui/depth_panel.h"
 #include "ui/field_panel.h"
@@ -48,6 +50,10 @@ namespace fs = std::filesystem;
 namespace parallax::ui {
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+  // The plugins' methods and parameters, from the declarations beside them: the GUI
+  // offers what the workers can run without loading LibTorch itself.
+  for (const auto& problem : PluginManager::instance().declareInstalled())
+    std::cerr << "parallax: " << problem << std::endl;
   setWindowTitle("Parallax");
   resize(1400, 900);
   viewport_ = new Viewport(this);

@@ -1,4 +1,5 @@
 #include "ui/scene_data.h"
+#include "params/stages.h"
 
 #include "io/colmap_model.h"
 #include "io/ply.h"
@@ -36,11 +37,11 @@ SceneData loadSceneData(const fs::path& root) {
   const fs::path sparse = hasColmapModel(live) ? live : root / "sparse" / "0";
   if (hasColmapModel(sparse)) attempt(sparse, [&] { data.sparse = readColmapModel(sparse); });
   data.sparseIsLive = sparse == live;
-  const fs::path fused = root / "dense" / "fused.ply";
+  const fs::path fused = root / files::Fusion::fused;
   if (fs::exists(fused)) attempt(fused, [&] { data.dense = readPly(fused); });
   if (data.dense)
     attempt(labelTableFile(root), [&] { data.dense->labels = projectDenseLabels(root, data.dense->size(), &data.labels); });
-  const fs::path vis = root / "dense" / "fused.ply.vis";
+  const fs::path vis = root / files::Fusion::visibility;
   if (data.dense && fs::exists(vis))
     attempt(vis, [&] {
       const auto visibility = readVisibility(vis);
@@ -48,7 +49,7 @@ SceneData loadSceneData(const fs::path& root) {
       data.denseViews.reserve(visibility.size());
       for (const auto& v : visibility) data.denseViews.push_back(uint16_t(std::min<size_t>(v.size(), 65535)));
     });
-  const fs::path conf = root / "dense" / "fused.ply.conf";
+  const fs::path conf = root / files::Fusion::confidence;
   if (data.dense && fs::exists(conf))
     attempt(conf, [&] {
       std::vector<float> c = readConfidence(conf);

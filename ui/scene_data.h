@@ -12,7 +12,7 @@
 #include "scene/geometry_data.h"
 #include "scene/reconstruction.h"
 #include "scene/workspace.h"
-#include "segment/labels.h"
+#include "scene/labels.h"
 
 namespace parallax::ui {
 

@@ -7,43 +7,26 @@
 #include <cstring>
 
 #include "features/feature_extractor.h"
+#include "params/stages.h"
 #include "util/error.h"
 
 namespace parallax {
 
-SiftOptions siftOptionsFromParams(const nlohmann::json& p) {
+SiftOptions siftOptionsFromParams(const nlohmann::json& values) {
+  const params::Features p = params::Features::from(values);
   SiftOptions o;
-  o.max_image_size = int(p.value("max_image_size", 1600LL));
-  o.max_num_features = int(p.value("max_num_features", 8192LL));
-  o.peak_threshold = p.value("peak_threshold", 0.006);
-  o.edge_threshold = p.value("edge_threshold", 10.0);
-  o.root_sift = p.value("root_sift", true);
-  o.upright = p.value("upright", false);
+  o.max_image_size = p.max_image_size;
+  o.max_num_features = p.max_num_features;
+  o.peak_threshold = p.peak_threshold;
+  o.edge_threshold = p.edge_threshold;
+  o.root_sift = p.root_sift;
+  o.upright = p.upright;
   return o;
-}
-
-std::string usableFeatureMethod(const nlohmann::json& params, std::string* why) {
-  const std::string method = params.value("method", std::string("sift"));
-  if (method == "sift") return method;
-  const FeatureExtractor* extractor = findFeatureExtractor(method);
-  std::string reason;
-  if (!extractor) {
-    reason = "the " + method + " plugin (features_" + method +
-             ") is not installed or failed to load (see `parallax-cli plugins`)";
-  } else {
-    try {
-      extractor->check(params);
-      return method;
-    } catch (const Error& e) {
-      reason = e.what();
-    }
-  }
-  if (why) *why = reason;
-  return "sift";
 }
 
 PhotoFeatures extractPhotoFeatures(const std::string& method, const cv::Mat& image,
                                    const nlohmann::json& params) {
+  const params::Features p = params::Features::from(params);
   PhotoFeatures out;
   if (image.empty()) throw Error("empty image given to the feature extractor");
   if (method == "sift") {
@@ -64,7 +47,7 @@ PhotoFeatures extractPhotoFeatures(const std::string& method, const cv::Mat& ima
     cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
   else
     cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
-  const int maxSize = int(params.value("max_image_size", 1600LL));
+  const int maxSize = p.max_image_size;
   const int longest = std::max(rgb.cols, rgb.rows);
   if (longest > maxSize) {
     const double s = double(maxSize) / longest;
@@ -77,7 +60,7 @@ PhotoFeatures extractPhotoFeatures(const std::string& method, const cv::Mat& ima
   // Learned detectors are not rotation invariant: optionally also run on the photo turned
   // by 180 degrees (or by each quarter turn) and keep the strongest keypoints of all, mapped
   // back, so that photos taken upside down or sideways still match.
-  const std::string turns = params.value("learned_rotations", std::string("none"));
+  const std::string& turns = p.learned_rotations;
   const int rotations = turns == "quarter-turns" ? 4 : turns == "half-turn" ? 2 : 1;
   const float W = float(rgb.cols), H = float(rgb.rows);
   struct Scored {
@@ -120,7 +103,7 @@ PhotoFeatures extractPhotoFeatures(const std::string& method, const cv::Mat& ima
   // and such keypoints sit at the same pixel in every photo of a set, where they match
   // each other and pass verification as a still camera would (a clear sky, vignetting).
   // Those whose 9x9 neighbourhood is flat are dropped.
-  const double minContrast = params.value("learned_min_contrast", 1.0);
+  const double minContrast = p.learned_min_contrast;
   if (minContrast > 0) {
     cv::Mat gray, sum, squares;
     cv::cvtColor(rgb, gray, cv::COLOR_RGB2GRAY);
@@ -141,7 +124,7 @@ PhotoFeatures extractPhotoFeatures(const std::string& method, const cv::Mat& ima
               all.end());
   }
   if (runs.size() > 1) {
-    const size_t maxKeypoints = size_t(params.value("max_num_features", 8192LL));
+    const size_t maxKeypoints = size_t(p.max_num_features);
     std::stable_sort(all.begin(), all.end(),
                      [](const Scored& a, const Scored& b) { return a.score > b.score; });
     if (all.size() > maxKeypoints) all.resize(maxKeypoints);

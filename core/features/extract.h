@@ -1,5 +1,5 @@
 // One photo's features with the features stage's parameters: SIFT (core), or a
-// learned extractor registered by a plugin (ALIKE, XFeat). Shared by the features
+// learned extractor a plugin registered as a features method. Shared by the features
 // stage and `parallax-cli evaluate-features`.
 #pragma once
 
@@ -14,13 +14,8 @@ namespace parallax {
 struct PhotoFeatures {
   std::vector<FeatureKeypoint> keypoints;  // full-resolution pixels, COLMAP's convention
   FeatureDescriptors descriptors;
-  std::string type;  // as recorded in the database: "rootsift", "alike-n", "xfeat", ...
+  std::string type;  // as recorded in the database: "rootsift", or a learned method's type
 };
-
-// The method that will run for params.method: "sift" or a usable learned extractor.
-// When the learned one is unusable (plugin not loaded, weights missing or corrupt),
-// returns "sift" and sets `why` to a message naming the plugin or the weight file.
-std::string usableFeatureMethod(const nlohmann::json& params, std::string* why);
 
 // `image`: 8-bit grey or BGR at full resolution. Photos larger than
 // params.max_image_size are downscaled first; keypoints are returned in full-resolution

@@ -1,18 +1,11 @@
 #include "features/feature_extractor.h"
 
-#include "util/named_registry.h"
+#include "pipeline/methods.h"
 
 namespace parallax {
-namespace {
-NamedRegistry<FeatureExtractor>& registry() {
-  static NamedRegistry<FeatureExtractor> r;
-  return r;
-}
-}  // namespace
 
-void registerFeatureExtractor(FeatureExtractor extractor) { registry().add(std::move(extractor)); }
-const FeatureExtractor* findFeatureExtractor(const std::string& name) {
-  return registry().find(name);
+const FeatureExtractor* findFeatureExtractor(const std::string& method) {
+  return MethodRegistry::instance().find<FeatureExtractor>("features", method);
 }
 
 }  // namespace parallax

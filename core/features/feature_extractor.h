@@ -1,5 +1,6 @@
-// Learned feature extractors register here (from plugins: features.alike,
-// features.xfeat), so the features stage in core can use them without LibTorch.
+// The interface of a learned feature extractor: a plugin registers one as a method
+// of the features stage (MethodRegistry, kind FeatureExtractor), so the features
+// stage and matching in core use it without LibTorch.
 #pragma once
 
 #include <cstdint>
@@ -9,14 +10,9 @@
 #include <vector>
 
 #include "io/database.h"
+#include "scene/rgb_image.h"
 
 namespace parallax {
-
-// An 8-bit RGB photo, row-major, 3 bytes per pixel (no OpenCV across the plugin boundary).
-struct RgbImage {
-  int width = 0, height = 0;
-  std::vector<uint8_t> rgb;
-};
 
 struct ExtractedFeatures {
   // COLMAP's convention (pixel centres at +0.5), in the pixels of the image given.
@@ -26,18 +22,18 @@ struct ExtractedFeatures {
 };
 
 struct FeatureExtractor {
-  std::string name;  // the features stage's method: "alike", "xfeat"
-  // Throws Error naming the missing or corrupt weight file and where to get it;
-  // `params` are the features stage's (e.g. which ALIKE variant).
-  std::function<void(const nlohmann::json& params)> check;
   // Keypoints and descriptors of one photo, at most params.max_num_features of them,
   // strongest first. Runs on every core (intra-op threads); call it for one photo at a time.
   std::function<ExtractedFeatures(const RgbImage& image, const nlohmann::json& params)> extract;
-  // Type recorded with the features in the database ("alike-n", "xfeat").
+  // Type recorded with the features in the database: the method's name, or the name,
+  // a dash and a variant ("alike-n"), so that matching finds the method again.
   std::function<std::string(const nlohmann::json& params)> type;
+  // The ratio test matching applies to these descriptors, from the matching stage's
+  // parameters (a method may add its own to that stage).
+  std::function<double(const nlohmann::json& matchingParams)> matchRatio;
 };
 
-void registerFeatureExtractor(FeatureExtractor extractor);
-const FeatureExtractor* findFeatureExtractor(const std::string& name);
+// The extractor registered as features.<method>, or nullptr (SIFT is core's own).
+const FeatureExtractor* findFeatureExtractor(const std::string& method);
 
 }  // namespace parallax

@@ -1,5 +1,9 @@
 #include "features/matching.h"
 
+#include "features/feature_extractor.h"
+#include "params/stages.h"
+#include "util/error.h"
+
 #include <opencv2/calib3d.hpp>
 #include <opencv2/core/eigen.hpp>
 #include <opencv2/features2d.hpp>
@@ -97,18 +101,24 @@ bool haveAvx2() {
 
 }  // namespace
 
-MatchOptions matchOptionsFor(const std::string& type, const nlohmann::json& p) {
+MatchOptions matchOptionsFor(const std::string& type, const nlohmann::json& values) {
+  const params::Matching p = params::Matching::from(values);
   MatchOptions o;
-  o.cross_check = p.value("cross_check", true);
-  const bool alike = type.rfind("alike", 0) == 0, xfeat = type.rfind("xfeat", 0) == 0;
-  if (alike || xfeat) {
-    o.cross_check = true;
-    o.max_ratio = alike ? p.value("alike_max_ratio", 0.9) : p.value("xfeat_max_ratio", 0.8);
-    o.max_distance = distanceForSimilarity(p.value("learned_min_similarity", 0.75));
-  } else {
-    o.max_ratio = p.value("max_ratio", 0.8);
-    o.max_distance = p.value("max_distance", 0.7);
+  o.cross_check = p.cross_check;
+  // SIFT is core's own ("sift", "rootsift", "-upright"); a learned type names its method.
+  if (type.empty() || type.find("sift") != std::string::npos) {
+    o.max_ratio = p.max_ratio;
+    o.max_distance = p.max_distance;
+    return o;
   }
+  const std::string method = type.substr(0, type.find('-'));
+  const FeatureExtractor* extractor = findFeatureExtractor(method);
+  if (!extractor)
+    throw Error("the features in database.db are of type '" + type + "', and no installed plugin provides features." +
+                method + " to say how they match; install it, or run the features stage again with another method");
+  o.cross_check = true;
+  o.max_ratio = extractor->matchRatio(values);
+  o.max_distance = distanceForSimilarity(p.learned_min_similarity);
   return o;
 }
 

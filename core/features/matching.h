@@ -27,9 +27,10 @@ struct MatchOptions {
 };
 
 // The options the matching stage uses for a feature type (as recorded in the database:
-// "rootsift", "alike-n", "xfeat", ...): SIFT's ratio test and distance, or for learned
+// "rootsift", or a learned method's type): SIFT's ratio test and distance, or for learned
 // float descriptors mutual nearest neighbours above learned_min_similarity with the
-// type's ratio test (alike_max_ratio, xfeat_max_ratio), from the stage's parameters.
+// ratio test their method gives (FeatureExtractor::matchRatio), from the stage's
+// parameters. Error when the type's method is not installed.
 MatchOptions matchOptionsFor(const std::string& featureType, const nlohmann::json& matchingParams);
 
 // Exhaustive nearest neighbours on unit-length descriptors: SIFT's uint8 scaled back,

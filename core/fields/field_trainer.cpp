@@ -4,19 +4,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "util/error.h"
-#include "util/named_registry.h"
 
 namespace parallax {
-namespace {
-NamedRegistry<FieldTrainer>& registry() {
-  static NamedRegistry<FieldTrainer> r;
-  return r;
-}
-}  // namespace
-
-void registerFieldTrainer(FieldTrainer trainer) { registry().add(std::move(trainer)); }
-const FieldTrainer* findFieldTrainer(const std::string& name) { return registry().find(name); }
-
 double psnr(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size() || a.empty()) throw Error("psnr: images of different sizes");
   double se = 0;

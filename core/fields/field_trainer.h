@@ -1,5 +1,6 @@
-// Neural fields register here (from plugins: field.nerf, field.neus), so the
-// field stage and `parallax-cli evaluate-field` in core can use them without LibTorch.
+// The interface of a neural field: a plugin registers one as a method of the field
+// stage (MethodRegistry, kind FieldTrainer), so the field stage and
+// `parallax-cli evaluate-field` in core use it without LibTorch.
 #pragma once
 
 #include <filesystem>
@@ -22,7 +23,6 @@ struct FieldJob {
 };
 
 struct FieldTrainer {
-  std::string name;  // "nerf"
   // Trains on the views not held out; writes a checkpoint, training.json and mesh.ply into outDir
   // and returns a summary (iterations, seconds, held-out PSNR, the PSNR-over-time curve).
   std::function<nlohmann::json(FieldJob&)> train;
@@ -31,12 +31,6 @@ struct FieldTrainer {
   std::function<nlohmann::json(FieldJob&)> evaluate;
 };
 
-void registerFieldTrainer(FieldTrainer trainer);
-const FieldTrainer* findFieldTrainer(const std::string& name);
-// The trainer of a method, loading plugins first; Error naming the plugin otherwise.
-const FieldTrainer& requireFieldTrainer(const std::string& method);
-// The photos and cameras the field stage trains on, from its parameters (`params`).
-FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& params);
 
 // Image quality of a render against the reference (both RGB floats in [0, 1], w*h*3):
 // PSNR in dB and SSIM (Gaussian window 11, sigma 1.5, as Wang et al. 2004) on the mean

@@ -97,9 +97,6 @@ uint32_t Database::addImage(const std::string& name, uint32_t camera_id) {
   return uint32_t(sqlite3_last_insert_rowid(db_));
 }
 
-float FeatureKeypoint::scale() const { return std::sqrt(a11 * a11 + a21 * a21); }
-float FeatureKeypoint::orientation() const { return std::atan2(a21, a11); }
-
 void Database::clearFeatures() {
   exec(
       "DELETE FROM keypoints; DELETE FROM descriptors; DELETE FROM matches; DELETE FROM "

@@ -2,59 +2,16 @@
 // that `colmap` can open a Parallax project's database and vice versa.
 #pragma once
 
-#include <Eigen/Geometry>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "geometry/camera.h"
+#include "scene/feature_types.h"
 
 struct sqlite3;
 
 namespace parallax {
-
-// COLMAP's keypoint layout: x, y (pixel centres at +0.5) and the affine shape a11 a12 a21 a22.
-struct FeatureKeypoint {
-  float x = 0, y = 0;
-  float a11 = 1, a12 = 0, a21 = 0, a22 = 1;
-  float scale() const;
-  float orientation() const;
-};
-
-// Descriptors of one photo, row-major rows x cols. SIFT: uint8 in `data` (COLMAP's
-// format: unit vectors scaled by 512). Learned features (ALIKE, XFeat): unit-length
-// float32 in `values`; the database keeps those in parallax_descriptors, not in
-// COLMAP's descriptors table, so readers that expect SIFT never see them.
-struct FeatureDescriptors {
-  int rows = 0;
-  int cols = 0;
-  std::vector<uint8_t> data;
-  std::vector<float> values;
-  bool isFloat() const { return !values.empty(); }
-};
-
-using FeatureMatches =
-    std::vector<std::pair<uint32_t, uint32_t>>;  // (index in image 1, index in image 2)
-
-// COLMAP's TwoViewGeometry::ConfigurationType values.
-enum TwoViewConfig : int {
-  kUndefined = 0,
-  kDegenerate = 1,
-  kCalibrated = 2,
-  kUncalibrated = 3,
-  kPlanar = 4,
-  kPanoramic = 5,
-  kPlanarOrPanoramic = 6,
-};
-
-struct TwoViewGeometry {
-  int config = kUndefined;
-  FeatureMatches inliers;
-  Eigen::Matrix3d F = Eigen::Matrix3d::Zero(), E = Eigen::Matrix3d::Zero(),
-                  H = Eigen::Matrix3d::Zero();
-  Eigen::Quaterniond cam2_from_cam1_rotation = Eigen::Quaterniond::Identity();
-  Eigen::Vector3d cam2_from_cam1_translation = Eigen::Vector3d::Zero();
-};
 
 // COLMAP's pair identifier: 2147483647 * smaller id + larger id.
 uint64_t pairId(uint32_t image_id1, uint32_t image_id2);

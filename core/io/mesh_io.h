@@ -6,7 +6,7 @@
 #include <string>
 
 #include "scene/geometry_data.h"
-#include "segment/labels.h"
+#include "scene/labels.h"
 
 namespace parallax {
 

@@ -1,4 +1,5 @@
 #include "io/project_export.h"
+#include "params/stages.h"
 
 #include "io/colmap_model.h"
 #include "io/mesh_io.h"
@@ -18,7 +19,7 @@ const char* kNoSparse = "the project has no sparse model yet (sparse/0); run Rec
 std::vector<std::string> exportableData(const Workspace& ws) {
   std::vector<std::string> out;
   if (hasColmapModel(ws.sparseDir())) out.push_back("sparse");
-  if (fs::exists(ws.denseDir() / "fused.ply")) out.push_back("dense");
+  if (fs::exists(ws.root() / files::Fusion::fused)) out.push_back("dense");
   if (fs::exists(projectMeshFile(ws.root()))) out.push_back("mesh");
   return out;
 }
@@ -59,7 +60,7 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
     if (geometry.points.empty() && edits.empty())
       throw Error("the sparse model has no 3D points to export");
   } else if (what == "dense") {
-    fs::path fused = ws.denseDir() / "fused.ply";
+    fs::path fused = ws.root() / files::Fusion::fused;
     if (!fs::exists(fused))
       throw Error(
           "the project has no dense point cloud yet (dense/fused.ply); run the dense stages first");

@@ -1,5 +1,6 @@
-// Learned depth estimators register here (from plugins: mvs.patchmatchnet), so
-// the mvs stage in core can use them without knowing LibTorch.
+// The interface of a learned depth estimator: a plugin registers one as a method of
+// the mvs stage (MethodRegistry, kind DepthEstimator), so the mvs stage in core uses
+// it without LibTorch.
 #pragma once
 
 #include <functional>
@@ -11,16 +12,12 @@
 namespace parallax {
 
 struct DepthEstimator {
-  std::string name;  // "patchmatchnet"
-  // Throws Error naming the missing or corrupt weight file and where to get it.
-  std::function<void()> check;
+  // How many source photos it wants per reference photo, from the mvs stage's parameters.
+  std::function<int(const nlohmann::json& params)> numSources;
   // Depth and confidence for views[ref] from views[ref].sources (images loaded);
   // `params` are the mvs stage's. Depth 0 where there is no estimate.
   std::function<DepthMap(const std::vector<MvsView>& views, int ref, const nlohmann::json& params)>
       estimate;
 };
-
-void registerDepthEstimator(DepthEstimator estimator);
-const DepthEstimator* findDepthEstimator(const std::string& name);
 
 }  // namespace parallax

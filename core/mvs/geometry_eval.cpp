@@ -13,7 +13,7 @@
 #include <random>
 
 #include "mvs/dense_scene.h"
-#include "synthetic/rasterizer.h"
+#include "scene/rasterizer.h"
 #include "util/parallel.h"
 #include "util/error.h"
 

@@ -28,9 +28,20 @@ std::string nowIso() {
 json effectiveParams(const Workspace& ws, const std::string& stage) {
   const Schema& schema = Schema::instance();
   json params = schema.requireStage(stage).defaults();
+  const StageSchema& declared = schema.requireStage(stage);
   const json overrides = ws.paramOverrides(stage);  // keep alive: items() does not own it
-  for (const auto& [name, value] : overrides.items())
+  for (const auto& [name, value] : overrides.items()) {
+    // A value set for a method's parameter whose plugin this build lacks stays in
+    // parallax.json, unused; a method it lacks is kept for resolveMethod to report.
+    if (!declared.param(name)) continue;
+    const bool automatic = !declared.auto_choice.empty() && value == declared.auto_choice;
+    if (name == declared.method_param && value.is_string() && !declared.method(value.get<std::string>()) &&
+        !automatic) {
+      params[name] = value;
+      continue;
+    }
     params[name] = schema.validate(stage, name, value);
+  }
   return params;
 }
 

@@ -1,6 +1,6 @@
-// Stage implementations and their registry. A stage (declared in the schema)
-// has one or more implementations; core registers the built-in ones and plugins
-// add theirs (e.g. "features" -> "sift" in core, "alike" in a plugin).
+// Stage implementations and their registry: each stage declared in the schema has
+// one implementation in core (stages/); the ways of doing it are methods
+// (pipeline/methods.h), which plugins add.
 #pragma once
 
 #include <functional>
@@ -27,8 +27,7 @@ struct StageOutcome {
 };
 
 struct StageImplementation {
-  std::string stage;   // schema name
-  std::string method;  // e.g. "files", "sift"; "" when a stage has only one
+  std::string stage;  // schema name
   std::function<StageOutcome(StageContext&)> run;
   // Fingerprint of what the stage reads from outside the project (photo files,
   // sample folders). Part of the stage key, so changed inputs make it stale.

@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
 
 #include "pipeline/schema.h"
 #include "util/error.h"
@@ -11,11 +13,8 @@ namespace fs = std::filesystem;
 
 namespace parallax {
 
-void PluginRegistrar::addStageSchema(const nlohmann::json& document) {
-  Schema::instance().addStages(document);
-}
-void PluginRegistrar::addStage(StageImplementation implementation) {
-  StageRegistry::instance().add(std::move(implementation));
+void PluginRegistrar::declareMethods(const char* declaration, const nlohmann::json& structDefaults) {
+  Schema::instance().addMethods(nlohmann::json::parse(declaration), structDefaults, info_.name);
 }
 
 PluginManager& PluginManager::instance() {
@@ -90,6 +89,30 @@ const std::vector<std::string>& PluginManager::loadDefault() {
     }
   }
   return problems_;
+}
+
+std::vector<std::string> PluginManager::declareInstalled() {
+  std::vector<std::string> problems;
+  for (const auto& dir : pluginDirs()) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) continue;
+    std::vector<fs::path> libs;
+    for (const auto& e : fs::directory_iterator(dir, ec))
+      if (e.path().extension() == ".so") libs.push_back(e.path());
+    std::sort(libs.begin(), libs.end());
+    for (const auto& lib : libs) {
+      fs::path declaration = lib;
+      declaration.replace_extension(".json");
+      if (!fs::exists(declaration)) continue;  // a plugin without methods (commands only)
+      try {
+        std::ifstream in(declaration);
+        Schema::instance().addMethods(nlohmann::json::parse(in), {}, lib.stem().string());
+      } catch (const std::exception& e) {
+        problems.push_back("'" + declaration.string() + "': " + e.what());
+      }
+    }
+  }
+  return problems;
 }
 
 const PluginInfo* PluginManager::find(const std::string& name) const {

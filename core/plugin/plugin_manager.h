@@ -19,6 +19,11 @@ class PluginManager {
 
   // Loads every plugin in the default folders once; returns problems as messages.
   const std::vector<std::string>& loadDefault();
+  // Declares the methods of every plugin in the default folders from the declaration
+  // installed beside its library (<plugin>.json) without loading it, so that a process
+  // that never loads LibTorch (the GUI) offers the same methods and parameters.
+  // Returns problems as messages.
+  std::vector<std::string> declareInstalled();
   // Loads one library; throws Error with dlopen's reason or an ABI mismatch.
   const PluginInfo& load(const std::filesystem::path& library);
 

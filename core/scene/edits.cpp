@@ -1,4 +1,5 @@
 #include "scene/edits.h"
+#include "params/stages.h"
 
 #include <algorithm>
 #include <fstream>
@@ -85,7 +86,7 @@ fs::path editSourceFile(const fs::path& root, EditTarget target) {
   switch (target) {
     case EditTarget::kSparsePoints: return root / "sparse" / "0" / "points3D.bin";
     case EditTarget::kCameras: return root / "sparse" / "0" / "images.bin";
-    case EditTarget::kDensePoints: return root / "dense" / "fused.ply";
+    case EditTarget::kDensePoints: return root / files::Fusion::fused;
     case EditTarget::kMeshFaces: return projectMeshFile(root);
   }
   return {};

@@ -1,4 +1,5 @@
 #include "scene/workspace.h"
+#include "params/stages.h"
 
 #include <algorithm>
 
@@ -227,8 +228,13 @@ std::map<std::string, fs::path> importedPhotoPaths(const fs::path& projectRoot) 
 fs::path projectMeshFile(const fs::path& projectRoot) {
   fs::path newest;
   fs::file_time_type newestTime;
-  for (const fs::path& mesh : {projectRoot / "dense" / "meshed-poisson.ply", projectRoot / "fields" / "neus" / "mesh.ply",
-                               projectRoot / "fields" / "nerf" / "mesh.ply"}) {
+  // Poisson's, and each field method's (fields/<method>/mesh.ply).
+  std::vector<fs::path> meshes = {projectRoot / files::Mesh::mesh};
+  std::error_code listing;
+  for (const auto& e : fs::directory_iterator(projectRoot / files::Field::fields, listing))
+    if (e.is_directory()) meshes.push_back(e.path() / "mesh.ply");
+  std::sort(meshes.begin() + 1, meshes.end());  // equal times: a stable choice
+  for (const fs::path& mesh : meshes) {
     std::error_code ec;
     const auto t = fs::last_write_time(mesh, ec);
     if (!ec && (newest.empty() || t > newestTime)) newest = mesh, newestTime = t;

@@ -2,18 +2,7 @@
 
 #include <cmath>
 
-#include "util/named_registry.h"
-
 namespace parallax {
-namespace {
-NamedRegistry<ImageSegmenter>& registry() {
-  static NamedRegistry<ImageSegmenter> r;
-  return r;
-}
-}  // namespace
-
-void registerImageSegmenter(ImageSegmenter segmenter) { registry().add(std::move(segmenter)); }
-const ImageSegmenter* findImageSegmenter(const std::string& name) { return registry().find(name); }
 
 void addViewVotes(const PointCloud& cloud, const std::vector<uint32_t>& seen, const MvsView& view,
                   const ImageLabels& labels, size_t classes, std::vector<float>& votes) {

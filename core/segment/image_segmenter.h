@@ -1,5 +1,6 @@
-// Learned photo segmenters register here (from plugins: segment.image2d, ESPNetv2), so
-// the segment stage in core can label the dense cloud from the photos without LibTorch:
+// The interface of a learned photo segmenter: a plugin registers one as a method of
+// the segment stage (MethodRegistry, kind ImageSegmenter), so the segment stage in core
+// labels the dense cloud from the photos without LibTorch:
 // each photo's labels are carried to the points that photo sees (fused.ply.vis) by a
 // confidence-weighted vote.
 #pragma once
@@ -9,10 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "features/feature_extractor.h"
 #include "mvs/dense_scene.h"
 #include "scene/geometry_data.h"
-#include "segment/labels.h"
+#include "scene/rgb_image.h"
+#include "scene/labels.h"
 
 namespace parallax {
 
@@ -25,16 +26,10 @@ struct ImageLabels {
 };
 
 struct ImageSegmenter {
-  std::string name;    // the segment stage's method: "image2d"
-  std::string plugin;  // "segment_espnetv2"
   std::function<LabelTable(const nlohmann::json& params)> classes;
-  // Throws Error naming the missing or corrupt weight file and where to get it.
-  std::function<void(const nlohmann::json& params)> check;
   std::function<ImageLabels(const RgbImage& photo, const nlohmann::json& params)> segment;
 };
 
-void registerImageSegmenter(ImageSegmenter segmenter);
-const ImageSegmenter* findImageSegmenter(const std::string& name);
 
 // Adds one view's votes to `votes` (classes per point): each point of `seen` takes the
 // label under its projection into `view`, weighted by the confidence there.

@@ -3,18 +3,8 @@
 #include <Eigen/Geometry>
 #include <algorithm>
 
-#include "util/named_registry.h"
 
 namespace parallax {
-namespace {
-NamedRegistry<PointSegmenter>& registry() {
-  static NamedRegistry<PointSegmenter> r;
-  return r;
-}
-}  // namespace
-
-void registerPointSegmenter(PointSegmenter segmenter) { registry().add(std::move(segmenter)); }
-const PointSegmenter* findPointSegmenter(const std::string& name) { return registry().find(name); }
 
 PointCloud toMetricZUp(const PointCloud& cloud, const Eigen::Vector3f& up, double metresPerUnit) {
   const Eigen::Matrix3f R =

@@ -14,6 +14,8 @@
 #include "mvs/depth_estimator.h"
 #include "mvs/fusion.h"
 #include "mvs/patch_match.h"
+#include "params/stages.h"
+#include "pipeline/methods.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "scene/edits.h"
@@ -30,8 +32,6 @@ using nlohmann::json;
 
 namespace parallax {
 namespace {
-
-int intParam(const json& p, const char* name) { return int(p[name].get<long long>()); }
 
 // ---------------------------------------------------------------- undistort
 
@@ -66,8 +66,8 @@ cv::Mat undistortPhoto(const cv::Mat& photo, const Camera& cam, double scale) {
 }
 
 // The mask folder the user named (undistort.mask_path), resolved against the project.
-std::optional<fs::path> maskFolder(const Workspace& ws, const json& params) {
-  const std::string text = params.value("mask_path", "");
+std::optional<fs::path> maskFolder(const Workspace& ws, const params::Undistort& params) {
+  const std::string& text = params.mask_path;
   if (text.empty()) return std::nullopt;
   fs::path dir = fs::path(text);
   if (dir.is_relative()) dir = ws.root() / dir;
@@ -108,10 +108,11 @@ StageOutcome runUndistort(StageContext& ctx) {
     throw Error(registered ? "every registered photo was deleted by the cleaning edits; undo some (Edit > Undo or parallax-cli clean --undo)"
                            : "the sparse model has no registered photos");
   const auto paths = importedPhotoPaths(ws.root());
-  const int maxSize = intParam(ctx.params, "max_image_size");
-  const int quality = intParam(ctx.params, "jpeg_quality");
-  const int threads = intParam(ctx.params, "num_threads");
-  const std::optional<fs::path> maskDir = maskFolder(ws, ctx.params);
+  const params::Undistort p = params::Undistort::from(ctx.params);
+  const int maxSize = p.max_image_size;
+  const int quality = p.jpeg_quality;
+  const int threads = p.num_threads;
+  const std::optional<fs::path> maskDir = maskFolder(ws, p);
 
   Reconstruction dense;
   std::map<uint32_t, double> scaleOf;
@@ -278,46 +279,30 @@ void writeStereoRecord(const fs::path& denseDir, const json& record) {
 StageOutcome runMvs(StageContext& ctx) {
   Workspace& ws = ctx.workspace;
   const fs::path dense = ws.denseDir();
-  const json& p = ctx.params;
-  const std::string requested = p["method"].get<std::string>();
-  const int threads = intParam(p, "num_threads");
+  const params::Mvs p = params::Mvs::from(ctx.params);
+  const int threads = p.num_threads;
 
-  // Which method: the learned one when asked for (or auto) and usable.
-  std::string method = "patchmatch";
-  const DepthEstimator* net = nullptr;
-  if (requested != "patchmatch") {
-    std::string reason;
-    net = findDepthEstimator("patchmatchnet");
-    if (!net) {
-      reason = "the PatchmatchNet plugin (depth_patchmatchnet) is not installed or failed to load "
-               "(see `parallax-cli plugins`)";
-    } else {
-      try {
-        net->check();
-        method = "patchmatchnet";
-      } catch (const Error& e) {
-        reason = e.what();
-        net = nullptr;
-      }
-    }
-    if (!reason.empty())
-      ctx.report.warning("PatchmatchNet unavailable: " + reason +
-                         ". Using classical PatchMatch instead.");
-  }
+  // Which method: the learned one when asked for (or auto) and usable, else classical.
+  const ResolvedMethod resolved = resolveMethod("mvs", ctx.params);
+  if (!resolved.warning.empty()) ctx.report.warning(resolved.warning);
+  const std::string& method = resolved.name;
+  const DepthEstimator* net =
+      resolved.classical ? nullptr : MethodRegistry::instance().find<DepthEstimator>("mvs", method);
+  if (!resolved.classical && !net)
+    throw Error("mvs." + method + " is registered but is not a depth estimator");
 
   ViewSelectionOptions selection;
-  selection.max_sources =
-      method == "patchmatchnet" ? intParam(p, "net_num_sources") : intParam(p, "num_sources");
+  selection.max_sources = net ? net->numSources(ctx.params) : p.num_sources;
   std::vector<MvsView> views = loadMvsViews(dense, selection);
   if (views.empty()) throw Error("the dense workspace holds no photos; rerun undistort");
 
   PatchMatchOptions pm;
-  pm.window_radius = intParam(p, "window_radius");
-  pm.num_iterations = intParam(p, "num_iterations");
-  pm.min_ncc = p["min_ncc"].get<double>();
-  pm.min_consistent_views = intParam(p, "min_consistent_views");
+  pm.window_radius = p.window_radius;
+  pm.num_iterations = p.num_iterations;
+  pm.min_ncc = p.min_ncc;
+  pm.min_consistent_views = p.min_consistent_views;
   pm.threads = threads;
-  const bool geometric = method == "patchmatch" && p["geom_consistency"].get<bool>();
+  const bool geometric = !net && p.geom_consistency;
   const std::string finalKind = geometric ? "geometric" : "photometric";
 
   // Resume: maps written by an interrupted run with the same inputs are kept.
@@ -382,9 +367,9 @@ StageOutcome runMvs(StageContext& ctx) {
     }
   };
   auto cancelCheck = [](int, int) { throwIfCancelled(); };
-  if (method == "patchmatchnet") {
-    pass("photometric", "PatchmatchNet", true, [&](size_t i) -> std::optional<DepthMap> {
-      DepthMap map = net->estimate(views, int(i), p);
+  if (net) {
+    pass("photometric", resolved.label, true, [&](size_t i) -> std::optional<DepthMap> {
+      DepthMap map = net->estimate(views, int(i), ctx.params);
       clearTexturelessDepth(views[i], map);
       computeNormalsFromDepth(views[i], map);
       return map;
@@ -420,8 +405,7 @@ StageOutcome runMvs(StageContext& ctx) {
     if (fs::exists(depthMapFiles(dense, v.name, finalKind).depth)) ++written;
   if (written == 0) throw Error("no depth map could be computed (see the warnings above)");
   StageOutcome outcome;
-  const std::string label = method == "patchmatchnet" ? "PatchmatchNet" : "classical PatchMatch";
-  outcome.summary = std::to_string(written) + " of " + std::to_string(n) + " depth maps (" + label +
+  outcome.summary = std::to_string(written) + " of " + std::to_string(n) + " depth maps (" + resolved.label +
                     (reused ? ", " + std::to_string(reused) + " kept from an interrupted run" : "") +
                     ")";
   outcome.outputs = {{"method", method},
@@ -442,7 +426,8 @@ StageOutcome runFusion(StageContext& ctx) {
   std::vector<DepthMap> maps(views.size());
   size_t withMaps = 0;
   ctx.report.progress(0, views.size(), "reading depth maps");
-  const int threads = intParam(ctx.params, "num_threads");
+  const params::Fusion p = params::Fusion::from(ctx.params);
+  const int threads = p.num_threads;
   parallelFor(
       views.size(),
       [&](size_t i) {
@@ -455,10 +440,10 @@ StageOutcome runFusion(StageContext& ctx) {
   for (const DepthMap& m : maps) withMaps += m.depth.empty() ? 0 : 1;
   if (withMaps == 0) throw Error("no depth maps in dense/stereo; run the mvs stage first");
   FusionOptions o;
-  o.min_num_views = intParam(ctx.params, "min_num_views");
-  o.max_reproj_error = ctx.params["max_reproj_error"].get<double>();
-  o.max_depth_error = ctx.params["max_depth_error"].get<double>();
-  o.max_normal_error_deg = ctx.params["max_normal_error"].get<double>();
+  o.min_num_views = p.min_num_views;
+  o.max_reproj_error = p.max_reproj_error;
+  o.max_depth_error = p.max_depth_error;
+  o.max_normal_error_deg = p.max_normal_error;
   o.threads = threads;
   FusedCloud fused = fuseDepthMaps(views, maps, o, [&](size_t done, size_t total) {
     ctx.report.progress(done, total, "fusing " + views[done - 1].name);
@@ -466,14 +451,14 @@ StageOutcome runFusion(StageContext& ctx) {
   if (fused.cloud.size() == 0)
     throw Error("no point was seen consistently by " + std::to_string(o.min_num_views) +
                 " photos; lower fusion.min_num_views or check the depth maps");
-  writePly(dense / "fused.ply", fused.cloud);
-  writeVisibility(dense / "fused.ply.vis", fused.visibility);
+  writePly(ws.root() / files::Fusion::fused, fused.cloud);
+  writeVisibility(ws.root() / files::Fusion::visibility, fused.visibility);
   // Per-point confidence for the viewer (no file when the maps have none: an older one goes).
   if (!fused.confidence.empty())
-    writeConfidence(dense / "fused.ply.conf", fused.confidence);
+    writeConfidence(ws.root() / files::Fusion::confidence, fused.confidence);
   else
-    fs::remove(dense / "fused.ply.conf");
-  ctx.report.preview("dense", (dense / "fused.ply").string());
+    fs::remove(ws.root() / files::Fusion::confidence);
+  ctx.report.preview("dense", (ws.root() / files::Fusion::fused).string());
   StageOutcome outcome;
   outcome.summary = std::to_string(fused.cloud.size()) + " points fused from " +
                     std::to_string(withMaps) + " depth maps";
@@ -485,26 +470,27 @@ StageOutcome runFusion(StageContext& ctx) {
 
 StageOutcome runMesh(StageContext& ctx) {
   Workspace& ws = ctx.workspace;
-  const fs::path fused = ws.denseDir() / "fused.ply";
+  const fs::path fused = ws.root() / files::Fusion::fused;
   if (!fs::exists(fused)) throw Error("no dense point cloud (dense/fused.ply); run fusion first");
   ctx.report.progress(0, 3, "reading the fused cloud");
   const TriangleMesh cloud = readPly(fused);
+  const params::Mesh p = params::Mesh::from(ctx.params);
   PoissonOptions o;
-  o.depth = intParam(ctx.params, "depth");
-  o.trim_quantile = ctx.params["trim_quantile"].get<double>();
-  o.trim_distance = ctx.params["trim_distance"].get<double>();
-  o.outlier_neighbors = intParam(ctx.params, "outlier_neighbors");
-  o.outlier_factor = ctx.params["outlier_factor"].get<double>();
-  o.target_faces = size_t(ctx.params["target_faces"].get<long long>());
-  o.threads = intParam(ctx.params, "num_threads");
+  o.depth = p.depth;
+  o.trim_quantile = p.trim_quantile;
+  o.trim_distance = p.trim_distance;
+  o.outlier_neighbors = p.outlier_neighbors;
+  o.outlier_factor = p.outlier_factor;
+  o.target_faces = size_t(p.target_faces);
+  o.threads = p.num_threads;
   ctx.report.progress(1, 3, "Poisson surface reconstruction");
   throwIfCancelled();
   PoissonReport rep;
   const TriangleMesh mesh = poissonMesh(cloud, o, &rep);
   throwIfCancelled();
   ctx.report.progress(2, 3, "writing the mesh");
-  writePly(ws.denseDir() / "meshed-poisson.ply", mesh);
-  ctx.report.preview("mesh", (ws.denseDir() / "meshed-poisson.ply").string());
+  writePly(ws.root() / files::Mesh::mesh, mesh);
+  ctx.report.preview("mesh", (ws.root() / files::Mesh::mesh).string());
   StageOutcome outcome;
   outcome.summary = std::to_string(rep.faces) + " faces, " + std::to_string(rep.vertices) +
                     " vertices, Poisson depth " + std::to_string(rep.depth) + " (" +
@@ -520,10 +506,10 @@ StageOutcome runMesh(StageContext& ctx) {
 }  // namespace
 
 void registerDenseStages() {
-  StageRegistry::instance().add({"undistort", "", runUndistort, sparseEditsFingerprint});
-  StageRegistry::instance().add({"mvs", "", runMvs, nullptr});
-  StageRegistry::instance().add({"fusion", "", runFusion, nullptr});
-  StageRegistry::instance().add({"mesh", "poisson", runMesh, nullptr});
+  StageRegistry::instance().add({"undistort", runUndistort, sparseEditsFingerprint});
+  StageRegistry::instance().add({"mvs", runMvs, nullptr});
+  StageRegistry::instance().add({"fusion", runFusion, nullptr});
+  StageRegistry::instance().add({"mesh", runMesh, nullptr});
 }
 
 }  // namespace parallax

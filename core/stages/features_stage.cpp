@@ -1,12 +1,14 @@
 // Stage "features": keypoints and descriptors of every imported photo into
 // database.db (COLMAP's keypoints/descriptors tables; learned descriptors in
-// parallax_descriptors). SIFT in core, ALIKE and XFeat from plugins. All writes happen in one
+// parallax_descriptors). SIFT in core, learned methods from plugins. All writes happen in one
 // SQLite transaction, so a cancel or a crash leaves the previous features intact.
 #include <mutex>
 #include <opencv2/imgcodecs.hpp>
 
 #include "features/extract.h"
 #include "io/database.h"
+#include "params/stages.h"
+#include "pipeline/methods.h"
 #include "pipeline/stage.h"
 #include "stages/builtin_stages.h"
 #include "util/cancel.h"
@@ -26,12 +28,10 @@ StageOutcome runFeatures(StageContext& ctx) {
   const nlohmann::json& params = ctx.params;
 
   // A learned method whose plugin or weights are missing falls back to SIFT, saying why.
-  std::string why;
-  const std::string requested = params["method"].get<std::string>();
-  const std::string method = usableFeatureMethod(params, &why);
-  if (method != requested)
-    ctx.report.warning(requested + " features unavailable: " + why + ". Using SIFT instead.");
-  const bool learned = method != "sift";
+  const ResolvedMethod resolved = resolveMethod("features", params);
+  if (!resolved.warning.empty()) ctx.report.warning(resolved.warning);
+  const std::string& method = resolved.name;
+  const bool learned = !resolved.classical;
 
   Database db(ws.databasePath());
   const std::vector<DatabaseImage> images = db.readImages();
@@ -44,7 +44,7 @@ StageOutcome runFeatures(StageContext& ctx) {
   size_t total = 0, fewest = SIZE_MAX;
   std::string fewestName, type;
   ctx.report.progress(0, images.size(),
-                      std::string("extracting ") + (learned ? requested : "SIFT") + " features");
+                      "extracting " + resolved.label + " features");
   cv::setNumThreads(1);  // SIFT: parallel over photos instead
   auto one = [&](size_t i) {
     throwIfCancelled();
@@ -66,7 +66,7 @@ StageOutcome runFeatures(StageContext& ctx) {
         images[i].name + ": " + std::to_string(f.keypoints.size()) + " keypoints");
   };
   // Networks use every core for one photo (intra-op threads); SIFT runs photos in parallel.
-  parallelFor(images.size(), one, learned ? 1 : int(params["num_threads"].get<long long>()));
+  parallelFor(images.size(), one, learned ? 1 : params::Features::from(params).num_threads);
   throwIfCancelled();
   db.commit();
   if (fewest < 100)
@@ -88,7 +88,7 @@ StageOutcome runFeatures(StageContext& ctx) {
 }  // namespace
 
 void registerFeaturesStage() {
-  StageRegistry::instance().add({"features", "sift", runFeatures, nullptr});
+  StageRegistry::instance().add({"features", runFeatures, nullptr});
 }
 
 }  // namespace parallax

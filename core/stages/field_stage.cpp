@@ -1,8 +1,12 @@
-// Stage "field": trains a neural field (NeRF or NeuS, from the field_nerf and field_neus
-// plugins) on photos with known cameras; writes fields/<method>/ (checkpoint,
-// training.json with the PSNR curve, mesh.ply).
-#include "fields/field_trainer.h"
+// Stage "field": trains a neural field (a field method from a plugin) on photos with
+// known cameras; writes fields/<method>/ (checkpoint, training.json with the PSNR
+// curve, mesh.ply).
+#include "stages/field_stage.h"
+
 #include "io/colmap_model.h"
+#include "params/stages.h"
+#include "pipeline/methods.h"
+#include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "plugin/plugin_manager.h"
 #include "stages/builtin_stages.h"
@@ -24,10 +28,11 @@ fs::path posesPath(const Workspace& ws, const std::string& poses) {
 
 }  // namespace
 
-FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& params) {
+FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& values) {
+  const params::Field params = params::Field::from(values);
   FieldLoadOptions o;
-  o.maxImageSize = int(params.value("max_image_size", 400LL));
-  const fs::path p = posesPath(ws, params.value("poses", ""));
+  o.maxImageSize = params.max_image_size;
+  const fs::path p = posesPath(ws, params.poses);
   if (p.empty()) return loadProjectField(ws, o);
   // A COLMAP model folder (e.g. a sample's reference/sparse) brings its own points.
   if (fs::is_directory(p) && !fs::exists(p / "cameras_sphere.npz"))
@@ -44,15 +49,17 @@ FieldDataset loadFieldData(const Workspace& ws, const nlohmann::json& params) {
   return data;
 }
 
-const FieldTrainer& requireFieldTrainer(const std::string& method) {
+const FieldTrainer& requireFieldTrainer(const nlohmann::json& values) {
   PluginManager::instance().loadDefault();
-  const FieldTrainer* t = findFieldTrainer(method);
+  const std::string method = params::Field::from(values).method;
+  const FieldTrainer* t = MethodRegistry::instance().find<FieldTrainer>("field", method);
   if (!t) {
     std::string dirs;
     for (const auto& d : PluginManager::pluginDirs()) dirs += " " + d.string();
-    throw Error("field method '" + method + "' needs the field_" + method +
-                " plugin (built with LibTorch), which is not loaded; plugin folders:" + dirs +
-                ". Build with PARALLAX_BUILD_TORCH=ON or set PARALLAX_PLUGIN_PATH");
+    throw Error((method.empty() ? std::string("no field method is installed")
+                                : "no installed plugin provides field." + method) +
+                "; field methods are plugins built with LibTorch (PARALLAX_BUILD_TORCH=ON), looked for in" +
+                dirs + " (or set PARALLAX_PLUGIN_PATH)");
   }
   return *t;
 }
@@ -60,14 +67,15 @@ const FieldTrainer& requireFieldTrainer(const std::string& method) {
 namespace {
 
 StageOutcome runField(StageContext& ctx) {
-  if (!ctx.params.value("enabled", false)) {
+  const params::Field p = params::Field::from(ctx.params);
+  if (!p.enabled) {
     StageOutcome out;
     out.skipped = true;
     out.summary = "no neural field trained (field.enabled is off)";
     return out;
   }
-  const std::string method = ctx.params.value("method", "nerf");
-  const FieldTrainer& trainer = requireFieldTrainer(method);
+  const std::string& method = p.method;
+  const FieldTrainer& trainer = requireFieldTrainer(ctx.params);
   ctx.report.progress(0, 1000, "loading photos and cameras");
   const FieldDataset data = loadFieldData(ctx.workspace, ctx.params);
   for (const auto& note : data.notes) ctx.report.warning(note);
@@ -95,7 +103,7 @@ std::string fieldInputs(const Workspace& ws) {
   std::error_code ec;
   // The poses file (or model folder) named, else the project's cameras (sparse/0 and the
   // undistorted ones): sizes and times of the files with the cameras and points.
-  const std::string poses = ws.paramOverrides("field").value("poses", "");
+  const std::string poses = params::Field::from(effectiveParams(ws, "field")).poses;
   h.add(poses);
   // Imported cameras take the project's own sparse points when it has them.
   std::vector<fs::path> places = {posesPath(ws, poses), ws.sparseDir()};
@@ -116,6 +124,6 @@ std::string fieldInputs(const Workspace& ws) {
 
 }  // namespace
 
-void registerFieldStage() { StageRegistry::instance().add({"field", "", runField, fieldInputs}); }
+void registerFieldStage() { StageRegistry::instance().add({"field", runField, fieldInputs}); }
 
 }  // namespace parallax

@@ -8,6 +8,7 @@
 #include "io/colmap_model.h"
 #include "io/database.h"
 #include "io/ply.h"
+#include "params/stages.h"
 #include "pipeline/stage.h"
 #include "stages/builtin_stages.h"
 #include "synthetic/sample_scene.h"
@@ -69,7 +70,7 @@ StageOutcome runGroundTruth(StageContext& ctx) {
     throw Error("none of the imported photos appear in the sample's ground truth (" +
                 (*sample).string() + ")");
 
-  const auto maxPoints = size_t(ctx.params["max_points"].get<long long>());
+  const auto maxPoints = size_t(params::GroundTruth::from(ctx.params).max_points);
   const size_t stride = gt.points3D.empty()
                             ? 1
                             : std::max<size_t>(1, (gt.points3D.size() + maxPoints - 1) /
@@ -96,7 +97,7 @@ StageOutcome runGroundTruth(StageContext& ctx) {
                  [&](const fs::path& tmp) { writeColmapModel(tmp, model, ModelFormat::kBinary); });
 
   size_t faces = 0;
-  if (ctx.params["load_mesh"].get<bool>()) {
+  if (params::GroundTruth::from(ctx.params).load_mesh) {
     ctx.report.progress(2, 3, "loading the ground-truth mesh");
     TriangleMesh mesh = readPly(*sample / "ground_truth" / "mesh.ply");
     faces = mesh.faces.size();
@@ -137,7 +138,7 @@ std::string groundTruthInputs(const Workspace& ws) {
 }  // namespace
 
 void registerGroundTruthStage() {
-  StageRegistry::instance().add({"ground_truth", "sample", runGroundTruth, groundTruthInputs});
+  StageRegistry::instance().add({"ground_truth", runGroundTruth, groundTruthInputs});
 }
 
 }  // namespace parallax

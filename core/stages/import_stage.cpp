@@ -5,6 +5,7 @@
 
 #include "io/database.h"
 #include "io/image_probe.h"
+#include "params/stages.h"
 #include "pipeline/stage.h"
 #include "stages/builtin_stages.h"
 #include "util/atomic_file.h"
@@ -91,7 +92,7 @@ StageOutcome runImport(StageContext& ctx) {
         "the project has no photos: add photo folders or files (GUI: Add Photos; CLI: parallax-cli "
         "reconstruct PHOTOS PROJECT)");
   std::vector<Skipped> skipped;
-  std::vector<fs::path> files = listCandidates(roots, ctx.params["recursive"].get<bool>(), skipped);
+  std::vector<fs::path> files = listCandidates(roots, params::Import::from(ctx.params).recursive, skipped);
   if (files.empty()) {
     std::string where;
     for (const auto& r : roots) where += (where.empty() ? "" : ", ") + r.string();
@@ -114,10 +115,11 @@ StageOutcome runImport(StageContext& ctx) {
   });
 
   const fs::path imageRoot = commonFolder(files);
-  const double focalFactor = ctx.params["default_focal_factor"].get<double>();
-  const std::string modelName = ctx.params["camera_model"].get<std::string>();
-  const bool single = ctx.params["single_camera"].get<bool>();
-  const bool byCamera = ctx.params["camera_grouping"].get<std::string>() == "by_camera";
+  const params::Import p = params::Import::from(ctx.params);
+  const double focalFactor = p.default_focal_factor;
+  const std::string& modelName = p.camera_model;
+  const bool single = p.single_camera;
+  const bool byCamera = p.camera_grouping == "by_camera";
   const CameraModelInfo& model = cameraModelByName(modelName);
 
   std::map<std::string, std::string> firstByHash;
@@ -267,7 +269,7 @@ std::string importInputs(const Workspace& ws) {
 }  // namespace
 
 void registerImportStage() {
-  StageRegistry::instance().add({"import", "files", runImport, importInputs});
+  StageRegistry::instance().add({"import", runImport, importInputs});
 }
 
 }  // namespace parallax

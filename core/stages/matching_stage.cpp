@@ -5,6 +5,7 @@
 
 #include "features/matching.h"
 #include "io/database.h"
+#include "params/stages.h"
 #include "pipeline/stage.h"
 #include "stages/builtin_stages.h"
 #include "util/cancel.h"
@@ -26,13 +27,13 @@ std::vector<std::pair<size_t, size_t>> choosePairs(size_t n, const std::string& 
 }
 
 StageOutcome runMatching(StageContext& ctx) {
-  const auto& p = ctx.params;
-  const bool guided = p["guided"].get<bool>();
+  const params::Matching p = params::Matching::from(ctx.params);
+  const bool guided = p.guided;
   VerifyOptions verify;
-  verify.max_error = p["max_error"].get<double>();
-  verify.min_num_inliers = int(p["min_num_inliers"].get<long long>());
-  verify.confidence = p["confidence"].get<double>();
-  verify.min_inlier_ratio = p["min_inlier_ratio"].get<double>();
+  verify.max_error = p.max_error;
+  verify.min_num_inliers = p.min_num_inliers;
+  verify.confidence = p.confidence;
+  verify.min_inlier_ratio = p.min_inlier_ratio;
 
   Database db(ctx.workspace.databasePath());
   const std::vector<DatabaseImage> images = db.readImages();
@@ -53,12 +54,12 @@ StageOutcome runMatching(StageContext& ctx) {
   std::string type;  // as recorded with the features ("" for a database from before they were)
   for (const auto& im : images)
     if (!(type = db.featureType(im.image_id)).empty()) break;
-  MatchOptions match = matchOptionsFor(type, p);
+  MatchOptions match = matchOptionsFor(type, ctx.params);
   const double strictRatio = match.max_ratio;
   // SIFT pairs that fail with the strict ratio are verified again with a looser one.
-  if (!learned) match.max_ratio = std::max(strictRatio, p["fallback_ratio"].get<double>());
-  const auto pairs = choosePairs(images.size(), p["mode"].get<std::string>(),
-                                 size_t(p["overlap"].get<long long>()));
+  if (!learned) match.max_ratio = std::max(strictRatio, p.fallback_ratio);
+  const auto pairs = choosePairs(images.size(), p.mode,
+                                 size_t(p.overlap));
   if (pairs.empty()) {
     StageOutcome skipped;
     skipped.skipped = true;
@@ -128,7 +129,7 @@ StageOutcome runMatching(StageContext& ctx) {
                             images[a].name + " - " + images[b].name + ": " +
                                 std::to_string(g.inliers.size()) + " inliers");
       },
-      int(p["num_threads"].get<long long>()));
+      p.num_threads);
   throwIfCancelled();
   db.commit();
   if (verifiedPairs == 0)
@@ -147,7 +148,7 @@ StageOutcome runMatching(StageContext& ctx) {
 }  // namespace
 
 void registerMatchingStage() {
-  StageRegistry::instance().add({"matching", "bruteforce", runMatching, nullptr});
+  StageRegistry::instance().add({"matching", runMatching, nullptr});
 }
 
 }  // namespace parallax

@@ -1,6 +1,6 @@
 // Stage "segment": semantic labels on the dense cloud (and, carried over by nearest
 // point, on the project's mesh) into labels/ (segment/labels.h). segment.geometric in
-// core; learned segmenters (segment.dgcnn) from plugins, with geometric as the
+// core; learned segmenters (point or photo) from plugins, with geometric as the
 // fallback when their plugin or weights are missing.
 #include <algorithm>
 #include <chrono>
@@ -9,6 +9,8 @@
 
 #include "io/colmap_model.h"
 #include "io/ply.h"
+#include "params/stages.h"
+#include "pipeline/methods.h"
 #include "pipeline/stage.h"
 #include "mvs/dense_scene.h"
 #include "mvs/fusion.h"
@@ -33,16 +35,16 @@ Eigen::Vector3f axisUp(const std::string& up) {
   return sign * Eigen::Vector3f(axis == 'x', axis == 'y', axis == 'z');
 }
 
-GeometricSegmentOptions geometricOptions(const json& p) {
+GeometricSegmentOptions geometricOptions(const params::Segment& p) {
   GeometricSegmentOptions o;
-  o.plane_distance = p["plane_distance"].get<double>();
-  o.max_planes = int(p["max_planes"].get<long long>());
-  o.min_plane_share = p["min_plane_share"].get<double>();
-  o.angle_tolerance_deg = p["angle_tolerance"].get<double>();
-  o.wall_min_height = p["wall_min_height"].get<double>();
-  o.cluster_distance = p["cluster_distance"].get<double>();
-  o.min_cluster_points = int(p["min_cluster_points"].get<long long>());
-  o.max_points = size_t(p["max_points"].get<long long>());
+  o.plane_distance = p.plane_distance;
+  o.max_planes = p.max_planes;
+  o.min_plane_share = p.min_plane_share;
+  o.angle_tolerance_deg = p.angle_tolerance;
+  o.wall_min_height = p.wall_min_height;
+  o.cluster_distance = p.cluster_distance;
+  o.min_cluster_points = p.min_cluster_points;
+  o.max_points = size_t(p.max_points);
   return o;
 }
 
@@ -53,14 +55,14 @@ std::string percent(double share) {
   return s.str();
 }
 
-// segment.image2d: each undistorted photo segmented by the network, its labels carried to
-// the points it sees (fused.ply.vis) by a confidence-weighted vote.
-std::vector<int32_t> labelFromPhotos(StageContext& ctx, const PointCloud& cloud,
+// A photo segmenter: each undistorted photo segmented by the network, its labels carried
+// to the points it sees (fused.ply.vis) by a confidence-weighted vote.
+std::vector<int32_t> labelFromPhotos(StageContext& ctx, const PointCloud& cloud, const std::string& method,
                                      const ImageSegmenter& segmenter, json* facts) {
   const fs::path dense = ctx.workspace.denseDir();
-  const fs::path visFile = dense / "fused.ply.vis";
+  const fs::path visFile = ctx.workspace.root() / files::Fusion::visibility;
   if (!fs::exists(visFile))
-    throw Error("segment.image2d needs which photos see each point (dense/fused.ply.vis); run fusion again");
+    throw Error("segment." + method + " needs which photos see each point (dense/fused.ply.vis); run fusion again");
   const std::vector<std::vector<uint32_t>> visibility = readVisibility(visFile);
   if (visibility.size() != cloud.size())
     throw Error("dense/fused.ply.vis belongs to another cloud (" + std::to_string(visibility.size()) +
@@ -108,14 +110,15 @@ std::vector<int32_t> labelFromPhotos(StageContext& ctx, const PointCloud& cloud,
 StageOutcome runSegment(StageContext& ctx) {
   Workspace& ws = ctx.workspace;
   const json& params = ctx.params;
-  if (!params.value("enabled", true)) {
+  const params::Segment p = params::Segment::from(params);
+  if (!p.enabled) {
     StageOutcome out;
     out.skipped = true;
     out.summary = "no labels (segment.enabled is off)";
     return out;
   }
   const auto start = std::chrono::steady_clock::now();
-  const fs::path fused = ws.denseDir() / "fused.ply";
+  const fs::path fused = ws.root() / files::Fusion::fused;
   if (!fs::exists(fused))
     throw Error("no dense point cloud to label (dense/fused.ply); run the fusion stage first");
   ctx.report.progress(0, 4, "reading the dense cloud");
@@ -125,7 +128,7 @@ StageOutcome runSegment(StageContext& ctx) {
   // The scene's up: the photos' average up, then the ground plane near it.
   std::optional<Reconstruction> model;
   if (hasColmapModel(ws.sparseDir())) model = readColmapModel(ws.sparseDir());
-  const std::string upParam = params["up"].get<std::string>();
+  const std::string& upParam = p.up;
   Eigen::Vector3f up = Eigen::Vector3f::UnitZ();
   std::string upFrom = "set by segment.up";
   const double spacing = medianSpacing(cloud.points);
@@ -138,56 +141,36 @@ StageOutcome runSegment(StageContext& ctx) {
       upFrom = "+z (no registered photos to tell; set segment.up if wrong)";
       ctx.report.warning("cannot tell the scene's up from the photos; assuming +z (set segment.up)");
     }
-    ground = groundPlane(cloud, up, params["plane_distance"].get<double>() * spacing);
+    ground = groundPlane(cloud, up, p.plane_distance * spacing);
     if (ground) {
       up = ground->head<3>();
       upFrom += ", refined by the ground plane";
     }
   } else {
     up = axisUp(upParam);
-    ground = groundPlane(cloud, up, params["plane_distance"].get<double>() * spacing, 10);
+    ground = groundPlane(cloud, up, p.plane_distance * spacing, 10);
   }
 
   // Which segmenter: a learned one when its plugin and weights are there, else geometric.
-  const std::string requested = params["method"].get<std::string>();
-  std::string method = requested;
-  const PointSegmenter* learned = nullptr;
-  const ImageSegmenter* photos = nullptr;
-  if (requested != "geometric") {
-    const std::string plugin = requested == "image2d" ? "segment_espnetv2" : "segment_" + requested;
-    learned = requested == "image2d" ? nullptr : findPointSegmenter(requested);
-    photos = requested == "image2d" ? findImageSegmenter(requested) : nullptr;
-    std::string why;
-    if (!learned && !photos) {
-      why = "the " + requested + " plugin (" + plugin +
-            ") is not installed or failed to load (see `parallax-cli plugins`)";
-    } else {
-      try {
-        if (learned) learned->check(params);
-        if (photos) photos->check(params);
-      } catch (const Error& e) {
-        why = e.what();
-        learned = nullptr;
-        photos = nullptr;
-      }
-    }
-    if (!learned && !photos) {
-      ctx.report.warning("segment." + requested + " unavailable: " + why +
-                         ". Using segment.geometric instead.");
-      method = "geometric";
-    }
-  }
+  const ResolvedMethod resolved = resolveMethod("segment", params);
+  if (!resolved.warning.empty()) ctx.report.warning(resolved.warning);
+  const std::string& method = resolved.name;
+  const MethodRegistry& methods = MethodRegistry::instance();
+  const PointSegmenter* learned = methods.find<PointSegmenter>("segment", method);
+  const ImageSegmenter* photos = methods.find<ImageSegmenter>("segment", method);
+  if (!resolved.classical && !learned && !photos)
+    throw Error("segment." + method + " is registered but is neither a point nor a photo segmenter");
 
   json facts = json::object();
   std::vector<int32_t> labels;
   LabelTable table;
   ctx.report.progress(1, 4, "labelling " + std::to_string(cloud.size()) + " points (" + method + ")");
   if (photos) {
-    labels = labelFromPhotos(ctx, cloud, *photos, &facts);
+    labels = labelFromPhotos(ctx, cloud, method, *photos, &facts);
     table = photos->classes(params);
   } else if (!learned) {
     GeometricSegmentReport rep;
-    GeometricSegmentOptions options = geometricOptions(params);
+    GeometricSegmentOptions options = geometricOptions(p);
     options.spacing = spacing;  // measured above for the ground plane
     labels = segmentGeometric(cloud, up, options, &rep,
                               [&](const std::string& what) { ctx.report.progress(1, 4, what); });
@@ -196,7 +179,7 @@ StageOutcome runSegment(StageContext& ctx) {
              {"ground", rep.ground}, {"ceiling", rep.ceiling}, {"spacing", rep.spacing}};
   } else {
     // Metric scale: set, or from the photos' height above the ground (a person's eye, 1.6 m).
-    double scale = params["scale"].get<double>();
+    double scale = p.scale;
     std::string scaleFrom = "set by segment.scale";
     if (scale <= 0) {
       std::vector<double> heights;
@@ -282,6 +265,6 @@ StageOutcome runSegment(StageContext& ctx) {
 
 }  // namespace
 
-void registerSegmentStage() { StageRegistry::instance().add({"segment", "", runSegment, nullptr}); }
+void registerSegmentStage() { StageRegistry::instance().add({"segment", runSegment, nullptr}); }
 
 }  // namespace parallax

@@ -7,6 +7,7 @@
 
 #include "io/colmap_model.h"
 #include "io/database.h"
+#include "params/stages.h"
 #include "pipeline/stage.h"
 #include "sfm/incremental_mapper.h"
 #include "stages/builtin_stages.h"
@@ -21,21 +22,22 @@ using nlohmann::json;
 namespace parallax {
 namespace {
 
-MapperOptions mapperOptions(const json& p) {
+MapperOptions mapperOptions(const json& values) {
+  const params::Sparse p = params::Sparse::from(values);
   MapperOptions o;
-  o.init_min_num_inliers = int(p["init_min_num_inliers"].get<long long>());
-  o.init_min_tri_angle_deg = p["init_min_tri_angle"].get<double>();
-  o.abs_pose_max_error_px = p["abs_pose_max_error"].get<double>();
-  o.abs_pose_min_num_inliers = int(p["abs_pose_min_num_inliers"].get<long long>());
-  o.max_reproj_error_px = p["max_reproj_error"].get<double>();
-  o.min_tri_angle_deg = p["min_tri_angle"].get<double>();
-  o.ba.refine_focal_length = p["refine_focal_length"].get<bool>();
-  o.ba.refine_principal_point = p["refine_principal_point"].get<bool>();
-  o.ba.refine_extra_params = p["refine_extra_params"].get<bool>();
-  o.ba.num_threads = int(p["num_threads"].get<long long>());
-  o.local_ba_num_images = int(p["local_ba_num_images"].get<long long>());
-  o.multiple_models = p["multiple_models"].get<bool>();
-  o.min_model_size = int(p["min_model_size"].get<long long>());
+  o.init_min_num_inliers = p.init_min_num_inliers;
+  o.init_min_tri_angle_deg = p.init_min_tri_angle;
+  o.abs_pose_max_error_px = p.abs_pose_max_error;
+  o.abs_pose_min_num_inliers = p.abs_pose_min_num_inliers;
+  o.max_reproj_error_px = p.max_reproj_error;
+  o.min_tri_angle_deg = p.min_tri_angle;
+  o.ba.refine_focal_length = p.refine_focal_length;
+  o.ba.refine_principal_point = p.refine_principal_point;
+  o.ba.refine_extra_params = p.refine_extra_params;
+  o.ba.num_threads = p.num_threads;
+  o.local_ba_num_images = p.local_ba_num_images;
+  o.multiple_models = p.multiple_models;
+  o.min_model_size = p.min_model_size;
   return o;
 }
 
@@ -185,7 +187,7 @@ StageOutcome runSparse(StageContext& ctx) {
 }  // namespace
 
 void registerSparseStage() {
-  StageRegistry::instance().add({"sparse", "incremental", runSparse, nullptr});
+  StageRegistry::instance().add({"sparse", runSparse, nullptr});
 }
 
 }  // namespace parallax

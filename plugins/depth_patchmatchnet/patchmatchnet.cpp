@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "mvs/depth_estimator.h"
+#include "params/patchmatchnet.h"
+#include "params/stages.h"
 #include "plugin/plugin_api.h"
 #include "plugin/plugin_manager.h"
 #include "util/error.h"
@@ -68,7 +70,8 @@ torch::Tensor imageTensor(const parallax::MvsView& v, int64_t height, int64_t wi
   return F::interpolate(t, options.mode(torch::kBilinear).align_corners(false));
 }
 
-parallax::DepthMap estimate(const std::vector<parallax::MvsView>& views, int ref, const json& p) {
+parallax::DepthMap estimate(const std::vector<parallax::MvsView>& views, int ref, const json& values) {
+  const auto own = parallax::params::PatchmatchnetMvs::from(values);
   auto net = module();
   // The network allocates and frees large tensors per call; keep freed memory in the
   // heap instead of returning it to the kernel (mmap/munmap and page faults cost
@@ -80,9 +83,9 @@ parallax::DepthMap estimate(const std::vector<parallax::MvsView>& views, int ref
   }();
   (void)heapTuned;
   const parallax::MvsView& rv = views[size_t(ref)];
-  const int maxSize = int(p["net_max_image_size"].get<long long>());
-  const int numSources = int(p["net_num_sources"].get<long long>());
-  const int threads = int(p["num_threads"].get<long long>());
+  const int maxSize = own.net_max_image_size;
+  const int numSources = own.net_num_sources;
+  const int threads = parallax::params::Mvs::from(values).num_threads;
   at::set_num_threads(threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency())));
   const double s = std::min(1.0, double(maxSize) / std::max(rv.width, rv.height));
   const int64_t W = std::max<int64_t>(8, int64_t(std::floor(rv.width * s / 8.0)) * 8);
@@ -137,7 +140,7 @@ parallax::DepthMap estimate(const std::vector<parallax::MvsView>& views, int ref
   const size_t n = size_t(rv.width) * size_t(rv.height);
   map.depth.assign(depth.data_ptr<float>(), depth.data_ptr<float>() + n);
   map.confidence.assign(confidence.data_ptr<float>(), confidence.data_ptr<float>() + n);
-  const float minConfidence = float(p["net_min_confidence"].get<double>());
+  const float minConfidence = float(own.net_min_confidence);
   for (size_t i = 0; i < n; ++i)
     if (!(map.confidence[i] >= minConfidence) || !(map.depth[i] >= rv.depth_min * 0.9) ||
         !(map.depth[i] <= rv.depth_max * 1.1))
@@ -152,5 +155,10 @@ PARALLAX_PLUGIN_EXPORT int parallax_plugin_abi() { return parallax::kPluginAbi; 
 PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& registrar) {
   registrar.setName("depth_patchmatchnet", "1.0");
   registrar.declareModel(kModule);
-  parallax::registerDepthEstimator({"patchmatchnet", [] { module(); }, estimate});
+  registrar.declareMethods(parallax::params::kPatchmatchnetDeclaration,
+                           parallax::params::patchmatchnetStructDefaults());
+  parallax::DepthEstimator estimator;
+  estimator.numSources = [](const json& p) { return parallax::params::PatchmatchnetMvs::from(p).net_num_sources; };
+  estimator.estimate = estimate;
+  registrar.addMethod("mvs", "patchmatchnet", estimator, [](const json&) { module(); });
 }

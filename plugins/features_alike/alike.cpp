@@ -19,6 +19,9 @@
 
 #include "../common/torch_weights.h"
 #include "features/feature_extractor.h"
+#include "params/alike.h"
+#include "params/stages.h"
+#include "plugin/plugin_api.h"
 
 using nlohmann::json;
 namespace F = torch::nn::functional;
@@ -164,12 +167,14 @@ torch::Tensor simpleNms(const torch::Tensor& scores, int radius) {
   return torch::where(maxMask, scores, zeros);
 }
 
-parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json& p) {
-  const std::string variant = p.value("alike_model", std::string("n"));
+parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json& values) {
+  const auto stage = parallax::params::Features::from(values);
+  const auto own = parallax::params::AlikeFeatures::from(values);
+  const std::string& variant = own.alike_model;
   ALNet net = network(variant);
-  tp::setThreads(int(p.value("num_threads", 0LL)));
-  const int maxKeypoints = int(p.value("max_num_features", 8192LL));
-  const float threshold = float(p.value("alike_score_threshold", 0.2));
+  tp::setThreads(stage.num_threads);
+  const int maxKeypoints = stage.max_num_features;
+  const float threshold = float(own.alike_score_threshold);
   constexpr int kRadius = 2;
   constexpr float kTemperature = 0.1f;
   c10::InferenceMode inference;
@@ -337,9 +342,13 @@ PARALLAX_PLUGIN_EXPORT int parallax_plugin_abi() { return parallax::kPluginAbi; 
 PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& registrar) {
   registrar.setName("features_alike", "1.0");
   for (const char* v : {"t", "s", "n", "l"}) registrar.declareModel(modelFile(v));
-  parallax::registerFeatureExtractor(
-      {"alike",
-       [](const json& p) { network(p.value("alike_model", std::string("n"))); },
-       extract,
-       [](const json& p) { return "alike-" + p.value("alike_model", std::string("n")); }});
+  registrar.declareMethods(parallax::params::kAlikeDeclaration, parallax::params::alikeStructDefaults());
+  auto variant = [](const json& p) { return parallax::params::AlikeFeatures::from(p).alike_model; };
+  parallax::FeatureExtractor extractor;
+  extractor.extract = extract;
+  extractor.type = [variant](const json& p) { return "alike-" + variant(p); };
+  extractor.matchRatio = [](const json& matching) {
+    return parallax::params::AlikeMatching::from(matching).alike_max_ratio;
+  };
+  registrar.addMethod("features", "alike", extractor, [variant](const json& p) { network(variant(p)); });
 }

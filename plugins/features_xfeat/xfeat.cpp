@@ -18,6 +18,9 @@
 
 #include "../common/torch_weights.h"
 #include "features/feature_extractor.h"
+#include "params/stages.h"
+#include "params/xfeat.h"
+#include "plugin/plugin_api.h"
 
 using nlohmann::json;
 namespace F = torch::nn::functional;
@@ -90,11 +93,13 @@ XFeatNet network() {
   return net;
 }
 
-parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json& p) {
+parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json& values) {
+  const auto stage = parallax::params::Features::from(values);
+  const auto own = parallax::params::XfeatFeatures::from(values);
   XFeatNet net = network();
-  tp::setThreads(int(p.value("num_threads", 0LL)));
-  const int64_t topK = p.value("max_num_features", 4096LL);
-  const float threshold = float(p.value("xfeat_detection_threshold", 0.05));
+  tp::setThreads(stage.num_threads);
+  const int64_t topK = stage.max_num_features;
+  const float threshold = float(own.xfeat_detection_threshold);
   c10::InferenceMode inference;
 
   // Resized (bilinear) to multiples of 32, as upstream: no padding artefacts. Descriptors
@@ -102,7 +107,7 @@ parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json&
   // is first enlarged until its long side is xfeat_min_size, as SIFT doubles its input
   // for its finest octave: on warped 640 px photos MMA@3 0.78 -> 0.86 at 1.5x.
   const int64_t h = image.height, w = image.width;
-  const double minSize = double(p.value("xfeat_min_size", 960LL));
+  const double minSize = double(own.xfeat_min_size);
   const double up = std::max(1.0, minSize / double(std::max(h, w)));
   const int64_t H = std::max<int64_t>(32, std::llround(h * up) / 32 * 32),
                 W = std::max<int64_t>(32, std::llround(w * up) / 32 * 32);
@@ -134,7 +139,7 @@ parallax::ExtractedFeatures extract(const parallax::RgbImage& image, const json&
   // off (MMA@1 0.96 for a pure change of light, 0.47 with perspective). The head is cheap
   // (1x1 convolutions on the raw cells), so it is also run with the grid shifted by half a
   // cell in x, y and both, and the four heatmaps, aligned, are averaged.
-  const int shifts = int(p.value("xfeat_grid_shifts", 4LL));
+  const int shifts = own.xfeat_grid_shifts;
   auto cellHeatmap = [&](const torch::Tensor& image) {
     const torch::Tensor logits = net->keypoint_head->forward(torch::pixel_unshuffle(image, 8));
     return torch::pixel_shuffle(torch::softmax(logits, 1).slice(1, 0, 64), 8);
@@ -244,6 +249,12 @@ PARALLAX_PLUGIN_EXPORT int parallax_plugin_abi() { return parallax::kPluginAbi; 
 PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& registrar) {
   registrar.setName("features_xfeat", "1.0");
   registrar.declareModel(kWeights);
-  parallax::registerFeatureExtractor({"xfeat", [](const json&) { network(); }, extract,
-                                      [](const json&) { return std::string("xfeat"); }});
+  registrar.declareMethods(parallax::params::kXfeatDeclaration, parallax::params::xfeatStructDefaults());
+  parallax::FeatureExtractor extractor;
+  extractor.extract = extract;
+  extractor.type = [](const json&) { return std::string("xfeat"); };
+  extractor.matchRatio = [](const json& matching) {
+    return parallax::params::XfeatMatching::from(matching).xfeat_max_ratio;
+  };
+  registrar.addMethod("features", "xfeat", extractor, [](const json&) { network(); });
 }

@@ -1,5 +1,7 @@
 #include "field_training.h"
 
+#include "params/stages.h"
+
 #include <malloc.h>
 
 #include <chrono>
@@ -32,7 +34,7 @@ void prepareProcess() {
 }
 
 MarchSettings::MarchSettings(const json& p) {
-  const int steps = int(p.value("steps_per_diagonal", 512LL));
+  const int steps = params::Field::from(p).steps_per_diagonal;
   dt = float(std::sqrt(3.0) / steps);
   // Cells where a step's opacity stays under 1% are empty.
   threshold = 0.01f / dt;
@@ -308,14 +310,15 @@ std::string resumeKey(const json& p, const FieldDataset& data, const FieldModel&
 json trainField(FieldJob& job, FieldModel& model) {
   prepareProcess();
   const FieldDataset& data = job.data;
+  const params::Field f = params::Field::from(job.params);
   const json& p = job.params;
-  const int holdout = int(p.value("holdout_every", 8LL));
+  const int holdout = f.holdout_every;
   std::vector<size_t> trainViews, testViews;
   for (size_t i = 0; i < data.views.size(); ++i)
     (isHeldOut(i, holdout) ? testViews : trainViews).push_back(i);
   if (trainViews.empty()) throw Error("no views left to train on; lower field.holdout_every");
   const UnitBox box(data);
-  std::mt19937 rng(uint32_t(p.value("seed", 0LL)));
+  std::mt19937 rng(uint32_t(f.seed));
   Renderer R{model, Background(), OccupancyGrid(), MarchSettings(p), !anyAlpha(data)};
 
   std::vector<std::pair<uint32_t, uint32_t>> pixels;  // (view, pixel), drawn uniformly
@@ -323,7 +326,7 @@ json trainField(FieldJob& job, FieldModel& model) {
     for (uint32_t k = 0; k < uint32_t(data.views[vi].width * data.views[vi].height); ++k)
       pixels.emplace_back(uint32_t(vi), k);
 
-  const double lr = p.value("learning_rate", 1e-2);
+  const double lr = f.learning_rate;
   // Two groups: the parameters at the learning rate, and the model's slow ones at a tenth.
   const std::vector<torch::Tensor> slow = model.slowParameters();
   std::vector<torch::Tensor> params;
@@ -380,9 +383,9 @@ json trainField(FieldJob& job, FieldModel& model) {
           (resumed ? "); resuming with fresh moments" : "); training from the start"));
     }
   }
-  const int64_t maxIters = p.value("iterations", 30000LL);
-  const double budget = p.value("time_budget_s", 600.0);
-  const int64_t targetSamples = p.value("batch_samples", 65536LL);
+  const int64_t maxIters = f.iterations;
+  const double budget = f.time_budget_s;
+  const int64_t targetSamples = f.batch_samples;
   int64_t rays = 2048;
   const auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] {
@@ -393,7 +396,7 @@ json trainField(FieldJob& job, FieldModel& model) {
   // curve_interval_s: its PSNR is the curve, the render the live preview (preview.png,
   // curve.json, announced as the "field_render" preview).
   std::optional<size_t> probeView;
-  const std::string chosen = p.value("preview_view", "");
+  const std::string& chosen = f.preview_view;
   for (size_t i = 0; i < data.views.size() && !chosen.empty(); ++i)
     if (data.views[i].name == chosen || fs::path(data.views[i].name).stem().string() == chosen)
       probeView = i;
@@ -402,7 +405,7 @@ json trainField(FieldJob& job, FieldModel& model) {
                        "' is none of the views; previewing the first held-out one");
   if (!probeView && !testViews.empty()) probeView = testViews[0];
   const bool probeHeldOut = probeView && isHeldOut(*probeView, holdout);
-  const double curveEvery = p.value("curve_interval_s", 30.0);
+  const double curveEvery = f.curve_interval_s;
   // On about 10,000 pixels (every other row and column of a 200x200 view; sparser on
   // larger ones): the curve and the preview cost little of the training time.
   const int curveStride =
@@ -436,7 +439,7 @@ json trainField(FieldJob& job, FieldModel& model) {
                     std::to_string(db).substr(0, 5) + " dB");
   };
   // Every checkpoint_interval_s, and when stopped: what a later run resumes from.
-  const double checkpointEvery = p.value("checkpoint_interval_s", 60.0);
+  const double checkpointEvery = f.checkpoint_interval_s;
   double nextCheckpoint = resumedSeconds + checkpointEvery;
   auto saveProgress = [&](double at, bool finished) {
     R.save(checkpoint);
@@ -654,14 +657,14 @@ json trainField(FieldJob& job, FieldModel& model) {
                   {"psnr_curve_view", probeView ? data.views[*probeView].name : ""},
                   {"psnr_curve_held_out", probeHeldOut},
                   {"resumed_from_seconds", resumedSeconds}};
-  const int meshRes = int(p.value("mesh_resolution", 256LL));
+  const int meshRes = f.mesh_resolution;
   if (meshRes > 0) {
     // In the unit cube, where the surface is extracted.
     const Reconstruction trainingCameras = fieldCameras(data, trainViews, box.min, box.side);
     const TriangleMesh mesh =
-        extractSurface(model, box, meshRes, p.value("mesh_largest_component", true),
-                       p.value("mesh_seen_only", true) ? &trainingCameras : nullptr,
-                       p.value("mesh_in_masks", true) ? &data : nullptr, trainViews, job.report);
+        extractSurface(model, box, meshRes, f.mesh_largest_component,
+                       f.mesh_seen_only ? &trainingCameras : nullptr,
+                       f.mesh_in_masks ? &data : nullptr, trainViews, job.report);
     if (mesh.faces.empty()) {
       job.report.warning(
           "the field has no surface at its level (field.mesh_level); no mesh written");
@@ -694,7 +697,7 @@ json evaluateField(FieldJob& job, FieldModel& model) {
   Renderer R{model, Background(), OccupancyGrid(), MarchSettings(p), !anyAlpha(data)};
   R.load(job.outDir / "checkpoint.pt");
   model.module().eval();
-  const int holdout = int(p.value("holdout_every", 8LL));
+  const int holdout = params::Field::from(p).holdout_every;
   const fs::path renders = job.outDir / "renders";
   fs::create_directories(renders);
   const float white[3] = {1, 1, 1};

@@ -10,6 +10,8 @@
 
 #include "../field_common/field_training.h"
 #include "../field_common/hash_grid.h"
+#include "params/nerf.h"
+#include "params/stages.h"
 #include "plugin/plugin_api.h"
 
 using nlohmann::json;
@@ -46,11 +48,12 @@ TORCH_MODULE(Nerf);
 
 class NerfModel : public FieldModel {
  public:
-  explicit NerfModel(const json& p) : level_(float(p.value("mesh_level", 25.0))) {
-    torch::manual_seed(uint64_t(p.value("seed", 0LL)));
+  explicit NerfModel(const json& p) : level_(float(params::NerfField::from(p).mesh_level)) {
+    const params::Field field = params::Field::from(p);
+    torch::manual_seed(uint64_t(field.seed));
     HashGridOptions o;
-    o.log2_table = int(p.value("hash_log2_size", 19LL));
-    o.max_resolution = int(p.value("hash_max_resolution", 1024LL));
+    o.log2_table = field.hash_log2_size;
+    o.max_resolution = field.hash_max_resolution;
     net_ = Nerf(o);
   }
   std::string name() const override { return "NeRF"; }
@@ -206,7 +209,8 @@ PARALLAX_PLUGIN_EXPORT int parallax_plugin_abi() { return parallax::kPluginAbi; 
 
 PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& registrar) {
   registrar.setName("field_nerf", "1.0");
-  parallax::registerFieldTrainer({"nerf", parallax::fields::train, parallax::fields::evaluate});
+  registrar.declareMethods(parallax::params::kNerfDeclaration, parallax::params::nerfStructDefaults());
+  registrar.addMethod("field", "nerf", parallax::FieldTrainer{parallax::fields::train, parallax::fields::evaluate});
   registrar.addCommand("hashgrid-benchmark", parallax::fields::hashGridBenchmark);
   registrar.addCommand("composite-check", parallax::fields::compositeCheck);
 }

@@ -11,6 +11,8 @@
 
 #include "../field_common/field_training.h"
 #include "../field_common/hash_grid.h"
+#include "params/neus.h"
+#include "params/stages.h"
 #include "plugin/plugin_api.h"
 
 using nlohmann::json;
@@ -83,15 +85,16 @@ Evaluated evaluate(Neus& net, const torch::Tensor& pos, double eps) {
 class NeusModel : public FieldModel {
  public:
   explicit NeusModel(const json& p)
-      : eikonalWeight_(p.value("eikonal_weight", 0.1)),
-        maskWeight_(p.value("mask_weight", 0.1)),
-        pointWeight_(p.value("points_weight", 0.1)),
-        hullWeight_(p.value("hull_weight", 1.0)),
+      : eikonalWeight_(params::NeusField::from(p).eikonal_weight),
+        maskWeight_(params::NeusField::from(p).mask_weight),
+        pointWeight_(params::NeusField::from(p).points_weight),
+        hullWeight_(params::NeusField::from(p).hull_weight),
         baseStep_(MarchSettings(p).dt) {
-    torch::manual_seed(uint64_t(p.value("seed", 0LL)));
+    const params::Field field = params::Field::from(p);
+    torch::manual_seed(uint64_t(field.seed));
     HashGridOptions o;
-    o.log2_table = int(p.value("hash_log2_size", 19LL));
-    o.max_resolution = int(p.value("hash_max_resolution", 1024LL));
+    o.log2_table = field.hash_log2_size;
+    o.max_resolution = field.hash_max_resolution;
     net_ = Neus(o, 0.3);
     net_->maxSharpness = 1.0 / baseStep_;
     schedule(0);
@@ -234,5 +237,6 @@ PARALLAX_PLUGIN_EXPORT int parallax_plugin_abi() { return parallax::kPluginAbi; 
 
 PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& registrar) {
   registrar.setName("field_neus", "1.0");
-  parallax::registerFieldTrainer({"neus", parallax::fields::train, parallax::fields::evaluateHeldOut});
+  registrar.declareMethods(parallax::params::kNeusDeclaration, parallax::params::neusStructDefaults());
+  registrar.addMethod("field", "neus", parallax::FieldTrainer{parallax::fields::train, parallax::fields::evaluateHeldOut});
 }

@@ -19,6 +19,8 @@
 #include <random>
 
 #include "../common/torch_weights.h"
+#include "params/dgcnn.h"
+#include "plugin/plugin_api.h"
 #include "segment/point_segmenter.h"
 #include "util/cancel.h"
 
@@ -230,8 +232,9 @@ std::vector<int32_t> segment(const parallax::PointCloud& cloud, const json& p,
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   c10::InferenceMode inference;
-  const double size = p.value("block_size", 1.0), stride = p.value("block_stride", 0.5);
-  const size_t perPass = size_t(p.value("block_points", 4096LL));
+  const auto own = parallax::params::DgcnnSegment::from(p);
+  const double size = own.block_size, stride = own.block_stride;
+  const size_t perPass = size_t(own.block_points);
   const size_t n = cloud.size();
   if (n == 0) return {};
   if (stride > size) throw parallax::Error("segment.block_stride must not exceed segment.block_size (points between blocks would go unlabelled)");
@@ -317,6 +320,9 @@ PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& 
   registrar.setName("segment_dgcnn", "1.0");
   registrar.declareModel(modelFile());
   registrar.addCommand("dgcnn-check", fastPathCheck);
-  parallax::registerPointSegmenter(
-      {"dgcnn", "segment_dgcnn", parallax::s3disLabelTable(), [](const json&) { network(); }, segment});
+  registrar.declareMethods(parallax::params::kDgcnnDeclaration, parallax::params::dgcnnStructDefaults());
+  parallax::LabelTable classes = parallax::s3disLabelTable();
+  classes.method = "dgcnn";
+  registrar.addMethod("segment", "dgcnn", parallax::PointSegmenter{classes, segment},
+                      [](const json&) { network(); });
 }

@@ -18,6 +18,8 @@
 #include <numeric>
 
 #include "../common/torch_weights.h"
+#include "params/espnetv2.h"
+#include "plugin/plugin_api.h"
 #include "segment/image_segmenter.h"
 
 namespace tp = parallax::torch_plugin;
@@ -308,11 +310,11 @@ struct Variant {
   int classes;
   int width, height;  // the size it was trained at
 };
-Variant variant(const json& p) {
-  const std::string d = p.value("image2d_model", std::string("cityscapes"));
+Variant variant(const std::string& d) {
   if (d == "pascal") return {"pascal", 21, 384, 384};
   return {"cityscapes", 20, 1024, 512};
 }
+Variant variant(const json& p) { return variant(parallax::params::Image2dSegment::from(p).image2d_model); }
 
 parallax::ModelFile modelFile(const Variant& v) {
   return {"espnetv2/espnetv2_s2.0_" + v.dataset + ".pt", "ESPNetv2 (s = 2.0) " + v.dataset + " segmentation weights",
@@ -370,7 +372,8 @@ parallax::ImageLabels segmentPhoto(const parallax::RgbImage& image, const json& 
   mallopt(M_MMAP_THRESHOLD, 1 << 30);  // keep the big per-photo buffers (see segment_dgcnn)
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   c10::InferenceMode inference;
-  const int64_t side = p.value("image2d_size", 0LL) > 0 ? p.value("image2d_size", 0LL) : v.width;
+  const int64_t size = parallax::params::Image2dSegment::from(p).image2d_size;
+  const int64_t side = size > 0 ? size : v.width;
   const double s = double(side) / double(std::max(image.width, image.height));
   const int64_t w = std::max<int64_t>(16, (int64_t(std::lround(image.width * s)) + 8) / 16 * 16);
   const int64_t h = std::max<int64_t>(16, (int64_t(std::lround(image.height * s)) + 8) / 16 * 16);
@@ -398,8 +401,9 @@ PARALLAX_PLUGIN_EXPORT int parallax_plugin_abi() { return parallax::kPluginAbi; 
 
 PARALLAX_PLUGIN_EXPORT void parallax_plugin_register(parallax::PluginRegistrar& registrar) {
   registrar.setName("segment_espnetv2", "1.0");
-  for (const char* d : {"cityscapes", "pascal"}) registrar.declareModel(modelFile(variant({{"image2d_model", d}})));
-  parallax::registerImageSegmenter({"image2d", "segment_espnetv2",
-                                    [](const json& p) { return classTable(variant(p)); },
-                                    [](const json& p) { network(variant(p)); }, segmentPhoto});
+  for (const char* d : {"cityscapes", "pascal"}) registrar.declareModel(modelFile(variant(std::string(d))));
+  registrar.declareMethods(parallax::params::kEspnetv2Declaration, parallax::params::espnetv2StructDefaults());
+  registrar.addMethod("segment", "image2d",
+                      parallax::ImageSegmenter{[](const json& p) { return classTable(variant(p)); }, segmentPhoto},
+                      [](const json& p) { network(variant(p)); });
 }

@@ -9,11 +9,12 @@
 
 #include "io/mesh_io.h"
 #include "io/ply.h"
-#include "segment/labels.h"
+#include "scene/labels.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
 using namespace parallax;
+using nlohmann::json;
 using test::runCli;
 
 namespace {
@@ -60,6 +61,36 @@ class TestCli : public QObject {
     QCOMPARE(r.exitCode, 0);
     QVERIFY(r.out.contains(
         "import.default_focal_factor (float, default 1.2, [0.2, 5] x longest side)"));
+  }
+
+  // A method is offered (its choice, its parameters, here and in matching) exactly when
+  // its plugin is part of this build: leave features_xfeat out and nothing names XFeat.
+  void methodsAreOfferedOnlyWhenTheirPluginIsBuilt() {
+    const bool built = std::string(PARALLAX_CONFIGURED_PLUGINS).find(",features_xfeat,") != std::string::npos;
+    auto r = runCli({"params", "features", "--json"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const json stage = json::parse(r.out.toStdString()).at(0);
+    bool offered = false, hasParams = false;
+    for (const auto& m : stage["methods"]) offered |= m["name"] == "xfeat";
+    for (const auto& p : stage["params"]) {
+      hasParams |= p.value("method", "") == "xfeat";
+      if (p["name"] == "method") QCOMPARE(p["allowed"].get<std::string>().find("xfeat") != std::string::npos, built);
+    }
+    QCOMPARE(offered, built);
+    QCOMPARE(hasParams, built);
+    r = runCli({"params"});
+    QCOMPARE(r.exitCode, 0);
+    QCOMPARE(r.out.toLower().contains("xfeat"), built);
+    r = runCli({"set", path(project_), "features.method=xfeat"});
+    if (built) {
+      QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+      r = runCli({"set", path(project_), "features.method=sift"});
+      QCOMPARE(r.exitCode, 0);
+    } else {
+      QVERIFY2(r.exitCode != 0 && r.err.contains("features.method = xfeat is not a known choice") &&
+                   r.err.contains("sift"),
+               qPrintable(r.err));
+    }
   }
 
   void reconstructProducesModelAndMesh() {

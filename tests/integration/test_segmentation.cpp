@@ -15,10 +15,11 @@
 #include "plugin/plugin_manager.h"
 #include "segment/geometric.h"
 #include "segment/image_segmenter.h"
-#include "segment/labels.h"
+#include "scene/labels.h"
 #include "segment/point_segmenter.h"
 #include "stages/builtin_stages.h"
 #include "synthetic/sample_scene.h"
+#include "pipeline/methods.h"
 #include "test_support.h"
 #include "util/atomic_file.h"
 
@@ -66,9 +67,9 @@ class TestSegmentation : public QObject {
   // S3DIS's network on a synthetic room in metres, z up: the floor, the walls and the
   // table come out as what they are.
   void dgcnnLabelsTheRoom() {
-    const PointSegmenter* seg = findPointSegmenter("dgcnn");
+    const PointSegmenter* seg = MethodRegistry::instance().find<PointSegmenter>("segment", "dgcnn");
     QVERIFY(seg);
-    seg->check({});
+    MethodRegistry::instance().entry("segment", "dgcnn")->check(Schema::instance().requireStage("segment").defaults());
     SampleOptions o;
     o.name = "room";
     const PointCloud truth = sampleScenePoints(o, 120000, 11);
@@ -123,10 +124,10 @@ class TestSegmentation : public QObject {
   void espnetv2SeesTheFountainsBuilding() {
     PARALLAX_REQUIRE_DATA(fountain, "strecha_fountain-P11");
     PARALLAX_REQUIRE_PLUGIN("segment_espnetv2");
-    const ImageSegmenter* seg = findImageSegmenter("image2d");
+    const ImageSegmenter* seg = MethodRegistry::instance().find<ImageSegmenter>("segment", "image2d");
     QVERIFY(seg);
     const json p = Schema::instance().requireStage("segment").defaults();
-    seg->check(p);
+    MethodRegistry::instance().entry("segment", "image2d")->check(p);
     const cv::Mat bgr = cv::imread((fountain / "images" / "0005.jpg").string(), cv::IMREAD_COLOR);
     QVERIFY(!bgr.empty());
     RgbImage photo;
@@ -194,7 +195,7 @@ class TestSegmentation : public QObject {
     qputenv("PARALLAX_MODELS", saved);
     qputenv("HOME", home);
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-    QVERIFY2(r.err.contains("dgcnn/dgcnn_semseg_s3dis.pt") && r.err.contains("Using segment.geometric instead"),
+    QVERIFY2(r.err.contains("dgcnn/dgcnn_semseg_s3dis.pt") && r.err.contains("Using geometric (segment.geometric) instead"),
              qPrintable(r.err));
     QCOMPARE(json::parse(readFile(labelTableFile(project)))["method"].get<std::string>(), std::string("geometric"));
     QVERIFY(!readLabels(denseLabelsFile(project)).empty());

@@ -8,7 +8,10 @@
 #include <random>
 
 #include "io/colmap_model.h"
+#include "features/feature_extractor.h"
 #include "features/matching.h"
+#include "pipeline/methods.h"
+#include "pipeline/schema.h"
 #include "io/database.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
@@ -242,17 +245,30 @@ class TestMatching : public QObject {
     }
     for (auto& r : rowsA) a.values.insert(a.values.end(), r.begin(), r.end());
     for (auto& r : rowsB) b.values.insert(b.values.end(), r.begin(), r.end());
-    nlohmann::json params = {{"learned_min_similarity", 0.75}, {"xfeat_max_ratio", 1.0}};
-    const FeatureMatches m = matchDescriptors(a, b, matchOptionsFor("xfeat", params));
+    // The options for a learned type come from its method: its ratio test, the stage's
+    // similarity floor. A stand-in method registered as a plugin would.
+    FeatureExtractor standIn, strictStandIn;
+    standIn.matchRatio = [](const nlohmann::json&) { return 1.0; };
+    strictStandIn.matchRatio = [](const nlohmann::json&) { return 0.5; };
+    MethodRegistry::instance().add("features", "standin", standIn);
+    MethodRegistry::instance().add("features", "strictin", strictStandIn);
+    nlohmann::json params = Schema::instance().requireStage("matching").defaults();
+    params["learned_min_similarity"] = 0.75;
+    const MatchOptions learned = matchOptionsFor("standin-v1", params);
+    QCOMPARE(learned.max_ratio, 1.0);
+    QVERIFY(std::abs(learned.max_distance - distanceForSimilarity(0.75)) < 1e-12);
+    const FeatureMatches m = matchDescriptors(a, b, learned);
     int right = 0;
     for (const auto& [i, j] : m) right += perm[i] == int(j) && i < 200;
     QCOMPARE(right, 200);
     QCOMPARE(int(m.size()), 200);  // the unrelated ones fall below the similarity floor
-    params["learned_min_similarity"] = -1.0;
-    QVERIFY(matchDescriptors(a, b, matchOptionsFor("xfeat", params)).size() > 200);
+    MatchOptions open = learned;
+    open.max_distance = distanceForSimilarity(-1.0);
+    QVERIFY(matchDescriptors(a, b, open).size() > 200);
     // A ratio test keeps only clear winners: fewer matches, all right.
-    params = {{"learned_min_similarity", 0.75}, {"xfeat_max_ratio", 0.5}};
-    const FeatureMatches strict = matchDescriptors(a, b, matchOptionsFor("xfeat", params));
+    const MatchOptions ratio = matchOptionsFor("strictin", params);
+    QCOMPARE(ratio.max_ratio, 0.5);
+    const FeatureMatches strict = matchDescriptors(a, b, ratio);
     QVERIFY(!strict.empty() && strict.size() < 200);
     for (const auto& [i, j] : strict) QCOMPARE(perm[i], int(j));
     // SIFT descriptors and learned ones never match each other.
@@ -261,6 +277,11 @@ class TestMatching : public QObject {
     sift.data.assign(size_t(n * dims), 40);
     QVERIFY(matchDescriptors(a, sift, MatchOptions()).empty());
     QCOMPARE(distanceForSimilarity(1.0), 0.0);
+    // SIFT types take the stage's own options; a learned type whose method is not
+    // installed is an error that says so, not SIFT's thresholds on float descriptors.
+    QCOMPARE(matchOptionsFor("rootsift-upright", params).max_ratio, params["max_ratio"].get<double>());
+    const QString why = test::errorOf([&] { matchOptionsFor("nosuchnet-x", params); });
+    QVERIFY2(why.contains("features.nosuchnet") && why.contains("run the features stage again"), qPrintable(why));
     QVERIFY(std::abs(distanceForSimilarity(0.0) - std::sqrt(2.0)) < 1e-12);
   }
 };

@@ -10,7 +10,7 @@
 #include <random>
 
 #include "segment/geometric.h"
-#include "segment/labels.h"
+#include "scene/labels.h"
 #include "segment/point_segmenter.h"
 #include "synthetic/sample_scene.h"
 #include "test_support.h"

@@ -1,4 +1,5 @@
-#include "segment/labels.h"
+#include "scene/labels.h"
+#include "params/stages.h"
 
 #include <cmath>
 #include <cstring>
@@ -28,7 +29,7 @@ std::string LabelTable::name(int id) const {
 
 LabelTable s3disLabelTable() {
   LabelTable t;
-  t.method = "dgcnn";
+  t.method = "s3dis";
   const std::pair<const char*, Color3> classes[] = {
       {"ceiling", {220, 220, 140}}, {"floor", {166, 132, 88}},  {"wall", {120, 160, 210}},
       {"beam", {240, 140, 40}},     {"column", {150, 90, 200}}, {"window", {90, 210, 230}},
@@ -61,9 +62,9 @@ LabelTable labelTableFromJson(const json& j) {
 }
 
 fs::path labelsDir(const fs::path& root) { return root / "labels"; }
-fs::path labelTableFile(const fs::path& root) { return labelsDir(root) / "classes.json"; }
-fs::path denseLabelsFile(const fs::path& root) { return labelsDir(root) / "dense.labels"; }
-fs::path meshLabelsFile(const fs::path& root) { return labelsDir(root) / "mesh.labels"; }
+fs::path labelTableFile(const fs::path& root) { return root / files::Segment::classes; }
+fs::path denseLabelsFile(const fs::path& root) { return root / files::Segment::dense; }
+fs::path meshLabelsFile(const fs::path& root) { return root / files::Segment::mesh; }
 
 void writeLabels(const fs::path& path, const std::vector<int32_t>& labels) { writeArrayFile(path, labels); }
 

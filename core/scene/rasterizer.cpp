@@ -1,4 +1,4 @@
-#include "synthetic/rasterizer.h"
+#include "scene/rasterizer.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,0 +1,303 @@
+// parallax-cli's result commands: export, clean (the GUI's cleaning edits, headless),
+// sample (synthetic scenes with exact ground truth).
+#include <algorithm>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/cli/cli.h"
+#include "io/colmap_model.h"
+#include "io/mesh_io.h"
+#include "io/ply.h"
+#include "io/project_export.h"
+#include "params/stages.h"
+#include "scene/edits.h"
+#include "surface/cleaning.h"
+#include "synthetic/sample_scene.h"
+#include "util/cancel.h"
+#include "util/error.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace parallax::cli {
+namespace {
+
+struct CleanArgs {
+  std::string project;
+  std::vector<std::string> layers;  // sparse, dense, mesh; empty: each the project has
+  std::vector<double> crop;         // xmin ymin zmin xmax ymax zmax
+  std::vector<double> outliers;     // neighbours, factor
+  std::vector<double> radius;       // radius, minimum neighbours
+  int minViews = 0;
+  double maxError = 0;
+  std::vector<std::string> deleteCameras;
+  int undo = 0, redo = 0;
+  bool history = false;
+};
+
+int exportGeometry(const std::string& project, const std::string& what, const std::string& format,
+                   const std::string& out) {
+  Workspace ws = Workspace::open(project);
+  printRecovery(ws);
+  std::string summary;
+  fs::path written = exportProject(ws, what, format, out, &summary);
+  std::cout << "wrote " << written.string() << " (" << summary << ")\n";
+  return kExitOk;
+}
+
+
+int sample(const std::string& name, const std::string& outDir, int views, int width, int height,
+           int seed, const Common& common) {
+  installCancelSignalHandlers();
+  SampleOptions o;
+  o.name = name;
+  o.views = views;
+  o.width = width;
+  o.height = height;
+  o.seed = uint32_t(seed);
+  Reporter report(makeSink(common), "sample");
+  generateSample(o, outDir, report);
+  if (!common.json)
+    std::cerr << "sample '" << name << "' written to " << fs::absolute(outDir).string()
+              << " (photos in images/)\n";
+  return kExitOk;
+}
+
+
+namespace {
+
+std::string withThousands(size_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+void printHistory(const EditHistory& h) {
+  if (h.edits().empty()) std::cout << "no edits\n";
+  for (size_t i = 0; i < h.edits().size(); ++i)
+    std::cout << (i < h.applied() ? "  * " : "    ") << i + 1 << ". " << h.edits()[i].label
+              << (i < h.applied() ? "" : "   (undone; --redo applies it again)") << "\n";
+}
+
+}  // namespace
+
+int clean(const CleanArgs& a) {
+  Workspace ws = Workspace::open(a.project);
+  printRecovery(ws);
+  const fs::path root = ws.root();
+  std::vector<std::string> notes;
+  EditHistory history = EditHistory::load(root, &notes);
+  for (const auto& n : notes) std::cerr << "note: " << n << "\n";
+  if (a.undo > 0 || a.redo > 0) {
+    for (int i = 0; i < a.undo && history.canUndo(); ++i) {
+      std::cout << "undo: " << history.edits()[history.applied() - 1].label << "\n";
+      history.undo();
+    }
+    for (int i = 0; i < a.redo && history.canRedo(); ++i) {
+      history.redo();
+      std::cout << "redo: " << history.edits()[history.applied() - 1].label << "\n";
+    }
+    history.save(root);
+  }
+  const bool anyOperation = !a.crop.empty() || !a.outliers.empty() || !a.radius.empty() ||
+                            a.minViews > 0 || a.maxError > 0 || !a.deleteCameras.empty();
+  if (anyOperation) {
+    if (!a.crop.empty() && a.crop.size() != 6)
+      throw Error("--crop takes six numbers: xmin ymin zmin xmax ymax zmax");
+    for (int k = 0; k < 3 && a.crop.size() == 6; ++k)
+      if (!(a.crop[size_t(k)] < a.crop[size_t(k) + 3]))
+        throw Error("--crop: each minimum must be below its maximum (x, y, z)");
+    if (!a.outliers.empty() && (a.outliers.size() != 2 || a.outliers[0] < 1 || a.outliers[1] <= 0))
+      throw Error("--outliers takes the number of neighbours (at least 1) and a factor (above 0)");
+    if (!a.radius.empty() && (a.radius.size() != 2 || a.radius[0] <= 0 || a.radius[1] < 1))
+      throw Error("--radius-outliers takes a radius (above 0, scene units) and a minimum number "
+                  "of neighbours (at least 1)");
+    const std::vector<std::string> have = exportableData(ws);
+    auto wanted = [&](const std::string& layer) {
+      const bool has = std::count(have.begin(), have.end(), layer) > 0;
+      if (a.layers.empty()) return has;
+      if (!std::count(a.layers.begin(), a.layers.end(), layer)) return false;
+      if (!has) throw Error("the project has no " + layer + " layer to clean yet");
+      return true;
+    };
+    BoundingBox layerBox;  // of the layer being cropped, for the message below
+    auto push = [&](EditTarget target, const std::string& what, std::vector<uint64_t> ids,
+                    size_t before) {
+      const size_t n = ids.size();
+      if (what == "Crop to box" && n == before && n > 0) {
+        std::ostringstream extent;
+        extent << std::setprecision(4);
+        if (layerBox.min.x() <= layerBox.max.x())
+          extent << " (they span x " << layerBox.min.x() << " to " << layerBox.max.x() << ", y "
+                 << layerBox.min.y() << " to " << layerBox.max.y() << ", z " << layerBox.min.z()
+                 << " to " << layerBox.max.z() << ")";
+        throw Error("the box holds none of the " + std::string(editTargetName(target)) +
+                    extent.str() + "; nothing was changed");
+      }
+      const std::string label = what + ": " + withThousands(n) + " " + editTargetName(target);
+      if (history.push(Edit{target, label, std::move(ids)}, root))
+        std::cout << label << " removed, " << withThousands(before - n) << " left\n";
+      else
+        std::cout << what << ": no " << editTargetName(target) << " to remove\n";
+    };
+    const CropBox box = a.crop.size() == 6
+                            ? CropBox::axisAligned({a.crop[0], a.crop[1], a.crop[2]},
+                                                   {a.crop[3], a.crop[4], a.crop[5]})
+                            : CropBox();
+    if (wanted("sparse") || !a.deleteCameras.empty()) {
+      Reconstruction model = readColmapModel(ws.sparseDir());
+      applyEdits(history, model);
+      std::vector<uint64_t> cameras;
+      for (const auto& name : a.deleteCameras) {
+        bool found = false;
+        for (const auto& [id, im] : model.images)
+          if (im.name == name) cameras.push_back(id), found = true;
+        if (!found)
+          throw Error("no registered photo is named '" + name +
+                      "' (names as in the photo list, e.g. '" +
+                      (model.images.empty() ? std::string("IMG_0001.JPG")
+                                            : model.images.begin()->second.name) + "')");
+      }
+      if (!cameras.empty()) {
+        push(EditTarget::kCameras, "Delete camera", cameras, model.images.size());
+        applyEdits(history, model);
+      }
+      if (wanted("sparse")) {
+        auto sparseOp = [&](const std::string& what, std::vector<uint64_t> ids) {
+          push(EditTarget::kSparsePoints, what, std::move(ids), model.points3D.size());
+          model = readColmapModel(ws.sparseDir());
+          applyEdits(history, model);
+        };
+        if (a.crop.size() == 6) {
+          layerBox = BoundingBox();
+          for (const auto& [id, p] : model.points3D) layerBox.extend(p.xyz.cast<float>());
+          sparseOp("Crop to box", sparsePointsOutside(model, box));
+        }
+        if (a.minViews > 0)
+          sparseOp("Seen by fewer than " + std::to_string(a.minViews) + " photos",
+                   sparsePointsSeenByFewer(model, size_t(a.minViews)));
+        if (a.maxError > 0) {
+          std::ostringstream what;
+          what << "Reprojection error above " << a.maxError << " px";
+          sparseOp(what.str(), sparsePointsWithErrorAbove(model, a.maxError));
+        }
+        auto pointsOf = [&](std::vector<uint32_t>* ids) {
+          std::vector<Eigen::Vector3f> pts;
+          for (const auto& [id, p] : model.points3D) pts.push_back(p.xyz.cast<float>()), ids->push_back(uint32_t(id));
+          return pts;
+        };
+        if (!a.outliers.empty()) {
+          std::vector<uint32_t> ids;
+          const auto pts = pointsOf(&ids);
+          sparseOp("Statistical outliers", statisticalOutliers(pts, ids, int(a.outliers[0]), a.outliers[1]));
+        }
+        if (!a.radius.empty()) {
+          std::vector<uint32_t> ids;
+          const auto pts = pointsOf(&ids);
+          sparseOp("Radius outliers", radiusOutliers(pts, ids, a.radius[0], int(a.radius[1])));
+        }
+      }
+    }
+    if (wanted("dense")) {
+      const PointCloud original = readPly(ws.root() / files::Fusion::fused);
+      auto denseOp = [&](const std::string& what, auto&& select) {
+        std::vector<uint32_t> kept;
+        const PointCloud cloud = applyEdits(history, original, &kept);
+        push(EditTarget::kDensePoints, what, select(cloud, kept), cloud.size());
+      };
+      if (a.crop.size() == 6)
+        denseOp("Crop to box", [&](const PointCloud& c, const std::vector<uint32_t>& ids) {
+          layerBox = boundingBox(c);
+          return pointsOutside(c.points, ids, box);
+        });
+      if (!a.outliers.empty())
+        denseOp("Statistical outliers", [&](const PointCloud& c, const std::vector<uint32_t>& ids) {
+          return statisticalOutliers(c.points, ids, int(a.outliers[0]), a.outliers[1]);
+        });
+      if (!a.radius.empty())
+        denseOp("Radius outliers", [&](const PointCloud& c, const std::vector<uint32_t>& ids) {
+          return radiusOutliers(c.points, ids, a.radius[0], int(a.radius[1]));
+        });
+    }
+    if (wanted("mesh") && a.crop.size() == 6) {
+      const TriangleMesh original = readPly(editSourceFile(root, EditTarget::kMeshFaces));
+      std::vector<uint32_t> kept;
+      const TriangleMesh mesh = applyEdits(history, original, &kept);
+      layerBox = boundingBox(mesh);
+      push(EditTarget::kMeshFaces, "Crop to box", facesOutside(mesh, kept, box), mesh.faces.size());
+    }
+    history.save(root);
+  }
+  if (a.history || (!anyOperation && a.undo == 0 && a.redo == 0)) printHistory(history);
+  return kExitOk;
+}
+
+
+}  // namespace
+
+void addResultCommands(CommandTable& t) {
+  struct Args {
+    std::string project, what, format, out, name;
+    int views = 16, width = 640, height = 480, seed = 7;
+    CleanArgs clean;
+  };
+  auto a = std::make_shared<Args>();
+  Common& common = t.common();
+
+  auto* cExport = t.add("export", "Export geometry: sparse points, dense cloud or mesh as PLY/OBJ/GLB, or the COLMAP model",
+                        [a] { return exportGeometry(a->project, a->what, a->format, a->out); });
+  cExport->add_option("project", a->project, "Project folder")->required();
+  cExport->add_option("--what", a->what, "sparse, dense or mesh")
+      ->required()
+      ->check(CLI::IsMember({"sparse", "dense", "mesh"}));
+  cExport->add_option("--format", a->format, "ply, obj, glb, gltf or colmap")
+      ->required()
+      ->check(CLI::IsMember({"ply", "obj", "glb", "gltf", "colmap"}));
+  cExport->add_option("out", a->out, "Output file, or folder (then named after --what)")->required();
+
+  auto* cSample = t.add("sample", "Generate a synthetic scene with exact ground truth (photos, cameras, depth, mesh)",
+                        [a, &common] { return sample(a->name, a->out, a->views, a->width, a->height, a->seed, common); });
+  cSample->add_option("name", a->name, "Scene name (statue, room)")->required();
+  cSample->add_option("outdir", a->out, "Output folder (new or empty)")->required();
+  cSample->add_option("--views", a->views, "Number of photos")->capture_default_str();
+  cSample->add_option("--width", a->width, "Photo width in pixels")->capture_default_str();
+  cSample->add_option("--height", a->height, "Photo height in pixels")->capture_default_str();
+  cSample->add_option("--seed", a->seed, "Texture seed")->capture_default_str();
+  t.addJson(cSample);
+
+  CleanArgs& c = a->clean;
+  auto* cClean = t.add(
+      "clean",
+      "Clean the result: crop to a box, remove outliers, sparse points seen by few photos or with "
+      "a large reprojection error, delete cameras; undo and redo. Edits are kept in the project "
+      "(edits.json), shown by the GUI and applied by export",
+      [a] { return clean(a->clean); });
+  cClean->add_option("project", c.project, "Project folder")->required();
+  cClean->add_option("--layer", c.layers, "Layers to clean: sparse, dense, mesh (default: each the project has)")
+      ->check(CLI::IsMember({"sparse", "dense", "mesh"}));
+  cClean->add_option("--crop", c.crop, "Keep what is inside the box XMIN YMIN ZMIN XMAX YMAX ZMAX (scene units)")
+      ->expected(6);
+  cClean->add_option("--outliers", c.outliers,
+                     "Statistical outliers: NEIGHBOURS FACTOR (e.g. 20 2: mean distance to 20 "
+                     "neighbours above 2x theirs)")
+      ->expected(2);
+  cClean->add_option("--radius-outliers", c.radius,
+                     "Radius outliers: RADIUS MIN_NEIGHBOURS (fewer neighbours within RADIUS)")
+      ->expected(2);
+  cClean->add_option("--min-views", c.minViews, "Sparse: remove points seen by fewer photos")
+      ->check(CLI::Range(2, 1000));
+  cClean->add_option("--max-error", c.maxError, "Sparse: remove points with a larger mean reprojection error (px)")
+      ->check(CLI::Range(0.01, 1000.0));
+  cClean->add_option("--delete-camera", c.deleteCameras, "Delete a registered photo's camera (its observations go too)");
+  cClean->add_option("--undo", c.undo, "Undo the last N edits")->check(CLI::Range(1, 100000));
+  cClean->add_option("--redo", c.redo, "Redo N undone edits")->check(CLI::Range(1, 100000));
+  cClean->add_flag("--history", c.history, "List the edits (* = applied)");
+}
+
+}  // namespace parallax::cli
