@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Learned features (ALIKE-n, XFeat) against SIFT, two ways:
+# Every installed features method (SIFT and the learned ones the plugins add) side by
+# side, two ways:
 #  1. the ports checked without upstream code: real photos warped by known random
 #     homographies (viewpoint and illumination, as HPatches), repeatability and mean
 #     matching accuracy (MMA) at 1/3/5 px with mutual nearest neighbours;
@@ -22,6 +23,7 @@ echo "== Warped photos (30 pairs from templeSparseRing, fountain-P11, DTU scan24
   "$data/dtu_scan24/images" --pairs 30 || status=1
 
 echo
+methods=$(python3 -c 'import json,sys; print(" ".join(m["name"] for s in json.load(sys.stdin) if s["stage"] == "features" for m in s["methods"]))' < <("$cli" params features --json))
 echo "== Reconstruction (exhaustive matching, defaults; extraction time per photo on this machine)"
 stage_s() { python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["stages"]; print("%.2f" % s.get(sys.argv[2],{}).get("elapsed_s",0))' "$1/parallax.json" "$2"; }
 row() { printf "%-28s %-16s %-10s %-6s %-6s %-6s %-6s %-8s %-13s %-9s\n" "$@"; }
@@ -29,14 +31,14 @@ row dataset features registered AUC@1 AUC@3 AUC@5 AUC@10 "rot.deg" "extract s/im
 for ds in "${datasets[@]}"; do
   dataset_paths "$ds" || continue
   n=$(find "$images" -maxdepth 1 -type f \( -iname '*.png' -o -iname '*.jpg' \) | wc -l)
-  for m in sift alike xfeat; do
+  for m in $methods; do
     p=$work/$ds-$m
     "$cli" reconstruct "$images" "$p" --until sparse --set features.method=$m >"$work/log" 2>&1 || { status=1; tail -3 "$work/log"; }
-    grep -q "Using SIFT instead" "$work/log" && { echo "$m: weights missing (see PARALLAX_MODELS)"; status=1; }
+    grep -q "unavailable:" "$work/log" && { echo "$m: unavailable ($(grep -o 'unavailable:.*' "$work/log" | head -1))"; status=1; }
     read -r reg a1 a3 a5 a10 rot < <(score "$p" "$gt" "$fmt" || echo "0/0 0 0 0 0 nan")
     fs=$(stage_s "$p" features); ms=$(stage_s "$p" matching)
     per=$(awk -v t="$fs" -v n="$n" 'BEGIN {printf "%.3f", t / n}')
-    label=$m; [ $m = alike ] && label="alike-n"
+    label=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT type FROM parallax_features LIMIT 1").fetchone()[0])' "$p/database.db" 2>/dev/null || echo "$m")
     row "$ds" "$label" "$reg" "$a1" "$a3" "$a5" "$a10" "$rot" "$per" "$ms"
   done
   if command -v colmap >/dev/null; then

@@ -266,7 +266,7 @@ int evaluateFeatures(const FeatureEvalArgs& args, const Common& common) {
   options.max_scale = args.maxScale;
   options.min_scale = args.maxScale > 1.0 ? std::max(0.5, 1.0 / args.maxScale) : 1.0;
   options.max_corner_shift = args.maxShift;
-  featureParams["max_image_size"] = std::max<long long>(args.maxSize, featureParams["max_image_size"].get<long long>());
+  featureParams["max_image_size"] = std::max(args.maxSize, params::Features::from(featureParams).max_image_size);
 
   json rows = json::array();
   if (!common.json)

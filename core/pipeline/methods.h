@@ -1,5 +1,5 @@
-// Methods: the ways of doing a stage (features.sift, features.xfeat, mvs.patchmatch,
-// field.neus, ...). A method is declared (name, label, help, parameters) in the
+// Methods: the ways of doing a stage (features.sift, mvs.patchmatch, segment.geometric,
+// and the learned ones plugins add). A method is declared (name, label, help, parameters) in the
 // stage's declaration or a plugin's, and a plugin registers its implementation
 // here: one registry for every kind of method, keyed by stage and name, holding the
 // kind's interface (FeatureExtractor, DepthEstimator, FieldTrainer, ...). One rule,
@@ -58,8 +58,8 @@ class MethodRegistry {
 };
 
 struct ResolvedMethod {
-  std::string name;     // the method that runs ("sift", "xfeat")
-  std::string label;    // as the user reads it ("SIFT", "XFeat")
+  std::string name;     // the method that runs ("sift", "patchmatch")
+  std::string label;    // as the user reads it ("SIFT", "classical PatchMatch")
   bool classical = false;  // the stage's classical method, built into core
   std::string warning;  // why the requested method does not run; "" when it does
 };

@@ -33,8 +33,8 @@ struct ParamSchema {
 };
 
 struct MethodSchema {
-  std::string name;    // "sift", "xfeat"
-  std::string label;   // "SIFT", "XFeat"
+  std::string name;    // "sift", "patchmatch"
+  std::string label;   // "SIFT", "classical PatchMatch"
   std::string help;
   std::string plugin;  // "" when built into core
   bool automatic = false;  // a candidate for the stage's automatic choice ("auto")

@@ -70,22 +70,33 @@ const PluginInfo& PluginManager::load(const fs::path& library) {
   return plugins_.back();
 }
 
-const std::vector<std::string>& PluginManager::loadDefault() {
-  if (defaultLoaded_) return problems_;
-  defaultLoaded_ = true;
-  for (const auto& dir : pluginDirs()) {
+namespace {
+
+// The plugin libraries in the default folders, each folder's in name order.
+std::vector<fs::path> installedLibraries() {
+  std::vector<fs::path> all;
+  for (const auto& dir : PluginManager::pluginDirs()) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) continue;
     std::vector<fs::path> libs;
     for (const auto& e : fs::directory_iterator(dir, ec))
       if (e.path().extension() == ".so") libs.push_back(e.path());
     std::sort(libs.begin(), libs.end());
-    for (const auto& lib : libs) {
-      try {
-        load(lib);
-      } catch (const std::exception& e) {
-        problems_.push_back(e.what());
-      }
+    all.insert(all.end(), libs.begin(), libs.end());
+  }
+  return all;
+}
+
+}  // namespace
+
+const std::vector<std::string>& PluginManager::loadDefault() {
+  if (defaultLoaded_) return problems_;
+  defaultLoaded_ = true;
+  for (const auto& lib : installedLibraries()) {
+    try {
+      load(lib);
+    } catch (const std::exception& e) {
+      problems_.push_back(e.what());
     }
   }
   return problems_;
@@ -93,23 +104,15 @@ const std::vector<std::string>& PluginManager::loadDefault() {
 
 std::vector<std::string> PluginManager::declareInstalled() {
   std::vector<std::string> problems;
-  for (const auto& dir : pluginDirs()) {
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) continue;
-    std::vector<fs::path> libs;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().extension() == ".so") libs.push_back(e.path());
-    std::sort(libs.begin(), libs.end());
-    for (const auto& lib : libs) {
-      fs::path declaration = lib;
-      declaration.replace_extension(".json");
-      if (!fs::exists(declaration)) continue;  // a plugin without methods (commands only)
-      try {
-        std::ifstream in(declaration);
-        Schema::instance().addMethods(nlohmann::json::parse(in), {}, lib.stem().string());
-      } catch (const std::exception& e) {
-        problems.push_back("'" + declaration.string() + "': " + e.what());
-      }
+  for (const auto& lib : installedLibraries()) {
+    fs::path declaration = lib;
+    declaration.replace_extension(".json");
+    if (!fs::exists(declaration)) continue;  // a plugin without methods (commands only)
+    try {
+      std::ifstream in(declaration);
+      Schema::instance().addMethods(nlohmann::json::parse(in), {}, lib.stem().string());
+    } catch (const std::exception& e) {
+      problems.push_back("'" + declaration.string() + "': " + e.what());
     }
   }
   return problems;

@@ -63,34 +63,47 @@ class TestCli : public QObject {
         "import.default_focal_factor (float, default 1.2, [0.2, 5] x longest side)"));
   }
 
-  // A method is offered (its choice, its parameters, here and in matching) exactly when
-  // its plugin is part of this build: leave features_xfeat out and nothing names XFeat.
+  // A method is offered (its choice and its parameters, in its stage and the stages it
+  // adds to) exactly when its plugin is part of this build (PARALLAX_PLUGINS): every
+  // plugin's declaration in the source tree is checked against `params --json`.
   void methodsAreOfferedOnlyWhenTheirPluginIsBuilt() {
-    const bool built = std::string(PARALLAX_CONFIGURED_PLUGINS).find(",features_xfeat,") != std::string::npos;
-    auto r = runCli({"params", "features", "--json"});
+    auto r = runCli({"params", "--json"});
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-    const json stage = json::parse(r.out.toStdString()).at(0);
-    bool offered = false, hasParams = false;
-    for (const auto& m : stage["methods"]) offered |= m["name"] == "xfeat";
-    for (const auto& p : stage["params"]) {
-      hasParams |= p.value("method", "") == "xfeat";
-      if (p["name"] == "method") QCOMPARE(p["allowed"].get<std::string>().find("xfeat") != std::string::npos, built);
+    std::set<std::string> offered, params;  // "stage.method", "stage.param"
+    for (const auto& stage : json::parse(r.out.toStdString())) {
+      for (const auto& m : stage["methods"]) offered.insert(stage["stage"].get<std::string>() + "." + m["name"].get<std::string>());
+      for (const auto& p : stage["params"]) params.insert(stage["stage"].get<std::string>() + "." + p["name"].get<std::string>());
     }
-    QCOMPARE(offered, built);
-    QCOMPARE(hasParams, built);
-    r = runCli({"params"});
-    QCOMPARE(r.exitCode, 0);
-    QCOMPARE(r.out.toLower().contains("xfeat"), built);
-    r = runCli({"set", path(project_), "features.method=xfeat"});
-    if (built) {
-      QVERIFY2(r.exitCode == 0, qPrintable(r.err));
-      r = runCli({"set", path(project_), "features.method=sift"});
-      QCOMPARE(r.exitCode, 0);
-    } else {
-      QVERIFY2(r.exitCode != 0 && r.err.contains("features.method = xfeat is not a known choice") &&
-                   r.err.contains("sift"),
-               qPrintable(r.err));
+    const std::string configured = PARALLAX_CONFIGURED_PLUGINS;
+    int declarations = 0;
+    for (const auto& dir : fs::directory_iterator(fs::path(PARALLAX_SOURCE_DIR) / "plugins")) {
+      if (!dir.is_directory()) continue;
+      const std::string plugin = dir.path().filename().string();
+      const bool built = configured.find("," + plugin + ",") != std::string::npos;
+      for (const auto& file : fs::directory_iterator(dir.path())) {
+        if (file.path().extension() != ".json") continue;
+        ++declarations;
+        std::ifstream in(file.path());
+        for (const auto& m : json::parse(in).at("methods")) {
+          const std::string stage = m["stage"], name = stage + "." + m["name"].get<std::string>();
+          QVERIFY2(offered.count(name) == (built ? 1u : 0u), qPrintable(QString::fromStdString(name)));
+          for (const auto& p : m.value("params", json::array()))
+            QVERIFY2(params.count(stage + "." + p["name"].get<std::string>()) == (built ? 1u : 0u),
+                     qPrintable(QString::fromStdString(stage + "." + p["name"].get<std::string>())));
+          const json others = m.value("stage_params", json::object());
+          for (const auto& [other, list] : others.items())
+            for (const auto& p : list)
+              QVERIFY(params.count(other + "." + p["name"].get<std::string>()) == (built ? 1u : 0u));
+          if (!built) {
+            // Not offered to set either: the error lists what is.
+            const QString assignment = QString::fromStdString(stage + ".method=" + m["name"].get<std::string>());
+            const auto set = runCli({"set", path(project_), assignment});
+            QVERIFY2(set.exitCode != 0 && set.err.contains("is not a known choice"), qPrintable(set.err));
+          }
+        }
+      }
     }
+    QVERIFY(declarations >= 7);
   }
 
   void reconstructProducesModelAndMesh() {

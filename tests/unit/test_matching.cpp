@@ -186,7 +186,7 @@ class TestMatching : public QObject {
     f.rows = 3, f.cols = 64;
     for (int i = 0; i < f.rows * f.cols; ++i) f.values.push_back(std::sin(0.37f * float(i)));
     std::vector<FeatureKeypoint> kps(3);
-    db.writeFeatures(a, kps, f, "xfeat");
+    db.writeFeatures(a, kps, f, "learnedfeat");
     FeatureDescriptors sift;
     sift.rows = 3, sift.cols = 128;
     sift.data.assign(3 * 128, 7);
@@ -197,7 +197,7 @@ class TestMatching : public QObject {
     QCOMPARE(back.cols, 64);
     QCOMPARE(back.values, f.values);
     QCOMPARE(db.descriptorType(a), std::string("float32"));
-    QCOMPARE(db.featureType(a), std::string("xfeat"));
+    QCOMPARE(db.featureType(a), std::string("learnedfeat"));
     QCOMPARE(db.descriptorType(b), std::string("uint8"));
     QCOMPARE(db.readDescriptors(b).data, sift.data);
     QCOMPARE(db.readKeypoints(a).size(), size_t(3));
@@ -205,7 +205,7 @@ class TestMatching : public QObject {
     db.writeFeatures(a, kps, sift, "rootsift");
     QVERIFY(!db.readDescriptors(a).isFloat());
     QCOMPARE(db.readDescriptors(a).data, sift.data);
-    db.writeFeatures(a, kps, f, "xfeat");
+    db.writeFeatures(a, kps, f, "learnedfeat");
     db.clearFeatures();
     QCOMPARE(db.readDescriptors(a).rows, 0);
     QCOMPARE(db.descriptorType(a), std::string(""));
