@@ -35,6 +35,7 @@ static std::string number(double v) {
 std::string ParamSchema::rangeText() const {
   if (type == ParamType::kBool) return "true or false";
   if (type == ParamType::kEnum) {
+    if (choices.empty()) return "none installed (this stage's methods come from plugins)";
     std::string s = "one of ";
     for (size_t i = 0; i < choices.size(); ++i) s += (i ? ", " : "") + choices[i];
     return s;
