@@ -48,6 +48,11 @@ std::shared_ptr<EventSink> makeSink(const Common& c) {
 
 void prepareEngine() {
   registerBuiltinStages();
+  // The installed plugins' declarations first, as the GUI reads them: a plugin that does
+  // not load still has its methods and parameters declared (its methods then fall back,
+  // naming why), so the worker and the GUI agree on every stage's parameters and keys.
+  for (const auto& problem : PluginManager::instance().declareInstalled())
+    std::cerr << "warning: " << problem << "\n";
   for (const auto& problem : PluginManager::instance().loadDefault())
     std::cerr << "warning: " << problem << "\n";
 }
