@@ -102,6 +102,15 @@ struct Viewport::Impl {
   Eigen::Vector3d flyFrom[3], flyTarget[3];
   double flyAngle[2] = {30, 30};
   std::function<void()> flyDone;
+
+  // World to clip coordinates for the view at this aspect ratio (width / height).
+  Eigen::Matrix4d clipFromWorld(double aspect) const {
+    vtkMatrix4x4* vm = renderer->GetActiveCamera()->GetCompositeProjectionTransformMatrix(aspect, -1, 1);
+    Eigen::Matrix4d m;
+    for (int r = 0; r < 4; ++r)
+      for (int c = 0; c < 4; ++c) m(r, c) = vm->GetElement(r, c);
+    return m;
+  }
 };
 
 }  // namespace parallax::ui

@@ -10,12 +10,7 @@ namespace parallax::ui {
 std::optional<Eigen::Vector3d> Viewport::pickSurfacePoint(const QPointF& pos) const {
   const SceneData* scene = d_->scene.get();
   if (!scene || width() <= 0 || height() <= 0) return std::nullopt;
-  vtkCamera* cam = d_->renderer->GetActiveCamera();
-  vtkMatrix4x4* vm =
-      cam->GetCompositeProjectionTransformMatrix(double(width()) / double(height()), -1, 1);
-  Eigen::Matrix4d m;
-  for (int r = 0; r < 4; ++r)
-    for (int c = 0; c < 4; ++c) m(r, c) = vm->GetElement(r, c);
+  const Eigen::Matrix4d m = d_->clipFromWorld(double(width()) / double(height()));
   constexpr double kRadius = 6;  // logical pixels
   std::optional<Eigen::Vector3d> best;
   double bestDepth = std::numeric_limits<double>::infinity();

@@ -69,12 +69,7 @@ void Viewport::selectRegion(const QPolygonF& polygon, SelectMode mode) {
   RegionSelection picked;
   const SceneData* scene = d_->scene.get();
   if (scene && polygon.size() >= 3 && width() > 0 && height() > 0) {
-    vtkCamera* cam = d_->renderer->GetActiveCamera();
-    vtkMatrix4x4* vm =
-        cam->GetCompositeProjectionTransformMatrix(double(width()) / double(height()), -1, 1);
-    Eigen::Matrix4d m;
-    for (int r = 0; r < 4; ++r)
-      for (int c = 0; c < 4; ++c) m(r, c) = vm->GetElement(r, c);
+    const Eigen::Matrix4d m = d_->clipFromWorld(double(width()) / double(height()));
     const QRectF bounds = polygon.boundingRect();
     const bool isRect = polygon.size() == 5 && QPolygonF(bounds) == polygon;
     const double w = width(), h = height();
@@ -87,7 +82,7 @@ void Viewport::selectRegion(const QPolygonF& polygon, SelectMode mode) {
       d_->window->Render();
       zbuf.resize(size_t(zw) * size_t(zh));
       d_->window->GetZbufferData(0, 0, zw - 1, zh - 1, zbuf.data());
-      cam->GetClippingRange(nearPlane, farPlane);
+      d_->renderer->GetActiveCamera()->GetClippingRange(nearPlane, farPlane);
     }
     // Distance along the view from a depth in normalised device coordinates (-1..1).
     auto eyeDepth = [&](double ndc) {
