@@ -6,7 +6,6 @@
 #include "io/colmap_model.h"
 #include "params/stages.h"
 #include "pipeline/methods.h"
-#include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "plugin/plugin_manager.h"
 #include "stages/builtin_stages.h"
@@ -103,7 +102,9 @@ std::string fieldInputs(const Workspace& ws) {
   std::error_code ec;
   // The poses file (or model folder) named, else the project's cameras (sparse/0 and the
   // undistorted ones): sizes and times of the files with the cameras and points.
-  const std::string poses = params::Field::from(effectiveParams(ws, "field")).poses;
+  // Read from the project's overrides: the key being computed has just validated them,
+  // and effectiveParams would validate every parameter again for this one.
+  const std::string poses = ws.paramOverrides("field").value("poses", params::Field{}.poses);
   h.add(poses);
   // Imported cameras take the project's own sparse points when it has them.
   std::vector<fs::path> places = {posesPath(ws, poses), ws.sparseDir()};

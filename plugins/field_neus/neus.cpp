@@ -84,11 +84,12 @@ Evaluated evaluate(Neus& net, const torch::Tensor& pos, double eps) {
 
 class NeusModel : public FieldModel {
  public:
-  explicit NeusModel(const json& p)
-      : eikonalWeight_(params::NeusField::from(p).eikonal_weight),
-        maskWeight_(params::NeusField::from(p).mask_weight),
-        pointWeight_(params::NeusField::from(p).points_weight),
-        hullWeight_(params::NeusField::from(p).hull_weight),
+  explicit NeusModel(const json& p) : NeusModel(p, params::NeusField::from(p)) {}
+  NeusModel(const json& p, const params::NeusField& own)
+      : eikonalWeight_(own.eikonal_weight),
+        maskWeight_(own.mask_weight),
+        pointWeight_(own.points_weight),
+        hullWeight_(own.hull_weight),
         baseStep_(MarchSettings(p).dt) {
     const params::Field field = params::Field::from(p);
     torch::manual_seed(uint64_t(field.seed));
