@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "scene/workspace.h"
+#include "surface/clean_workflow.h"
 #include "ui/scene_data.h"
 #include "ui/viewport.h"
 
@@ -18,6 +19,8 @@ class QActionGroup;
 class QDockWidget;
 class QMenu;
 class QUndoStack;
+
+class QToolBar;
 
 namespace parallax::ui {
 
@@ -118,17 +121,18 @@ class MainWindow : public QMainWindow {
   void showExportDialog();
   void message(const QString& text);
   void buildEditMenu();
+  void buildClipTools(QToolBar* bar);
   void showEdited();
   void rebuildUndoStack(const EditHistory& loaded);
-  // Turns a selection of what is shown into edits (file indices) and pushes them.
-  bool pushEdits(std::vector<Edit> edits);
-  std::vector<Edit> editsFor(const RegionSelection& selection, const QString& what) const;
+  // The shown layers a cleaning step acts on (`visibleOnly`: those not hidden).
+  CleanLayers cleanLayers(bool visibleOnly) const;
+  // Makes a selection of what is shown one undo step of edits named `what`.
+  bool pushEdits(const RegionSelection& selection, const QString& what);
+  // Selects what a cleaning step would remove (the preview); how many.
+  size_t previewStep(const CleanStep& step);
+  // Removes what the step selects as one undo step, or says `none` when it selects nothing.
+  bool applyStep(const CleanStep& step, const QString& none);
   void showCleaningDialog(bool sparseFilter);
-  // Makes the previewed selection one edit (`what`), or says `none` when it is empty.
-  bool removePreviewed(size_t previewed, const QString& what, const QString& none);
-  // Selects what `find` picks among the dense points and sparse points shown.
-  size_t previewOutlierSet(
-      const std::function<std::vector<uint64_t>(const std::vector<Eigen::Vector3f>&)>& find);
   friend class EditCommand;
 
   std::optional<Workspace> ws_;

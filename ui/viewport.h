@@ -11,7 +11,7 @@
 #include <QPolygonF>
 #include <vector>
 
-#include "surface/cleaning.h"
+#include "surface/clean_workflow.h"
 #include "ui/scene_data.h"
 
 namespace parallax::ui {
@@ -26,15 +26,9 @@ struct Selection {
 };
 
 // Elements selected with the rectangle or lasso tool, as indices into what the
-// viewport shows (dense points, mesh faces), sparse point ids and image ids.
-struct RegionSelection {
-  std::vector<uint32_t> dense;
-  std::vector<uint32_t> faces;
-  std::vector<uint64_t> sparse;
-  std::vector<uint32_t> cameras;
-  size_t size() const { return dense.size() + faces.size() + sparse.size() + cameras.size(); }
-  bool empty() const { return size() == 0; }
-};
+// viewport shows (dense points, mesh faces), sparse point ids and image ids: what a
+// cleaning step takes (surface/clean_workflow.h).
+using RegionSelection = SceneElements;
 
 enum class Tool { kNavigate, kRectangle, kLasso, kMeasure };
 // Point colours: as photographed, or a colour ramp (blue low, red high) over the

@@ -14,7 +14,7 @@
 #include "io/project_export.h"
 #include "params/stages.h"
 #include "scene/edits.h"
-#include "surface/cleaning.h"
+#include "surface/clean_workflow.h"
 #include "synthetic/sample_scene.h"
 #include "util/cancel.h"
 #include "util/error.h"
@@ -69,20 +69,70 @@ int sample(const std::string& name, const std::string& outDir, int views, int wi
 
 namespace {
 
-std::string withThousands(size_t n) {
-  std::string digits = std::to_string(n), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
-
 void printHistory(const EditHistory& h) {
   if (h.edits().empty()) std::cout << "no edits\n";
   for (size_t i = 0; i < h.edits().size(); ++i)
     std::cout << (i < h.applied() ? "  * " : "    ") << i + 1 << ". " << h.edits()[i].label
               << (i < h.applied() ? "" : "   (undone; --redo applies it again)") << "\n";
+}
+
+size_t layerSize(const CleanLayers& l, EditTarget target) {
+  switch (target) {
+    case EditTarget::kSparsePoints: return l.sparse ? l.sparse->points3D.size() : 0;
+    case EditTarget::kCameras: return l.sparse ? l.sparse->images.size() : 0;
+    case EditTarget::kDensePoints: return l.dense ? l.dense->size() : 0;
+    case EditTarget::kMeshFaces: return l.mesh ? l.mesh->faces.size() : 0;
+  }
+  return 0;
+}
+
+// A crop box holding none of a layer would empty it: refused, with the layer's extent.
+void refuseEmptyingCrop(const CleanLayers& l, const SceneElements& outside) {
+  auto check = [](size_t removed, size_t size, EditTarget target, const BoundingBox& box) {
+    if (removed == 0 || removed < size) return;
+    std::ostringstream extent;
+    extent << std::setprecision(4);
+    if (box.min.x() <= box.max.x())
+      extent << " (they span x " << box.min.x() << " to " << box.max.x() << ", y " << box.min.y()
+             << " to " << box.max.y() << ", z " << box.min.z() << " to " << box.max.z() << ")";
+    throw Error("the box holds none of the " + std::string(editTargetName(target)) + extent.str() +
+                "; nothing was changed");
+  };
+  if (l.sparse) {
+    BoundingBox box;
+    for (const auto& [id, p] : l.sparse->points3D) box.extend(p.xyz.cast<float>());
+    check(outside.sparse.size(), l.sparse->points3D.size(), EditTarget::kSparsePoints, box);
+  }
+  if (l.dense) check(outside.dense.size(), l.dense->size(), EditTarget::kDensePoints, boundingBox(*l.dense));
+  if (l.mesh) check(outside.faces.size(), l.mesh->faces.size(), EditTarget::kMeshFaces, boundingBox(*l.mesh));
+}
+
+// The steps asked for, in the order they run.
+std::vector<CleanStep> cleanSteps(const CleanArgs& a) {
+  std::vector<CleanStep> steps;
+  if (!a.crop.empty()) {
+    if (a.crop.size() != 6) throw Error("--crop takes six numbers: xmin ymin zmin xmax ymax zmax");
+    for (size_t k = 0; k < 3; ++k)
+      if (!(a.crop[k] < a.crop[k + 3]))
+        throw Error("--crop: each minimum must be below its maximum (x, y, z)");
+    steps.push_back(CleanStep::cropBox(CropBox::axisAligned({a.crop[0], a.crop[1], a.crop[2]},
+                                                            {a.crop[3], a.crop[4], a.crop[5]})));
+  }
+  if (a.minViews > 0 || a.maxError > 0) steps.push_back(CleanStep::sparseFilter(a.minViews, a.maxError));
+  if (!a.outliers.empty()) {
+    if (a.outliers.size() != 2)
+      throw Error("--outliers takes the number of neighbours (at least 1) and a factor (above 0)");
+    steps.push_back(CleanStep::statisticalOutliers(int(a.outliers[0]), a.outliers[1]));
+  }
+  if (!a.radius.empty()) {
+    if (a.radius.size() != 2)
+      throw Error("--radius-outliers takes a radius (above 0, scene units) and a minimum number "
+                  "of neighbours (at least 1)");
+    steps.push_back(CleanStep::radiusOutliers(a.radius[0], int(a.radius[1])));
+  }
+  for (const CleanStep& step : steps)
+    if (auto problem = step.problem()) throw Error(*problem);
+  return steps;
 }
 
 }  // namespace
@@ -105,19 +155,9 @@ int clean(const CleanArgs& a) {
     }
     history.save(root);
   }
-  const bool anyOperation = !a.crop.empty() || !a.outliers.empty() || !a.radius.empty() ||
-                            a.minViews > 0 || a.maxError > 0 || !a.deleteCameras.empty();
+  const std::vector<CleanStep> steps = cleanSteps(a);
+  const bool anyOperation = !steps.empty() || !a.deleteCameras.empty();
   if (anyOperation) {
-    if (!a.crop.empty() && a.crop.size() != 6)
-      throw Error("--crop takes six numbers: xmin ymin zmin xmax ymax zmax");
-    for (int k = 0; k < 3 && a.crop.size() == 6; ++k)
-      if (!(a.crop[size_t(k)] < a.crop[size_t(k) + 3]))
-        throw Error("--crop: each minimum must be below its maximum (x, y, z)");
-    if (!a.outliers.empty() && (a.outliers.size() != 2 || a.outliers[0] < 1 || a.outliers[1] <= 0))
-      throw Error("--outliers takes the number of neighbours (at least 1) and a factor (above 0)");
-    if (!a.radius.empty() && (a.radius.size() != 2 || a.radius[0] <= 0 || a.radius[1] < 1))
-      throw Error("--radius-outliers takes a radius (above 0, scene units) and a minimum number "
-                  "of neighbours (at least 1)");
     const std::vector<std::string> have = exportableData(ws);
     auto wanted = [&](const std::string& layer) {
       const bool has = std::count(have.begin(), have.end(), layer) > 0;
@@ -126,118 +166,44 @@ int clean(const CleanArgs& a) {
       if (!has) throw Error("the project has no " + layer + " layer to clean yet");
       return true;
     };
-    BoundingBox layerBox;  // of the layer being cropped, for the message below
-    auto push = [&](EditTarget target, const std::string& what, std::vector<uint64_t> ids,
-                    size_t before) {
-      const size_t n = ids.size();
-      if (what == "Crop to box" && n == before && n > 0) {
-        std::ostringstream extent;
-        extent << std::setprecision(4);
-        if (layerBox.min.x() <= layerBox.max.x())
-          extent << " (they span x " << layerBox.min.x() << " to " << layerBox.max.x() << ", y "
-                 << layerBox.min.y() << " to " << layerBox.max.y() << ", z " << layerBox.min.z()
-                 << " to " << layerBox.max.z() << ")";
-        throw Error("the box holds none of the " + std::string(editTargetName(target)) +
-                    extent.str() + "; nothing was changed");
+    const bool sparse = wanted("sparse");
+    CleaningSession session(root, history, sparse || !a.deleteCameras.empty(), wanted("dense"),
+                            wanted("mesh"));
+    auto run = [&](const std::string& what, const CleanLayers& layers, const SceneElements& remove) {
+      const std::vector<Edit> edits = editsFor(layers, remove, what);
+      for (const Edit& e : pushAction(history, edits, root)) {
+        const size_t before = layerSize(layers, e.target);
+        std::cout << e.label << " removed, " << withThousands(before - e.removed.size()) << " left\n";
       }
-      const std::string label = what + ": " + withThousands(n) + " " + editTargetName(target);
-      if (history.push(Edit{target, label, std::move(ids)}, root))
-        std::cout << label << " removed, " << withThousands(before - n) << " left\n";
-      else
-        std::cout << what << ": no " << editTargetName(target) << " to remove\n";
+      if (edits.empty()) std::cout << what << ": nothing to remove\n";
     };
-    const CropBox box = a.crop.size() == 6
-                            ? CropBox::axisAligned({a.crop[0], a.crop[1], a.crop[2]},
-                                                   {a.crop[3], a.crop[4], a.crop[5]})
-                            : CropBox();
-    if (wanted("sparse") || !a.deleteCameras.empty()) {
-      Reconstruction model = readColmapModel(ws.sparseDir());
-      applyEdits(history, model);
-      std::vector<uint64_t> cameras;
+    if (!a.deleteCameras.empty()) {
+      const CleanLayers layers = session.shown();
+      SceneElements cameras;
       for (const auto& name : a.deleteCameras) {
         bool found = false;
-        for (const auto& [id, im] : model.images)
-          if (im.name == name) cameras.push_back(id), found = true;
+        for (const auto& [id, im] : layers.sparse->images)
+          if (im.name == name) cameras.cameras.push_back(id), found = true;
         if (!found)
-          throw Error("no registered photo is named '" + name +
-                      "' (names as in the photo list, e.g. '" +
-                      (model.images.empty() ? std::string("IMG_0001.JPG")
-                                            : model.images.begin()->second.name) + "')");
+          throw Error("no registered photo is named '" + name + "' (names as in the photo list, e.g. '" +
+                      (layers.sparse->images.empty() ? std::string("IMG_0001.JPG")
+                                                     : layers.sparse->images.begin()->second.name) +
+                      "')");
       }
-      if (!cameras.empty()) {
-        push(EditTarget::kCameras, "Delete camera", cameras, model.images.size());
-        applyEdits(history, model);
-      }
-      if (wanted("sparse")) {
-        auto sparseOp = [&](const std::string& what, std::vector<uint64_t> ids) {
-          push(EditTarget::kSparsePoints, what, std::move(ids), model.points3D.size());
-          model = readColmapModel(ws.sparseDir());
-          applyEdits(history, model);
-        };
-        if (a.crop.size() == 6) {
-          layerBox = BoundingBox();
-          for (const auto& [id, p] : model.points3D) layerBox.extend(p.xyz.cast<float>());
-          sparseOp("Crop to box", sparsePointsOutside(model, box));
-        }
-        if (a.minViews > 0)
-          sparseOp("Seen by fewer than " + std::to_string(a.minViews) + " photos",
-                   sparsePointsSeenByFewer(model, size_t(a.minViews)));
-        if (a.maxError > 0) {
-          std::ostringstream what;
-          what << "Reprojection error above " << a.maxError << " px";
-          sparseOp(what.str(), sparsePointsWithErrorAbove(model, a.maxError));
-        }
-        auto pointsOf = [&](std::vector<uint32_t>* ids) {
-          std::vector<Eigen::Vector3f> pts;
-          for (const auto& [id, p] : model.points3D) pts.push_back(p.xyz.cast<float>()), ids->push_back(uint32_t(id));
-          return pts;
-        };
-        if (!a.outliers.empty()) {
-          std::vector<uint32_t> ids;
-          const auto pts = pointsOf(&ids);
-          sparseOp("Statistical outliers", statisticalOutliers(pts, ids, int(a.outliers[0]), a.outliers[1]));
-        }
-        if (!a.radius.empty()) {
-          std::vector<uint32_t> ids;
-          const auto pts = pointsOf(&ids);
-          sparseOp("Radius outliers", radiusOutliers(pts, ids, a.radius[0], int(a.radius[1])));
-        }
-      }
+      run("Delete camera", layers, cameras);
     }
-    if (wanted("dense")) {
-      const PointCloud original = readPly(ws.root() / files::Fusion::fused);
-      auto denseOp = [&](const std::string& what, auto&& select) {
-        std::vector<uint32_t> kept;
-        const PointCloud cloud = applyEdits(history, original, &kept);
-        push(EditTarget::kDensePoints, what, select(cloud, kept), cloud.size());
-      };
-      if (a.crop.size() == 6)
-        denseOp("Crop to box", [&](const PointCloud& c, const std::vector<uint32_t>& ids) {
-          layerBox = boundingBox(c);
-          return pointsOutside(c.points, ids, box);
-        });
-      if (!a.outliers.empty())
-        denseOp("Statistical outliers", [&](const PointCloud& c, const std::vector<uint32_t>& ids) {
-          return statisticalOutliers(c.points, ids, int(a.outliers[0]), a.outliers[1]);
-        });
-      if (!a.radius.empty())
-        denseOp("Radius outliers", [&](const PointCloud& c, const std::vector<uint32_t>& ids) {
-          return radiusOutliers(c.points, ids, a.radius[0], int(a.radius[1]));
-        });
-    }
-    if (wanted("mesh") && a.crop.size() == 6) {
-      const TriangleMesh original = readPly(editSourceFile(root, EditTarget::kMeshFaces));
-      std::vector<uint32_t> kept;
-      const TriangleMesh mesh = applyEdits(history, original, &kept);
-      layerBox = boundingBox(mesh);
-      push(EditTarget::kMeshFaces, "Crop to box", facesOutside(mesh, kept, box), mesh.faces.size());
+    for (const CleanStep& step : steps) {
+      CleanLayers layers = session.shown();
+      if (!sparse) layers.sparse = nullptr;  // read only for deleting cameras
+      const SceneElements remove = selectForRemoval(layers, step);
+      if (step.kind == CleanStep::kCropBox) refuseEmptyingCrop(layers, remove);
+      run(step.label(), layers, remove);
     }
     history.save(root);
   }
   if (a.history || (!anyOperation && a.undo == 0 && a.redo == 0)) printHistory(history);
   return kExitOk;
 }
-
 
 }  // namespace
 

@@ -941,7 +941,7 @@ class TestGui : public QObject {
     save(w.grab().toImage(), "gui_outliers_radius_preview.png");
     QTest::mouseClick(dialog->findChild<QPushButton*>("removeButton"), Qt::LeftButton);
     QCOMPARE(v->scene()->dense->size(), dense0 - expected);
-    QVERIFY2(w.undoStack()->undoText().contains("Remove radius outliers"),
+    QVERIFY2(w.undoStack()->undoText().contains("Radius outliers"),
              qPrintable(w.undoStack()->undoText()));
   }
 
@@ -1108,7 +1108,7 @@ class TestGui : public QObject {
     QVERIFY(previewDense > 0 && previewDense < dense0 / 5);
     QVERIFY(w.removeOutliers(10, 1.5));
     QCOMPARE(v->scene()->dense->size(), dense0 - previewDense);
-    QVERIFY(w.undoStack()->undoText().contains("Remove outliers"));
+    QVERIFY2(w.undoStack()->undoText().contains("Statistical outliers"), qPrintable(w.undoStack()->undoText()));
     w.undoStack()->undo();
     QCOMPARE(v->scene()->dense->size(), dense0);
   }

@@ -8,7 +8,7 @@
 #include "io/project_export.h"
 #include "io/ply.h"
 #include "scene/edits.h"
-#include "surface/cleaning.h"
+#include "surface/clean_workflow.h"
 #include "pipeline/runner.h"
 #include "pipeline/stage.h"
 #include "test_support.h"
@@ -346,6 +346,71 @@ class TestWorkspace : public QObject {
     // Counted by hand: offsets +-0.05, +-0.15, ... from the centre with |dx| + |dy| <= 0.707
     // give 28 + 24 + 20 + 16 + 12 + 8 + 4 grid points (about area 1 x 100 per unit area).
     QCOMPARE(diamond, size_t(112));
+  }
+
+  // The cleaning workflow the GUI and `parallax-cli clean` share: a step acts on the
+  // layers as shown (after earlier edits), its edits name file indices, the edits of
+  // one step on the cloud and the mesh are one action (one group, undone together),
+  // and out-of-range values are refused with a message before anything is touched.
+  void cleaningStepsBecomeOneActionOnFileIndices() {
+    QTemporaryDir tmp;
+    const fs::path root = test::tempPath(tmp, "p");
+    fs::create_directories(root / "dense");
+    PointCloud cloud;  // x = 0..9 in a 10 x 10 x 10 grid, and one stray far away
+    for (int i = 0; i < 1000; ++i) cloud.points.emplace_back(float(i % 10), float(i / 10 % 10), float(i / 100));
+    cloud.points.emplace_back(100.f, 100.f, 100.f);
+    writePly(root / "dense" / "fused.ply", cloud);
+    TriangleMesh mesh;  // one triangle at x = 1 and one at x = 8
+    mesh.points = {{1, 0, 0}, {1.2f, 0, 0}, {1, 0.2f, 0}, {8, 0, 0}, {8.2f, 0, 0}, {8, 0.2f, 0}};
+    mesh.faces = {{0, 1, 2}, {3, 4, 5}};
+    writePly(root / "dense" / "meshed-poisson.ply", mesh);
+    EditHistory h;
+    CleaningSession session(root, h, false, true, true);
+
+    // The stray first: a statistical outlier of the cloud (the mesh is not a cloud).
+    const CleanStep outliers = CleanStep::statisticalOutliers(8, 3.0);
+    CleanLayers shown = session.shown();
+    SceneElements remove = selectForRemoval(shown, outliers);
+    QCOMPARE(remove.dense, std::vector<uint32_t>{1000});
+    QVERIFY(remove.faces.empty());
+    QCOMPARE(pushAction(h, editsFor(shown, remove, outliers.label()), root).size(), size_t(1));
+    QCOMPARE(h.edits().back().label, std::string("Statistical outliers: 1 dense points"));
+
+    // Then a box keeping x < 5: the cloud's far half and the far triangle, one action.
+    shown = session.shown();
+    QCOMPARE(shown.dense->size(), size_t(1000));
+    const CleanStep crop = CleanStep::cropBox(CropBox::axisAligned({-1, -1, -1}, {4.5, 10, 10}));
+    remove = selectForRemoval(shown, crop);
+    QCOMPARE(remove.dense.size(), size_t(500));
+    QCOMPARE(remove.faces, std::vector<uint32_t>{1});
+    const auto added = pushAction(h, editsFor(shown, remove, crop.label()), root);
+    QCOMPARE(added.size(), size_t(2));
+    QVERIFY(added[0].group != 0 && added[0].group == added[1].group);
+    QVERIFY(added[0].group != h.edits().front().group);
+    QCOMPARE(actionRanges(h), (std::vector<std::pair<size_t, size_t>>{{0, 1}, {1, 3}}));
+    shown = session.shown();
+    QCOMPARE(shown.dense->size(), size_t(500));
+    QCOMPARE(shown.mesh->faces.size(), size_t(1));
+    QVERIFY(std::all_of(shown.dense->points.begin(), shown.dense->points.end(),
+                        [](const Eigen::Vector3f& p) { return p.x() < 5; }));
+
+    // Deleting shown points names their indices in the file: the shown points are
+    // those with x < 5, so shown index 5 is file index 10.
+    SceneElements first;
+    first.dense = {0, 5};
+    const auto deleted = editsFor(shown, first, "Delete");
+    QCOMPARE(deleted.size(), size_t(1));
+    QCOMPARE(deleted[0].removed, (std::vector<uint64_t>{(*shown.denseIds)[0], (*shown.denseIds)[5]}));
+    QCOMPARE((*shown.denseIds)[5], uint32_t(10));
+
+    // Values out of range: a message, nothing selected.
+    QVERIFY(CleanStep::statisticalOutliers(0, 2).problem());
+    QVERIFY(CleanStep::radiusOutliers(-1, 4).problem());
+    QVERIFY(CleanStep::sparseFilter(0, 0).problem());
+    QVERIFY(!CleanStep::sparseFilter(3, 0).problem());
+    QVERIFY_THROWS_EXCEPTION(Error, selectForRemoval(shown, CleanStep::radiusOutliers(0, 4)));
+    QCOMPARE(CleanStep::sparseFilter(3, 2).label(),
+             std::string("Filter sparse points (fewer than 3 photos, error above 2 px)"));
   }
 
   void deletingACameraKeepsTheModelConsistent() {
