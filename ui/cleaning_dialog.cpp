@@ -5,6 +5,7 @@
 #include <QDoubleSpinBox>
 #include <QFormLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QLocale>
 #include <QPushButton>
 #include <QSignalBlocker>
@@ -55,11 +56,13 @@ CleaningDialog::CleaningDialog(Mode mode, Actions actions, QWidget* parent)
     setMethod(m);
     later();
   });
-  connect(first_, qOverload<int>(&QSpinBox::valueChanged), this, later);
-  connect(second_, qOverload<double>(&QDoubleSpinBox::valueChanged), this, later);
+  // Text typed out of range leaves the value as it was: said at once, Remove disabled.
+  // (The spin boxes signal only acceptable text: their editors are watched instead.)
+  for (QAbstractSpinBox* box : {static_cast<QAbstractSpinBox*>(first_), static_cast<QAbstractSpinBox*>(second_)})
+    connect(box->findChild<QLineEdit*>(), &QLineEdit::textChanged, this, later);
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Cancel, this);
-  QPushButton* remove = buttons->addButton("Remove", QDialogButtonBox::AcceptRole);
-  remove->setObjectName("removeButton");
+  remove_ = buttons->addButton("Remove", QDialogButtonBox::AcceptRole);
+  remove_->setObjectName("removeButton");
   form->addRow(buttons);
   connect(buttons, &QDialogButtonBox::rejected, this, [this] {
     actions_.cancel();
@@ -67,6 +70,7 @@ CleaningDialog::CleaningDialog(Mode mode, Actions actions, QWidget* parent)
   });
   connect(buttons, &QDialogButtonBox::accepted, this, [this] {
     settle_->stop();
+    if (!typedProblem().isEmpty()) return;  // (Enter in a box with a bad value)
     actions_.apply(step());
     accept();
   });
@@ -79,10 +83,25 @@ CleanStep CleaningDialog::step() const {
   return CleanStep::radiusOutliers(second_->value(), first_->value());
 }
 
+QString CleaningDialog::typedProblem() const {
+  auto range = [](const QLabel* label, const QAbstractSpinBox* box, double lo, double hi) {
+    return QString("%1: '%2' is not a value from %3 to %4").arg(label->text(), box->text()).arg(lo).arg(hi);
+  };
+  if (!first_->hasAcceptableInput()) return range(firstLabel_, first_, first_->minimum(), first_->maximum());
+  if (!second_->hasAcceptableInput()) return range(secondLabel_, second_, second_->minimum(), second_->maximum());
+  return {};
+}
+
 void CleaningDialog::preview() {
   const CleanStep s = step();
-  if (auto problem = s.problem()) {
-    count_->setText(QString::fromStdString(*problem));
+  QString problem = typedProblem();
+  if (problem.isEmpty())
+    if (auto p = s.problem()) problem = QString::fromStdString(*p);
+  remove_->setEnabled(problem.isEmpty());
+  count_->setStyleSheet(problem.isEmpty() ? QString() : QString("color: #c62828; font-weight: bold"));
+  if (!problem.isEmpty()) {
+    count_->setText(problem);
+    actions_.cancel();  // no preview of values not shown
     return;
   }
   const size_t n = actions_.preview(s);

@@ -12,6 +12,7 @@
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
+class QPushButton;
 class QSpinBox;
 class QTimer;
 
@@ -33,6 +34,8 @@ class CleaningDialog : public QDialog {
  private:
   void setMethod(int method);
   void preview();
+  // A message naming a value typed out of its range, or empty.
+  QString typedProblem() const;
 
   Mode mode_;
   Actions actions_;
@@ -42,6 +45,7 @@ class CleaningDialog : public QDialog {
   QLabel* firstLabel_;
   QLabel* secondLabel_;
   QLabel* count_;
+  QPushButton* remove_;
   QTimer* settle_;
 };
 

@@ -145,14 +145,21 @@ int clean(const CleanArgs& a) {
   EditHistory history = EditHistory::load(root, &notes);
   for (const auto& n : notes) std::cerr << "note: " << n << "\n";
   if (a.undo > 0 || a.redo > 0) {
-    for (int i = 0; i < a.undo && history.canUndo(); ++i) {
-      std::cout << "undo: " << history.edits()[history.applied() - 1].label << "\n";
-      history.undo();
-    }
-    for (int i = 0; i < a.redo && history.canRedo(); ++i) {
-      history.redo();
-      std::cout << "redo: " << history.edits()[history.applied() - 1].label << "\n";
-    }
+    // Whole actions, as the GUI's undo steps (a step may have edited several layers).
+    const auto actions = actionRanges(history);
+    auto actionOf = [&](size_t edit) {
+      return *std::find_if(actions.begin(), actions.end(), [&](const auto& r) { return edit < r.second; });
+    };
+    for (int i = 0; i < a.undo && history.canUndo(); ++i)
+      for (size_t first = actionOf(history.applied() - 1).first; history.applied() > first;) {
+        std::cout << "undo: " << history.edits()[history.applied() - 1].label << "\n";
+        history.undo();
+      }
+    for (int i = 0; i < a.redo && history.canRedo(); ++i)
+      for (size_t last = actionOf(history.applied()).second; history.applied() < last;) {
+        history.redo();
+        std::cout << "redo: " << history.edits()[history.applied() - 1].label << "\n";
+      }
     history.save(root);
   }
   const std::vector<CleanStep> steps = cleanSteps(a);

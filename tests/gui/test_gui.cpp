@@ -927,7 +927,15 @@ class TestGui : public QObject {
     method->setFocus();
     QTest::keyClick(method, Qt::Key_Down);
     QCOMPARE(method->currentIndex(), 1);
+    QVERIFY(waitUntil([&] { return count->text().contains("would be removed"); }, 20000));
     neighbours->setFocus();
+    // A count out of range typed in: said in the dialog, nothing previewed, Remove off.
+    QTest::keyClick(neighbours, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(neighbours, "0");
+    auto* remove = dialog->findChild<QPushButton*>("removeButton");
+    QVERIFY(waitUntil([&] { return count->text().contains("'0' is not a value from 1 to 500"); }, 5000));
+    QVERIFY(!remove->isEnabled());
+    QVERIFY(v->regionSelection().empty());
     QTest::keyClick(neighbours, Qt::Key_A, Qt::ControlModifier);
     QTest::keyClicks(neighbours, "12");
     QCOMPARE(neighbours->value(), 12);

@@ -114,6 +114,13 @@ class TestDense : public QObject {
     QVERIFY2(c.out.contains("undo: Statistical outliers") && c.out.contains("(undone"), qPrintable(c.out));
     QCOMPARE(runCli({"export", path(project), "--what", "dense", "--format", "ply", path(cropped)}).exitCode, 0);
     QCOMPARE(readPly(cropped).size(), inside);
+    // The crop cleaned the cloud and the mesh in one action: one undo brings both back.
+    c = runCli({"clean", path(project), "--undo", "1"});
+    QVERIFY2(c.out.count("undo: Crop to box") == 2 && c.out.contains("mesh faces") &&
+                 c.out.contains("dense points"),
+             qPrintable(c.out));
+    QCOMPARE(runCli({"export", path(project), "--what", "dense", "--format", "ply", path(cropped)}).exitCode, 0);
+    QCOMPARE(readPly(cropped).size(), fused.size());
     c = runCli({"clean", path(project), "--layer", "dense", "--crop", "1e6", "1e6", "1e6", "2e6", "2e6", "2e6"});
     QVERIFY(c.exitCode != 0);
     QVERIFY2(c.err.contains("the box holds none of the dense points (they span x"), qPrintable(c.err));
