@@ -65,6 +65,8 @@ for ds in "${datasets[@]}"; do
   maps=$(output "$project" mvs depth_maps)
   points=$(output "$project" fusion points)
   faces=$(output "$project" mesh faces)
+  mesher=$(output "$project" mesh method)
+  unsupported=$(python3 -c 'import sys; print("%.1f" % (100*float(sys.argv[1])))' "$(output "$project" mesh unsupported_area_1pct)")
   size="$(output "$project" undistort width)x$(output "$project" undistort height)"
   stages="${times[0]}/${times[1]}/${times[2]}/${times[3]}"
 
@@ -108,7 +110,7 @@ except Exception as e: print("not validated")')
 
   row dataset photos size method "s/map" "dense s (undist/mvs/fus/mesh)" "peak GB" points faces
   row "$ds" "$registered reg." "$size" "$method" "$per_map" "$dense_s ($stages)" "$peak_gb" "$points" "$faces"
-  echo "  depth maps: $maps; GLB: $gltf; screenshot: $shot"
+  echo "  depth maps: $maps; mesh: $mesher, ${unsupported}% of its area farther than 1% of the scene from any fused point; GLB: $gltf; screenshot: $shot"
   [ -n "$inside" ] && echo "  masks: $inside"
   [ -n "$colmap_row" ] && echo "  COLMAP 3.8 on these depth maps: $colmap_row"
   [ -n "${cstereo:-}" ] && echo "  COLMAP patch_match_stereo: $cstereo"

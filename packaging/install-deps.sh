@@ -12,6 +12,8 @@ PACKAGES=(
   # engine
   libeigen3-dev libceres-dev libopencv-dev libassimp-dev libopen3d-dev
   libexiv2-dev libsqlite3-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
+  # the visibility mesher: Delaunay tetrahedra (CGAL) and max-flow (Boost.Graph)
+  libcgal-dev libboost-graph-dev
   # plugins; OpenBLAS (the OpenMP build, as LibTorch threads with OpenMP) becomes the
   # system's libblas.so.3, twice as fast as Debian's generic ATLAS for the networks
   libtorch-dev libopenblas0-openmp

@@ -30,7 +30,7 @@ mkdir -p "$exports"
 
 echo
 echo "Photos:         $photos/images"
-echo "Project:        $project   (COLMAP layout: database.db, sparse/0, dense/fused.ply, dense/meshed-poisson.ply)"
+echo "Project:        $project   (COLMAP layout: database.db, sparse/0, dense/fused.ply, dense/meshed-delaunay.ply)"
 echo "Exports:        $exports   (mesh.glb, mesh.obj, mesh.ply, sparse-points.ply, dense-points.ply, colmap/)"
 if [ -n "${DISPLAY:-}" ] && [ -z "${PARALLAX_SCREENSHOT:-}" ]; then
   echo "Opening the project in Parallax…"

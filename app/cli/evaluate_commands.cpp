@@ -92,6 +92,14 @@ int evaluatePoses(const std::string& project, const std::string& gt, const std::
 
 
 
+// The mesh stage's mesh: the visibility mesher's or Poisson's, whichever it wrote last.
+fs::path meshStageFile(const Workspace& ws) {
+  const fs::path delaunay = ws.root() / files::Mesh::delaunay, poisson = ws.root() / files::Mesh::mesh;
+  if (!fs::exists(delaunay)) return poisson;
+  if (!fs::exists(poisson)) return delaunay;
+  return fs::last_write_time(delaunay) >= fs::last_write_time(poisson) ? delaunay : poisson;
+}
+
 // Accuracy and completeness against a true mesh, after aligning the model's cameras
 // onto the true poses; adds "fused"/"mesh" entries and the frame's figures to `result`.
 void evaluateAgainstMesh(const GeometryEvalArgs& a, const Workspace& ws,
@@ -144,7 +152,7 @@ void evaluateAgainstMesh(const GeometryEvalArgs& a, const Workspace& ws,
                          {"completeness", e.completeness}});
   };
   evaluate("fused", ws.root() / files::Fusion::fused);
-  evaluate("mesh", ws.root() / files::Mesh::mesh);
+  evaluate("mesh", meshStageFile(ws));
 }
 
 // Share of the cloud's points / the mesh's vertices inside the photos' masks (the
@@ -153,7 +161,7 @@ void evaluateAgainstMaskFolder(const GeometryEvalArgs& a, const Workspace& ws,
                                const Reconstruction& model, json& result) {
   if (!fs::is_directory(a.masks)) throw Error("mask folder '" + a.masks + "' does not exist");
   for (const auto& [what, file] : {std::pair<std::string, fs::path>{"fused", ws.root() / files::Fusion::fused},
-                                   {"mesh", ws.root() / files::Mesh::mesh}}) {
+                                   {"mesh", meshStageFile(ws)}}) {
     if (!fs::exists(file)) continue;
     const TriangleMesh geometry = readPly(file);
     const MaskAgreement m = evaluateAgainstMasks(geometry.points, model, a.masks);
@@ -167,20 +175,32 @@ void evaluateAgainstMaskFolder(const GeometryEvalArgs& a, const Workspace& ws,
 }
 
 
+// The mesh's area the fused points do not support (no ground truth needed).
+void evaluateSupport(const Workspace& ws, json& result) {
+  const fs::path fused = ws.root() / files::Fusion::fused, mesh = meshStageFile(ws);
+  if (!fs::exists(fused) || !fs::exists(mesh)) return;
+  const TriangleMesh surface = readPly(mesh);
+  if (surface.faces.empty()) return;
+  const UnsupportedArea u = unsupportedArea(surface, readPly(fused).points);
+  result["scene_size"] = u.scene_size;
+  result["mesh"].update({{"file", mesh.string()},
+                         {"points", surface.points.size()},
+                         {"faces", surface.faces.size()},
+                         {"unsupported_area", {{"fractions", u.fractions}, {"shares", u.shares}}}});
+}
+
 int evaluateGeometry(const GeometryEvalArgs& a, const Common& common) {
-  if (a.gtMesh.empty() && a.masks.empty())
-    throw Error("nothing to evaluate against: give --gt-mesh FILE (the true surface) or "
-                "--masks DIR (the photos' object masks), or both");
   Workspace ws = Workspace::open(a.project);
   if (!hasColmapModel(ws.sparseDir()))
     throw Error("the project has no sparse model; run parallax-cli reconstruct first");
-  if (!fs::exists(ws.root() / files::Fusion::fused) && !fs::exists(ws.root() / files::Mesh::mesh))
+  if (!fs::exists(ws.root() / files::Fusion::fused) && !fs::exists(meshStageFile(ws)))
     throw Error("the project has no dense cloud or mesh yet; run the dense stages "
                 "(parallax-cli reconstruct)");
   const Reconstruction model = readColmapModel(ws.sparseDir());
   json result = json::object();
   if (!a.gtMesh.empty()) evaluateAgainstMesh(a, ws, model, result);
   if (!a.masks.empty()) evaluateAgainstMaskFolder(a, ws, model, result);
+  evaluateSupport(ws, result);
   if (common.json) {
     std::cout << result.dump() << "\n";
     return kExitOk;
@@ -215,6 +235,15 @@ int evaluateGeometry(const GeometryEvalArgs& a, const Common& common) {
                 << 100 * r["inside_masks"].get<double>()
                 << "% inside the masks of every photo they fall in ("
                 << 100 * r["inside_mask_projections"].get<double>() << "% of projections)";
+    if (r.contains("unsupported_area")) {
+      const json& u = r["unsupported_area"];
+      std::cout << (r.contains("median_accuracy") || r.contains("inside_masks") ? "; " : ": ")
+                << "unsupported area";
+      for (size_t k = 0; k < u["shares"].size(); ++k)
+        std::cout << (k ? ", " : " ") << 100 * u["shares"][k].get<double>() << "% beyond "
+                  << 100 * u["fractions"][k].get<double>() << "%";
+      std::cout << " of the scene's size (" << result["scene_size"].get<double>() << ") from any fused point";
+    }
     std::cout << "\n";
   }
   return kExitOk;

@@ -71,7 +71,7 @@ fs::path exportProject(const Workspace& ws, const std::string& what, const std::
     meshSource = projectMeshFile(ws.root());
     if (!fs::exists(meshSource))
       throw Error(
-          "the project has no mesh yet (dense/meshed-poisson.ply, fields/<method>/mesh.ply); run "
+          "the project has no mesh yet (dense/meshed-delaunay.ply or meshed-poisson.ply, fields/<method>/mesh.ply); run "
           "the mesh "
           "stage or train a neural field first");
     TriangleMesh mesh = readPly(meshSource);

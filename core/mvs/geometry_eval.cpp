@@ -226,6 +226,40 @@ ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& tr
   return c;
 }
 
+UnsupportedArea unsupportedArea(const TriangleMesh& mesh, const std::vector<Eigen::Vector3f>& points,
+                                const std::vector<double>& fractions, size_t samples) {
+  if (mesh.faces.empty()) throw Error("unsupported area: the mesh has no faces");
+  if (points.empty()) throw Error("unsupported area: no points to measure the mesh against");
+  UnsupportedArea u;
+  u.fractions = fractions;
+  Eigen::Vector3d lo, hi;
+  for (int a = 0; a < 3; ++a) {
+    std::vector<double> v(points.size());
+    for (size_t i = 0; i < points.size(); ++i) v[i] = points[i][a];
+    lo[a] = quantile(v, 0.01);
+    hi[a] = quantile(std::move(v), 0.99);
+  }
+  u.scene_size = (hi - lo).norm();
+  const std::vector<Eigen::Vector3f> at = sampleSurface(mesh, samples, 5);
+  u.samples = at.size();
+  open3d::geometry::PointCloud cloud;
+  cloud.points_.reserve(points.size());
+  for (const auto& p : points) cloud.points_.push_back(p.cast<double>());
+  const open3d::geometry::KDTreeFlann tree(cloud);
+  std::vector<double> nearest(at.size(), 0);
+  parallelFor(at.size(), [&](size_t i) {
+    std::vector<int> idx;
+    std::vector<double> d2;
+    if (tree.SearchKNN(Eigen::Vector3d(at[i].cast<double>()), 1, idx, d2) > 0) nearest[i] = std::sqrt(d2[0]);
+  });
+  for (double f : fractions) {
+    const double limit = f * u.scene_size;
+    const size_t far = size_t(std::count_if(nearest.begin(), nearest.end(), [&](double d) { return d > limit; }));
+    u.shares.push_back(at.empty() ? 0.0 : double(far) / double(at.size()));
+  }
+  return u;
+}
+
 MaskAgreement evaluateAgainstMasks(const std::vector<Eigen::Vector3f>& points,
                                    const Reconstruction& model, const std::filesystem::path& maskDir,
                                    int tolerancePx) {

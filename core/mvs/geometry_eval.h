@@ -80,6 +80,20 @@ struct ChamferDistance {
 ChamferDistance chamferDistance(const TriangleMesh& mesh, const TriangleMesh& truth,
                                 size_t samples = 100000, const std::vector<Eigen::Vector3f>* seen = nullptr);
 
+// Surface the points do not support: the share of a mesh's area farther than each of
+// `fractions` of the scene's size from every point of `points` (the fused cloud), the
+// sheets a closed surface invents over the sky. The scene's size: the diagonal of the
+// points' box between their 1st and 99th percentiles (a few far strays do not count).
+struct UnsupportedArea {
+  double scene_size = 0;
+  std::vector<double> fractions;  // of the scene's size
+  std::vector<double> shares;     // of the mesh's area, one per fraction
+  size_t samples = 0;
+};
+UnsupportedArea unsupportedArea(const TriangleMesh& mesh, const std::vector<Eigen::Vector3f>& points,
+                                const std::vector<double>& fractions = {0.005, 0.01},
+                                size_t samples = 200000);
+
 // Area-uniform samples of a mesh's surface (to evaluate a mesh like a cloud).
 std::vector<Eigen::Vector3f> sampleSurface(const TriangleMesh& mesh, size_t count,
                                            unsigned seed = 2);

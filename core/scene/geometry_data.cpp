@@ -4,6 +4,31 @@
 
 namespace parallax {
 
+void TriangleMesh::dropUnusedVertices() {
+  std::vector<int> remap(points.size(), -1);
+  TriangleMesh out;
+  auto keep = [](const auto& from, auto& to, size_t i) {
+    if (!from.empty()) to.push_back(from[i]);
+  };
+  for (auto& f : faces)
+    for (int k = 0; k < 3; ++k) {
+      int& r = remap[size_t(f[k])];
+      if (r < 0) {
+        r = int(out.points.size());
+        const size_t i = size_t(f[k]);
+        out.points.push_back(points[i]);
+        keep(normals, out.normals, i);
+        keep(colors, out.colors, i);
+        keep(labels, out.labels, i);
+      }
+      f[k] = r;
+    }
+  points = std::move(out.points);
+  normals = std::move(out.normals);
+  colors = std::move(out.colors);
+  labels = std::move(out.labels);
+}
+
 void TriangleMesh::computeVertexNormals() {
   normals.assign(points.size(), Eigen::Vector3f::Zero());
   for (const auto& f : faces) {

@@ -28,6 +28,8 @@ struct TriangleMesh : PointCloud {  // vertices with their attributes, plus face
   std::vector<Eigen::Vector3i> faces;
   // Fills `normals` with area-weighted vertex normals.
   void computeVertexNormals();
+  // Drops the vertices no face uses (their attributes with them); faces renumbered.
+  void dropUnusedVertices();
 };
 
 struct BoundingBox {

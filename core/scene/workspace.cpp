@@ -229,11 +229,11 @@ fs::path projectMeshFile(const fs::path& projectRoot) {
   fs::path newest;
   fs::file_time_type newestTime;
   // Poisson's, and each field method's (fields/<method>/mesh.ply).
-  std::vector<fs::path> meshes = {projectRoot / files::Mesh::mesh};
+  std::vector<fs::path> meshes = {projectRoot / files::Mesh::mesh, projectRoot / files::Mesh::delaunay};
   std::error_code listing;
   for (const auto& e : fs::directory_iterator(projectRoot / files::Field::fields, listing))
     if (e.is_directory()) meshes.push_back(e.path() / "mesh.ply");
-  std::sort(meshes.begin() + 1, meshes.end());  // equal times: a stable choice
+  std::sort(meshes.begin() + 2, meshes.end());  // equal times: a stable choice
   for (const fs::path& mesh : meshes) {
     std::error_code ec;
     const auto t = fs::last_write_time(mesh, ec);

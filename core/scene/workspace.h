@@ -82,7 +82,8 @@ std::map<std::string, std::filesystem::path> importedPhotoPaths(
     const std::filesystem::path& projectRoot);
 
 // The project's mesh, which the viewport shows, edits refer to and export writes: the
-// newest of the Poisson mesh (dense/meshed-poisson.ply) and the neural fields' surfaces
+// newest of the mesh stage's (dense/meshed-delaunay.ply or dense/meshed-poisson.ply) and
+// the neural fields' surfaces
 // (fields/<method>/mesh.ply), else a sample's reference/mesh.ply (which may not exist).
 std::filesystem::path projectMeshFile(const std::filesystem::path& projectRoot);
 

@@ -2,6 +2,8 @@
 // COLMAP's dense workspace under dense/.
 #include <chrono>
 #include <fstream>
+#include <iomanip>
+#include <sstream>
 #include <functional>
 #include <optional>
 #include <opencv2/imgcodecs.hpp>
@@ -20,6 +22,8 @@
 #include "pipeline/stage.h"
 #include "scene/edits.h"
 #include "stages/builtin_stages.h"
+#include "mvs/geometry_eval.h"
+#include "surface/delaunay_mesh.h"
 #include "surface/poisson.h"
 #include "util/atomic_file.h"
 #include "util/cancel.h"
@@ -468,13 +472,10 @@ StageOutcome runFusion(StageContext& ctx) {
 
 // ---------------------------------------------------------------- mesh
 
-StageOutcome runMesh(StageContext& ctx) {
-  Workspace& ws = ctx.workspace;
-  const fs::path fused = ws.root() / files::Fusion::fused;
-  if (!fs::exists(fused)) throw Error("no dense point cloud (dense/fused.ply); run fusion first");
-  ctx.report.progress(0, 3, "reading the fused cloud");
-  const TriangleMesh cloud = readPly(fused);
-  const params::Mesh p = params::Mesh::from(ctx.params);
+// Screened Poisson (closed objects, masked photos): a watertight surface trimmed
+// where it strays from the points, then cut to what the photos frame.
+TriangleMesh poissonSurface(StageContext& ctx, const params::Mesh& p, const TriangleMesh& cloud,
+                            json* outputs) {
   PoissonOptions o;
   o.depth = p.depth;
   o.trim_quantile = p.trim_quantile;
@@ -483,23 +484,101 @@ StageOutcome runMesh(StageContext& ctx) {
   o.outlier_factor = p.outlier_factor;
   o.target_faces = size_t(p.target_faces);
   o.threads = p.num_threads;
-  ctx.report.progress(1, 3, "Poisson surface reconstruction");
-  throwIfCancelled();
+  ctx.report.progress(1, 4, "Poisson surface reconstruction");
   PoissonReport rep;
-  const TriangleMesh mesh = poissonMesh(cloud, o, &rep);
+  TriangleMesh mesh = poissonMesh(cloud, o, &rep);
   throwIfCancelled();
-  ctx.report.progress(2, 3, "writing the mesh");
-  writePly(ws.root() / files::Mesh::mesh, mesh);
-  ctx.report.preview("mesh", (ws.root() / files::Mesh::mesh).string());
+  // What no photo frames (Poisson's closing surface behind and beside the scene) goes.
+  const Reconstruction cameras = readColmapModel(ctx.workspace.denseDir() / "sparse");
+  const size_t before = mesh.faces.size();
+  mesh = keepSeenFaces(mesh, cameras, 1, 0.05f);
+  *outputs = {{"depth", rep.depth},
+              {"outliers_removed", rep.outliers_removed},
+              {"untrimmed_faces", rep.untrimmed_faces},
+              {"unseen_faces_removed", before - mesh.faces.size()}};
+  ctx.report.info("Poisson depth " + std::to_string(rep.depth) + ", " + std::to_string(rep.outliers_removed) +
+                  " outlier points removed, " + std::to_string(before - mesh.faces.size()) +
+                  " faces no photo frames removed");
+  return mesh;
+}
+
+// The visibility mesher: tetrahedra cut along the photos' lines of sight.
+TriangleMesh delaunaySurface(StageContext& ctx, const params::Mesh& p, const TriangleMesh& cloud,
+                             json* outputs) {
+  const fs::path vis = ctx.workspace.root() / files::Fusion::visibility;
+  if (!fs::exists(vis))
+    throw Error("no visibility file (dense/fused.ply.vis) beside the fused cloud; run the fusion stage "
+                "again, or set mesh.method=poisson");
+  const std::vector<std::vector<uint32_t>> visibility = readVisibility(vis);
+  std::vector<MeshCamera> cameras;
+  for (const MvsView& v : loadMvsViews(ctx.workspace.denseDir())) cameras.push_back({v.center(), v.K(0, 0)});
+  DelaunayOptions o;
+  o.merge_pixels = p.merge_pixels;
+  o.max_views = p.max_views;
+  o.thickness_pixels = p.thickness;
+  o.quality = p.quality;
+  o.min_component_share = p.min_component_share;
+  o.max_edge_pixels = p.max_edge;
+  o.threads = p.num_threads;
+  DelaunayReport rep;
+  size_t step = 1;
+  TriangleMesh mesh = delaunayMesh(cloud, visibility, cameras, o, &rep, [&](const std::string& what) {
+    ctx.report.progress(std::min<size_t>(step++, 3), 4, what);
+  });
+  if (p.target_faces > 0 && mesh.faces.size() > size_t(p.target_faces)) mesh = decimateMesh(mesh, size_t(p.target_faces));
+  *outputs = {{"merged_vertices", rep.vertices},
+              {"tetrahedra", rep.cells},
+              {"lines_of_sight", rep.lines_of_sight},
+              {"dropped_faces", rep.dropped_faces},
+              {"seconds", {{"tetrahedralisation", rep.seconds_triangulation},
+                           {"visibility", rep.seconds_visibility},
+                           {"cut", rep.seconds_cut},
+                           {"cleanup", rep.seconds_cleanup}}}};
+  ctx.report.info(std::to_string(rep.input_points) + " points merged into " + std::to_string(rep.vertices) +
+                  " vertices, " + std::to_string(rep.cells) + " tetrahedra, " + std::to_string(rep.lines_of_sight) +
+                  " lines of sight");
+  return mesh;
+}
+
+StageOutcome runMesh(StageContext& ctx) {
+  Workspace& ws = ctx.workspace;
+  const fs::path fused = ws.root() / files::Fusion::fused;
+  if (!fs::exists(fused)) throw Error("no dense point cloud (dense/fused.ply); run fusion first");
+  ctx.report.progress(0, 4, "reading the fused cloud");
+  const TriangleMesh cloud = readPly(fused);
+  const params::Mesh p = params::Mesh::from(ctx.params);
+  // auto: Poisson's closed surface for a masked object, the visibility mesher otherwise.
+  std::string method = p.method;
+  if (method == "auto") {
+    const params::Undistort undistort = params::Undistort::from(effectiveParams(ws, "undistort"));
+    method = undistort.mask_path.empty() ? "delaunay" : "poisson";
+  }
+  throwIfCancelled();
+  json outputs;
+  const TriangleMesh mesh = method == "poisson" ? poissonSurface(ctx, p, cloud, &outputs)
+                                                : delaunaySurface(ctx, p, cloud, &outputs);
+  throwIfCancelled();
+  if (mesh.faces.empty()) throw Error("the " + method + " mesher left no surface; see the log above");
+  ctx.report.progress(3, 4, "writing the mesh");
+  // One mesh per project: the method's file (COLMAP's names), the other method's goes.
+  const fs::path file = ws.root() / (method == "poisson" ? files::Mesh::mesh : files::Mesh::delaunay);
+  const fs::path other = ws.root() / (method == "poisson" ? files::Mesh::delaunay : files::Mesh::mesh);
+  writePly(file, mesh);
+  fs::remove(other);
+  ctx.report.preview("mesh", file.string());
+  const UnsupportedArea support = unsupportedArea(mesh, cloud.points, {0.01}, 100000);
   StageOutcome outcome;
-  outcome.summary = std::to_string(rep.faces) + " faces, " + std::to_string(rep.vertices) +
-                    " vertices, Poisson depth " + std::to_string(rep.depth) + " (" +
-                    std::to_string(rep.outliers_removed) + " outlier points removed)";
-  outcome.outputs = {{"faces", rep.faces},
-                     {"vertices", rep.vertices},
-                     {"outliers_removed", rep.outliers_removed},
-                     {"depth", rep.depth},
-                     {"untrimmed_faces", rep.untrimmed_faces}};
+  std::ostringstream unsupported;
+  unsupported << std::setprecision(2) << 100 * support.shares[0];
+  outcome.summary = method + ": " + std::to_string(mesh.faces.size()) + " faces, " +
+                    std::to_string(mesh.points.size()) + " vertices, " + unsupported.str() +
+                    "% of the area farther than 1% of the scene from any fused point";
+  outputs.update({{"method", method},
+                  {"file", file.lexically_relative(ws.root()).string()},
+                  {"faces", mesh.faces.size()},
+                  {"vertices", mesh.points.size()},
+                  {"unsupported_area_1pct", support.shares[0]}});
+  outcome.outputs = outputs;
   return outcome;
 }
 

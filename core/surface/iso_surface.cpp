@@ -144,23 +144,11 @@ TriangleMesh largestComponent(const TriangleMesh& mesh) {
   size_t most = 0;
   for (const auto& [root, count] : faces)
     if (count > most) most = count, best = root;
-  TriangleMesh out;
-  std::vector<int> remap(mesh.points.size(), -1);
-  for (const auto& f : mesh.faces) {
-    if (find(f[0]) != best) continue;
-    Eigen::Vector3i g;
-    for (int k = 0; k < 3; ++k) {
-      int& r = remap[size_t(f[k])];
-      if (r < 0) {
-        r = int(out.points.size());
-        out.points.push_back(mesh.points[size_t(f[k])]);
-        if (!mesh.colors.empty()) out.colors.push_back(mesh.colors[size_t(f[k])]);
-        if (!mesh.normals.empty()) out.normals.push_back(mesh.normals[size_t(f[k])]);
-      }
-      g[k] = r;
-    }
-    out.faces.push_back(g);
-  }
+  TriangleMesh out = mesh;
+  out.faces.clear();
+  for (const auto& f : mesh.faces)
+    if (find(f[0]) == best) out.faces.push_back(f);
+  out.dropUnusedVertices();
   return out;
 }
 

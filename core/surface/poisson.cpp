@@ -167,4 +167,21 @@ TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& o, Poiss
   return out;
 }
 
+TriangleMesh decimateMesh(const TriangleMesh& in, size_t targetFaces) {
+  if (in.faces.size() <= targetFaces || targetFaces == 0) return in;
+  open3d::geometry::TriangleMesh mesh;
+  for (const auto& p : in.points) mesh.vertices_.push_back(p.cast<double>());
+  for (const auto& c : in.colors) mesh.vertex_colors_.emplace_back(c[0] / 255.0, c[1] / 255.0, c[2] / 255.0);
+  for (const auto& f : in.faces) mesh.triangles_.push_back(f);
+  auto simplified = mesh.SimplifyQuadricDecimation(int(targetFaces), std::numeric_limits<double>::infinity(), 1.0);
+  simplified->RemoveUnreferencedVertices();
+  simplified->ComputeVertexNormals();
+  TriangleMesh out;
+  for (const auto& v : simplified->vertices_) out.points.push_back(v.cast<float>());
+  for (const auto& n : simplified->vertex_normals_) out.normals.push_back(n.cast<float>());
+  for (const auto& c : simplified->vertex_colors_) out.colors.push_back({toByte(c.x()), toByte(c.y()), toByte(c.z())});
+  for (const auto& f : simplified->triangles_) out.faces.push_back(f);
+  return out;
+}
+
 }  // namespace parallax

@@ -38,6 +38,9 @@ struct PoissonReport {
 TriangleMesh poissonMesh(const PointCloud& cloud, const PoissonOptions& options,
                          PoissonReport* report = nullptr);
 
+// Quadric decimation (Open3D) to at most `targetFaces` faces, vertex colours kept.
+TriangleMesh decimateMesh(const TriangleMesh& mesh, size_t targetFaces);
+
 // The automatic octree depth: the finest (8 to 12) at which the occupied cells of
 // Poisson's octree still hold kPoissonPointsPerCell points each on average, so the
 // mesh is no finer than the fused points resolve (a denser cloud, or one that

@@ -159,8 +159,8 @@ class TestCli : public QObject {
     QVERIFY2(r.exitCode == 0, qPrintable(r.err));
     TriangleMesh written = format == "ply" ? readPly(out) : readGeometry(out);
     if (what == "mesh") {
-      // What the project holds: the reconstructed mesh (dense/meshed-poisson.ply).
-      const fs::path sourceFile = project_ / "dense" / "meshed-poisson.ply";
+      // What the project holds: the reconstructed mesh (dense/meshed-delaunay.ply).
+      const fs::path sourceFile = project_ / "dense" / "meshed-delaunay.ply";
       TriangleMesh source = readPly(sourceFile);
       QCOMPARE(written.faces.size(), source.faces.size());
       // With the segment stage's labels, PLY carries them per vertex; OBJ and glTF get one
