@@ -509,7 +509,12 @@ TriangleMesh delaunaySurface(StageContext& ctx, const params::Mesh& p, const Tri
   if (!fs::exists(vis))
     throw Error("no visibility file (dense/fused.ply.vis) beside the fused cloud; run the fusion stage "
                 "again, or set mesh.method=poisson");
-  const std::vector<std::vector<uint32_t>> visibility = readVisibility(vis);
+  std::vector<std::vector<uint32_t>> visibility;
+  try {
+    visibility = readVisibility(vis);
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + "; run the fusion stage again, or set mesh.method=poisson");
+  }
   std::vector<MeshCamera> cameras;
   for (const MvsView& v : loadMvsViews(ctx.workspace.denseDir())) cameras.push_back({v.center(), v.K(0, 0)});
   DelaunayOptions o;
