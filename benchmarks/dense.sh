@@ -15,7 +15,9 @@ export PARALLAX_MODELS=${PARALLAX_MODELS:-$here/../../shared/models}
 out=${PARALLAX_BENCH_OUT:-$PWD/bench-dense}
 mkdir -p "$out"
 datasets=("$@")
-[ ${#datasets[@]} -eq 0 ] && datasets=(middlebury_templeSparseRing strecha_fountain-P11 dtu_scan24)
+# dtu_scan24 runs without its masks (a scene's default: the visibility mesher);
+# dtu_scan24+masks with them (masked photos: Poisson, closed).
+[ ${#datasets[@]} -eq 0 ] && datasets=(middlebury_templeSparseRing strecha_fountain-P11 dtu_scan24 dtu_scan24+masks)
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)"; exit 1; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export QT_QPA_PLATFORM=offscreen
@@ -34,15 +36,17 @@ status=0
 summary=()
 for ds in "${datasets[@]}"; do
   sets=()
-  case $ds in
+  name=$ds; ds=${ds%+masks}; tag=${name/+/-}
+  case $name in
     middlebury_*) images=$data/$ds ;;
     strecha_*) images=$data/$ds/images; sets=(--set undistort.max_image_size=1536) ;;
-    dtu_*) images=$data/$ds/images; sets=(--set "undistort.mask_path=$data/$ds/mask") ;;
+    dtu_*+masks) images=$data/$ds/images; sets=(--set "undistort.mask_path=$data/$ds/mask") ;;
+    dtu_*) images=$data/$ds/images ;;
     *) echo "unknown dataset $ds"; continue ;;
   esac
   [ -d "$images" ] || { echo "$ds: $images is missing"; status=1; continue; }
-  project=$work/$ds
-  echo "== $ds: sparse (not timed here; see sparse_vs_colmap.sh)"
+  project=$work/$tag
+  echo "== $name: sparse (not timed here; see sparse_vs_colmap.sh)"
   if ! "$cli" reconstruct "$images" "$project" --until sparse "${sets[@]}" >>"$work/log" 2>&1; then
     echo "$ds: sparse failed"; tail -n 5 "$work/log"; status=1; continue
   fi
@@ -53,8 +57,9 @@ for ds in "${datasets[@]}"; do
   failed=0
   for stage in undistort mvs fusion mesh; do
     if ! measure "$cli" run-stage "$project" "$stage"; then failed=1; fi
-    read -r t _ < <(usage_line)
+    read -r t kb < <(usage_line)
     times+=("$t")
+    stage_gb=$(awk -v k="$kb" 'BEGIN {printf "%.2f", k/1048576}')
     [ $failed -eq 1 ] && { echo "$ds: $stage failed"; tail -n 5 "$work/log"; status=1; break; }
   done
   [ $failed -eq 1 ] && continue
@@ -75,19 +80,19 @@ for ds in "${datasets[@]}"; do
   if command -v colmap >/dev/null; then
     : > "$work/usage"
     measure colmap stereo_fusion --workspace_path "$project/dense" --input_type photometric \
-      --output_path "$work/$ds-colmap-fused.ply" || { echo "$ds: COLMAP stereo_fusion failed"; tail -n 3 "$work/log"; }
+      --output_path "$work/$tag-colmap-fused.ply" || { echo "$ds: COLMAP stereo_fusion failed"; tail -n 3 "$work/log"; }
     read -r cf cfm < <(usage_line)
-    measure colmap poisson_mesher --input_path "$work/$ds-colmap-fused.ply" \
-      --output_path "$work/$ds-colmap-mesh.ply" || echo "$ds: COLMAP poisson_mesher failed"
+    measure colmap poisson_mesher --input_path "$work/$tag-colmap-fused.ply" \
+      --output_path "$work/$tag-colmap-mesh.ply" || echo "$ds: COLMAP poisson_mesher failed"
     read -r cm cmm < <(usage_line)
-    cpoints=$(head -c 2000 "$work/$ds-colmap-fused.ply" 2>/dev/null | grep -a -m1 "element vertex" | awk '{print $3}')
-    cfaces=$(head -c 2000 "$work/$ds-colmap-mesh.ply" 2>/dev/null | grep -a -m1 "element face" | awk '{print $3}')
+    cpoints=$(head -c 2000 "$work/$tag-colmap-fused.ply" 2>/dev/null | grep -a -m1 "element vertex" | awk '{print $3}')
+    cfaces=$(head -c 2000 "$work/$tag-colmap-mesh.ply" 2>/dev/null | grep -a -m1 "element face" | awk '{print $3}')
     cstereo=$(colmap patch_match_stereo --workspace_path "$project/dense" 2>&1 | grep -m1 -i "cuda" || true)
     colmap_row=$(printf "%s" "fusion ${cf}s, ${cpoints:-0} points; poisson_mesher ${cm}s, ${cfaces:-0} faces; peak $(awk -v a="${cfm:-0}" -v b="${cmm:-0}" 'BEGIN {printf "%.2f", (a>b?a:b)/1048576}') GB")
   fi
 
   # Exports: GLB through the Khronos validator.
-  glb="$out/$ds-mesh.glb"
+  glb="$out/$tag-mesh.glb"
   "$cli" export "$project" --what mesh --format glb "$glb" >>"$work/log" 2>&1 || status=1
   gltf=$(node "$validator" "$glb" 2>&1 | python3 -c 'import json,sys
 try:
@@ -103,14 +108,14 @@ except Exception as e: print("not validated")')
   fi
 
   # The result in the GUI.
-  shot="$out/$ds.png"
+  shot="$out/$tag.png"
   if command -v xvfb-run >/dev/null; then
     QT_QPA_PLATFORM=xcb timeout 300 xvfb-run -a -s "-screen 0 1600x1000x24" "$gui" --screenshot "$shot" --layers mesh "$project" >>"$work/log" 2>&1 || shot="(no screenshot)"
   fi
 
   row dataset photos size method "s/map" "dense s (undist/mvs/fus/mesh)" "peak GB" points faces
-  row "$ds" "$registered reg." "$size" "$method" "$per_map" "$dense_s ($stages)" "$peak_gb" "$points" "$faces"
-  echo "  depth maps: $maps; mesh: $mesher, ${unsupported}% of its area farther than 1% of the scene from any fused point; GLB: $gltf; screenshot: $shot"
+  row "$name" "$registered reg." "$size" "$method" "$per_map" "$dense_s ($stages)" "$peak_gb" "$points" "$faces"
+  echo "  depth maps: $maps; mesh: $mesher (${times[3]} s, peak $stage_gb GB), ${unsupported}% of its area farther than 1% of the scene from any fused point; GLB: $gltf; screenshot: $shot"
   [ -n "$inside" ] && echo "  masks: $inside"
   [ -n "$colmap_row" ] && echo "  COLMAP 3.8 on these depth maps: $colmap_row"
   [ -n "${cstereo:-}" ] && echo "  COLMAP patch_match_stereo: $cstereo"

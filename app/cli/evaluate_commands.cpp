@@ -33,7 +33,7 @@ namespace parallax::cli {
 namespace {
 
 struct GeometryEvalArgs {
-  std::string project, gtMesh, gt, format = "colmap", masks;
+  std::string project, gtMesh, gt, format = "colmap", masks, missed;
   double tau = 0.01;  // share of the ground-truth mesh's bounding-box diagonal
   int samples = 200000;
 };
@@ -150,6 +150,13 @@ void evaluateAgainstMesh(const GeometryEvalArgs& a, const Workspace& ws,
                          {"p90_accuracy", e.p90_accuracy},
                          {"median_accuracy_percent", 100.0 * e.median_accuracy / samples.diagonal},
                          {"completeness", e.completeness}});
+    // Where the mesh falls short: the true surface it misses, for a viewer.
+    if (what == "mesh" && !a.missed.empty()) {
+      PointCloud missed;
+      for (uint32_t i : e.missed) missed.points.push_back(samples.points[i]);
+      writePly(a.missed, missed);
+      result[what]["missed_file"] = a.missed;
+    }
   };
   evaluate("fused", ws.root() / files::Fusion::fused);
   evaluate("mesh", meshStageFile(ws));
@@ -464,6 +471,9 @@ void addEvaluateCommands(CommandTable& t) {
       [a, &common] { return evaluateGeometry(a->geo, common); });
   cGeo->add_option("project", geo.project, "Project folder")->required();
   cGeo->add_option("--gt-mesh", geo.gtMesh, "Ground-truth mesh (PLY, OBJ, ...)");
+  cGeo->add_option("--missed", geo.missed,
+                   "With --gt-mesh: write the true surface the mesh misses (samples farther than tau) "
+                   "to this PLY, in the ground truth's frame");
   cGeo->add_option("--masks", geo.masks,
                    "Folder of the photos' object masks (white = object; NAME.png, NAME or "
                    "STEM.png): share of points inside them");

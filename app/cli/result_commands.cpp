@@ -236,7 +236,7 @@ void addResultCommands(CommandTable& t) {
 
   auto* cSample = t.add("sample", "Generate a synthetic scene with exact ground truth (photos, cameras, depth, mesh)",
                         [a, &common] { return sample(a->name, a->out, a->views, a->width, a->height, a->seed, common); });
-  cSample->add_option("name", a->name, "Scene name (statue, room)")->required();
+  cSample->add_option("name", a->name, "Scene name (statue, room, poles)")->required();
   cSample->add_option("outdir", a->out, "Output folder (new or empty)")->required();
   cSample->add_option("--views", a->views, "Number of photos")->capture_default_str();
   cSample->add_option("--width", a->width, "Photo width in pixels")->capture_default_str();

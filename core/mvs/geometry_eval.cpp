@@ -191,9 +191,12 @@ GeometryEvaluation evaluateGeometry(const std::vector<Eigen::Vector3f>& points,
   size_t within = 0;
   std::vector<int> idx;
   std::vector<double> d2;
-  for (const auto& s : samples.points)
-    if (tree.SearchKNN(Eigen::Vector3d(s.cast<double>()), 1, idx, d2) > 0 && d2[0] <= tau * tau)
+  for (size_t i = 0; i < samples.points.size(); ++i) {
+    if (tree.SearchKNN(Eigen::Vector3d(samples.points[i].cast<double>()), 1, idx, d2) > 0 && d2[0] <= tau * tau)
       ++within;
+    else
+      e.missed.push_back(uint32_t(i));
+  }
   e.completeness = samples.points.empty() ? 0.0 : double(within) / double(samples.points.size());
   return e;
 }

@@ -30,6 +30,7 @@ struct GeometryEvaluation {
   size_t surface_samples = 0;  // ground-truth samples seen by >= 2 photos
   double tau = 0;
   double completeness = 0;     // share of those samples within tau of the points
+  std::vector<uint32_t> missed;  // indices of the samples farther than tau from every point
 };
 
 struct SurfaceSamples {

@@ -475,12 +475,16 @@ class Mapper {
   // Unregistered images ranked by how many reconstructed points they see. Images
   // linked to the model only through pairs a homography explains come last: such
   // links (a textured floor, repeated tiles) are where false matches agree with
-  // each other, and registering from them alone can flip a camera.
+  // each other, and registering from them alone can flip a camera. A general link
+  // must be strong enough to register from by itself (abs_pose_min_num_inliers): a
+  // few dozen matches on thin poles pass an uncalibrated two-view test by chance and
+  // would let the floor's false matches place the camera.
   std::vector<size_t> nextImages() {
     std::vector<std::tuple<bool, size_t, size_t>> scored;  // (general link, visible, index)
     std::vector<char> generalLink(in_.images.size(), 0);
     for (const auto& p : in_.pairs) {
       if (p.config != kCalibrated && p.config != kUncalibrated) continue;
+      if (int(p.inliers.size()) < o_.abs_pose_min_num_inliers) continue;
       if (reg_[p.a]) generalLink[p.b] = 1;
       if (reg_[p.b]) generalLink[p.a] = 1;
     }

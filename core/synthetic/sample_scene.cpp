@@ -141,6 +141,47 @@ void addCylinder(MeshBuilder& b, const Vector3f& base, float radius, float heigh
   }
 }
 
+// A closed tube of `radius` from `from` to `to` (a pole, a rail), with flat ends.
+void addTube(MeshBuilder& b, const Vector3f& from, const Vector3f& to, float radius, int segments,
+             Material m) {
+  const Vector3f axis = (to - from).normalized();
+  const Vector3f u = axis.unitOrthogonal(), v = axis.cross(u);
+  const int first = int(b.mesh.points.size());
+  for (int i = 0; i < segments; ++i) {
+    const float a = 2.f * float(M_PI) * i / segments;
+    const Vector3f d = (std::cos(a) * u + std::sin(a) * v) * radius;
+    b.vertex(from + d);
+    b.vertex(to + d);
+  }
+  const int start = b.vertex(from), end = b.vertex(to);
+  for (int i = 0; i < segments; ++i) {
+    const int a0 = first + 2 * i, a1 = first + 2 * ((i + 1) % segments);
+    b.face(a0, a1, a1 + 1, m);
+    b.face(a0, a1 + 1, a0 + 1, m);
+    b.face(a0 + 1, a1 + 1, end, m);
+    b.face(a1, a0, start, m);
+  }
+}
+
+// The poles sample's thin structures around the statue's scene: eight painted poles
+// 2.4 cm across (3 to 7 pixels in a 640-pixel photo from the camera ring), two rails
+// between them and a slanted bar, standing free against the sky and the ground.
+void addThinStructures(MeshBuilder& b) {
+  // Irregularly placed and of different heights: a ring of equal poles at equal
+  // angles would make the scene look the same from cameras 45 degrees apart.
+  const float angle[] = {0.35f, 1.05f, 1.6f, 2.45f, 3.3f, 3.85f, 4.7f, 5.6f};
+  const float radius[] = {1.45f, 1.75f, 1.4f, 1.6f, 1.5f, 1.8f, 1.45f, 1.65f};
+  const float height[] = {1.8f, 1.5f, 1.95f, 1.65f, 1.75f, 1.4f, 1.85f, 1.55f};
+  std::vector<Vector3f> feet;
+  for (int i = 0; i < 8; ++i) {
+    feet.emplace_back(radius[i] * std::cos(angle[i]), radius[i] * std::sin(angle[i]), 0.f);
+    addTube(b, feet.back(), feet.back() + Vector3f(0, 0, height[i]), 0.012f, 12, Material::kPaint);
+  }
+  addTube(b, feet[0] + Vector3f(0, 0, 1.0f), feet[1] + Vector3f(0, 0, 1.1f), 0.01f, 12, Material::kPaint);
+  addTube(b, feet[4] + Vector3f(0, 0, 1.25f), feet[5] + Vector3f(0, 0, 1.2f), 0.01f, 12, Material::kPaint);
+  addTube(b, feet[2] + Vector3f(0, 0, 1.6f), feet[3] + Vector3f(0, 0, 0.6f), 0.008f, 12, Material::kPaint);
+}
+
 // Area-uniform random points on a mesh's faces.
 struct SurfacePoint {
   Vector3f point, normal;
@@ -243,8 +284,9 @@ std::string viewName(int i) {
 
 void SampleOptions::check() const {
   bool known = false;
-  for (const auto& n : sampleNames()) known |= n == name;
-  if (!known) throw Error("unknown sample '" + name + "' (available: statue, room)");
+  std::string available;
+  for (const auto& n : sampleNames()) known |= n == name, available += (available.empty() ? "" : ", ") + n;
+  if (!known) throw Error("unknown sample '" + name + "' (available: " + available + ")");
   if (views < 2 || views > 1000)
     throw Error("views = " + std::to_string(views) + " is out of range [2, 1000]");
   if (width < 64 || width > 8192 || height < 64 || height > 8192)
@@ -254,7 +296,7 @@ void SampleOptions::check() const {
   if (points < 0) throw Error("points must not be negative");
 }
 
-std::vector<std::string> sampleNames() { return {"statue", "room"}; }
+std::vector<std::string> sampleNames() { return {"statue", "room", "poles"}; }
 
 std::string sampleDescription(const std::string& name) {
   if (name == "statue")
@@ -263,6 +305,10 @@ std::string sampleDescription(const std::string& name) {
   if (name == "room")
     return "a furnished room (floor, walls, ceiling, a table, four chairs, a bookcase) with "
            "S3DIS class labels, seen from its middle";
+  if (name == "poles")
+    return "the statue's scene ringed by thin painted poles (3 to 7 pixels across), rails and a "
+           "slanted bar: the thin structures a mesher must keep (ground_truth/thin.ply holds them "
+           "alone)";
   return "";
 }
 
@@ -276,6 +322,7 @@ TriangleMesh buildSampleMesh(const SampleOptions& o, std::vector<int>* faceMater
     addBlob(b, {0, 0, 0.78f}, 0.48f, 4, o.seed);
     addBox(b, {0.95f, -0.6f, 0.225f}, {0.45f, 0.45f, 0.45f}, 0.35f, Material::kWood);
     addCylinder(b, {-0.85f, 0.65f, 0.f}, 0.18f, 1.1f, 40, Material::kPaint);
+    if (o.name == "poles") addThinStructures(b);
     b.mesh.labels.clear();  // the statue's scene has no classes
   }
   b.mesh.computeVertexNormals();
@@ -294,6 +341,13 @@ TriangleMesh buildSampleMesh(const SampleOptions& o, std::vector<int>* faceMater
       b.mesh.colors[v] = {uint8_t(c.x()), uint8_t(c.y()), uint8_t(c.z())};
     }
   if (faceMaterial) *faceMaterial = b.material;
+  return b.mesh;
+}
+
+TriangleMesh sampleThinStructures(const SampleOptions& o) {
+  MeshBuilder b;
+  if (o.name == "poles") addThinStructures(b);
+  b.mesh.labels.clear();
   return b.mesh;
 }
 
@@ -444,6 +498,8 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
   }
   writeColmapModel(outDir / "ground_truth" / "sparse", model, ModelFormat::kText);
   writePly(outDir / "ground_truth" / "mesh.ply", mesh);
+  const TriangleMesh thin = sampleThinStructures(o);
+  if (!thin.faces.empty()) writePly(outDir / "ground_truth" / "thin.ply", thin);
   if (mesh.hasLabels()) {
     LabelTable table = s3disLabelTable();
     table.method = "ground truth";
@@ -466,6 +522,7 @@ void generateSample(const SampleOptions& o, const fs::path& outDir, Reporter& re
                                {"sparse", "ground_truth/sparse"},
                                {"depth_maps", "ground_truth/depth_maps"},
                                {"mesh", "ground_truth/mesh.ply"}}}};
+  if (!thin.faces.empty()) manifest["files"]["thin"] = "ground_truth/thin.ply";
   writeFileAtomic(outDir / kSampleManifest, manifest.dump(2) + "\n");
   report.progress(size_t(o.views) + 1, size_t(o.views) + 1, "done");
 }

@@ -6,6 +6,7 @@
 //   ground_truth/depth_maps/NAME.bin    z-depth per pixel (COLMAP depth-map format; 0 = sky)
 //   ground_truth/mesh.ply               the surface with vertex colours (and, for the room,
 //                                       a per-vertex S3DIS class label)
+//   ground_truth/thin.ply               the poles sample: its thin structures alone
 //   ground_truth/classes.json           the room's class table (labels/classes.json's format)
 //   sample.json                         what was generated, with which options
 #pragma once
@@ -39,6 +40,10 @@ std::string sampleDescription(const std::string& name);
 // The scene's surface with vertex colours (what the photos show).
 TriangleMesh buildSampleMesh(const SampleOptions& options,
                              std::vector<int>* faceMaterial = nullptr);
+
+// The scene's thin structures alone (the poles sample's poles and rails; empty for the
+// others), to score how much of them a mesh keeps.
+TriangleMesh sampleThinStructures(const SampleOptions& options);
 
 // `count` points spread uniformly over the scene's surface, with the colour the photos
 // show and their normals; for the room, the S3DIS class of what each lies on (labels).
