@@ -522,6 +522,7 @@ TriangleMesh delaunaySurface(StageContext& ctx, const params::Mesh& p, const Tri
   o.max_views = p.max_views;
   o.thickness_pixels = p.thickness;
   o.quality = p.quality;
+  o.weak_support = p.weak_support;
   o.min_component_share = p.min_component_share;
   o.max_edge_pixels = p.max_edge;
   o.threads = p.num_threads;

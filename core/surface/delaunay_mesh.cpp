@@ -8,6 +8,7 @@
 #include <CGAL/property_map.h>
 #include <CGAL/spatial_sort.h>
 
+#include <Eigen/Geometry>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -163,6 +164,15 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
   for (Vertex v : dt.finite_vertex_handles()) vertices.push_back(v);
   say("casting the lines of sight of " + std::to_string(vertices.size()) + " points");
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+  // The photos a point's lines of sight go to: the nearest max_views of those that fused it.
+  auto nearestViews = [&](const Merged& m, const Eigen::Vector3d& P,
+                          std::vector<std::pair<double, uint32_t>>& out) {
+    out.clear();
+    for (uint32_t c : m.views) out.emplace_back((cameras[c].center - P).squaredNorm(), c);
+    const size_t keep = std::min(out.size(), size_t(std::max(1, o.max_views)));
+    std::partial_sort(out.begin(), out.begin() + long(keep), out.end());
+    out.resize(keep);
+  };
   struct Votes {
     std::vector<float> facet, source, sink;  // facet: 4 per cell, crossing out of the cell through facet i
     size_t lines = 0;
@@ -182,13 +192,9 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
           const Vertex v = vertices[k];
           const Merged& m = merged[v->info()];
           const Eigen::Vector3d P = toEigen(v->point());
-          byDistance.clear();
-          for (uint32_t c : m.views) byDistance.emplace_back((cameras[c].center - P).squaredNorm(), c);
-          const size_t keep = std::min(byDistance.size(), size_t(std::max(1, o.max_views)));
-          std::partial_sort(byDistance.begin(), byDistance.begin() + long(keep), byDistance.end());
+          nearestViews(m, P, byDistance);
           const double sigma = std::max(1e-12, o.thickness_pixels * double(m.footprint));
-          for (size_t j = 0; j < keep; ++j) {
-            const uint32_t camera = byDistance[j].second;
+          for (const auto& [distance, camera] : byDistance) {
             const Eigen::Vector3d C = cameras[camera].center;
             const Eigen::Vector3d dir = (P - C).normalized();
             const Point from(C.x(), C.y(), C.z());
@@ -203,9 +209,10 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
               int i = -1;
               if (cur->has_neighbor(prev, i)) {
                 // Crossing from cur (the photo's side) into prev; weaker near the point.
-                Eigen::Vector3d centre = Eigen::Vector3d::Zero();
-                for (int k = 1; k < 4; ++k) centre += toEigen(cur->vertex((i + k) & 3)->point());
-                const double d = (P - centre / 3).dot(dir);
+                Eigen::Vector3d corner[3];
+                for (int k = 0; k < 3; ++k) corner[k] = toEigen(cur->vertex((i + k + 1) & 3)->point());
+                const Eigen::Vector3d centre = (corner[0] + corner[1] + corner[2]) / 3;
+                const double d = (P - centre).dot(dir);
                 const double w = 1.0 - std::exp(-d * d / (2 * sigma * sigma));
                 mine.facet[size_t(cur->info()) * 4 + size_t(i)] += float(w);
               }
@@ -240,6 +247,52 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
     votes[t] = Votes();
   }
   if (rep.lines_of_sight == 0) throw Error("no line of sight reached a fused point");
+  // Weakly supported surfaces (after Jancosek and Pajdla 2011): a point where the free
+  // space its lines of sight cross drops sharply (much crossed in front of it, little
+  // just behind) occludes what lies behind it, even when few of its own lines say so;
+  // a pole or a railing a few pixels wide, against the sky or the ground. The cell
+  // behind such a point is voted occupied by the size of the drop.
+  if (o.weak_support > 0) {
+    std::vector<float> crossed(cells, 0.f);  // free votes into each cell
+    for (Cell c : dt.all_cell_handles())
+      for (int i = 0; i < 4; ++i) {
+        const Cell n = c->neighbor(i);
+        crossed[c->info()] += facet[size_t(n->info()) * 4 + size_t(n->index(c))];
+      }
+    std::vector<std::vector<float>> boost(static_cast<size_t>(threads));
+    parallelFor(
+        size_t(threads),
+        [&](size_t t) {
+          std::vector<float>& mine = boost[t];
+          mine.assign(cells, 0.f);
+          std::vector<std::pair<double, uint32_t>> byDistance;
+          for (size_t k = t; k < vertices.size(); k += size_t(threads)) {
+            if ((k / size_t(threads)) % 8192 == 0) throwIfCancelled();
+            const Vertex v = vertices[k];
+            const Merged& m = merged[v->info()];
+            const Eigen::Vector3d P = toEigen(v->point());
+            nearestViews(m, P, byDistance);
+            const double sigma = std::max(1e-12, o.thickness_pixels * double(m.footprint));
+            for (const auto& [distance, camera] : byDistance) {
+              const Eigen::Vector3d C = cameras[camera].center, dir = (P - C).normalized();
+              const Cell front = dt.segment_traverser_cells_begin(v->point(), Point(C.x(), C.y(), C.z()), v->cell());
+              const Eigen::Vector3d B = P + sigma * dir;
+              auto behind = dt.segment_traverser_cells_begin(v->point(), Point(B.x(), B.y(), B.z()), front);
+              if (behind == dt.segment_traverser_cells_end()) continue;
+              const Cell back = behind;
+              if (back == front || dt.is_infinite(back)) continue;
+              const float drop = crossed[front->info()] - crossed[back->info()];
+              if (drop > 0) mine[back->info()] = std::max(mine[back->info()], float(o.weak_support) * drop);
+            }
+          }
+        },
+        threads);
+    for (size_t c = 0; c < cells; ++c) {
+      float best = 0;
+      for (const auto& b : boost) best = std::max(best, b[c]);
+      graph.sink[c] += best;
+    }
+  }
   // Beyond the convex hull (infinite cells) the votes decide as inside it: below a
   // ground seen only from above lies the hull's outside, and it is occupied.
   // Edges: each pair of neighbouring cells once, the votes both ways plus the surface
@@ -352,23 +405,39 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
     }
     mesh.faces.swap(kept);
   }
-  // Pieces of surface: faces joined by shared vertices; the small ones go.
+  // Pieces of surface: faces joined by shared vertices; the small ones go, unless they
+  // are long (a pole, a rail, a cable: thin, so few faces, but spanning many pixels).
   if (!mesh.faces.empty() && o.min_component_share > 0) {
     std::vector<uint32_t> parent(mesh.points.size());
     std::iota(parent.begin(), parent.end(), 0u);
-    std::function<uint32_t(uint32_t)> find = [&](uint32_t x) {
+    auto find = [&](uint32_t x) {
       while (parent[x] != x) x = parent[x] = parent[parent[x]];
       return x;
     };
     for (const auto& f : mesh.faces)
       for (int k = 1; k < 3; ++k) parent[find(uint32_t(f[k]))] = find(uint32_t(f[0]));
-    std::vector<size_t> size(mesh.points.size(), 0);
-    for (const auto& f : mesh.faces) ++size[find(uint32_t(f[0]))];
-    const size_t largest = *std::max_element(size.begin(), size.end());
+    struct Piece {
+      size_t faces = 0;
+      Eigen::AlignedBox3f box;
+      float footprint = std::numeric_limits<float>::max();
+    };
+    std::vector<Piece> pieces(mesh.points.size());
+    for (const auto& f : mesh.faces) ++pieces[find(uint32_t(f[0]))].faces;
+    for (size_t v = 0; v < mesh.points.size(); ++v) {
+      Piece& piece = pieces[find(uint32_t(v))];
+      piece.box.extend(mesh.points[v]);
+      piece.footprint = std::min(piece.footprint, vertexFootprint[v]);
+    }
+    size_t largest = 0;
+    for (const Piece& piece : pieces) largest = std::max(largest, piece.faces);
     const size_t minimum = size_t(std::ceil(o.min_component_share * double(largest)));
+    constexpr float kLongPiecePixels = 60;
     std::vector<Eigen::Vector3i> kept;
-    for (const auto& f : mesh.faces)
-      if (size[find(uint32_t(f[0]))] >= minimum) kept.push_back(f);
+    for (const auto& f : mesh.faces) {
+      const Piece& piece = pieces[find(uint32_t(f[0]))];
+      if (piece.faces >= minimum || piece.box.diagonal().norm() >= kLongPiecePixels * piece.footprint)
+        kept.push_back(f);
+    }
     mesh.faces.swap(kept);
   }
   rep.dropped_faces = faceCount - mesh.faces.size();

@@ -31,8 +31,11 @@ struct DelaunayOptions {
   int max_views = 6;
   // How far behind a point, in its pixel footprints, the occupied vote lands.
   double thickness_pixels = 4.0;
+  // Weakly supported surfaces (Jancosek and Pajdla): the cell behind a point where the
+  // crossing free space drops sharply is voted occupied by this times the drop; 0 = off.
+  double weak_support = 1.0;
   // Weight of the surface-quality term against one line of sight.
-  double quality = 1.0;
+  double quality = 0.3;
   // Connected pieces with fewer faces than this share of the largest are dropped.
   double min_component_share = 0.005;
   // Faces with an edge longer than this many pixel footprints of their vertices

@@ -25,19 +25,43 @@ QString modelsFolder() {
 }
 }  // namespace
 
+// The PatchmatchNet weights, as a user's run finds them; false (the test skips, or fails
+// under CI) when they are absent.
+bool usePatchmatchNet(QString* why) {
+  const QString models = modelsFolder();
+  if (!fs::exists(fs::path(models.toStdString()) / "patchmatchnet" / "patchmatchnet_module.pt")) {
+    *why = "PatchmatchNet weights not found under '" + models +
+           "' (set PARALLAX_MODELS to the shared models folder)";
+    return false;
+  }
+  qputenv("PARALLAX_MODELS", models.toUtf8());
+  return true;
+}
+
+// The mesh's coverage of a true surface (completeness within tau of its diagonal) and
+// its unsupported area at 1% of the scene, from evaluate-geometry.
+struct MeshScore {
+  double fused = 0, mesh = 0, unsupported = 1;
+};
+MeshScore scoreMesh(const fs::path& project, const fs::path& truth, double tau) {
+  auto e = runCli({"evaluate-geometry", path(project), "--gt-mesh", path(truth), "--tau",
+                   QString::number(tau), "--json"});
+  if (e.exitCode != 0) qWarning("%s", qPrintable(e.err));
+  const auto j = nlohmann::json::parse(e.out.toStdString());
+  return {j["fused"]["completeness"].get<double>(), j["mesh"]["completeness"].get<double>(),
+          j["mesh"]["unsupported_area"]["shares"][1].get<double>()};
+}
+
 class TestDense : public QObject {
   Q_OBJECT
  private slots:
   // The yardstick: the bundled sample (16 photos, 640x480) with PatchmatchNet.
   void patchmatchNetOnTheBundledSampleIsAccurateAndComplete() {
-    const QString models = modelsFolder();
-    if (!fs::exists(fs::path(models.toStdString()) / "patchmatchnet" / "patchmatchnet_module.pt")) {
-      const QString why = "PatchmatchNet weights not found under '" + models +
-                          "' (set PARALLAX_MODELS to the shared models folder)";
+    QString why;
+    if (!usePatchmatchNet(&why)) {
       if (test::underCI()) QFAIL(qPrintable(why));
       QSKIP(qPrintable(why));
     }
-    qputenv("PARALLAX_MODELS", models.toUtf8());
     QTemporaryDir tmp;
     const fs::path sample = test::tempPath(tmp, "statue"), project = test::tempPath(tmp, "proj");
     QCOMPARE(runCli({"sample", "statue", path(sample)}).exitCode, 0);
@@ -86,7 +110,6 @@ class TestDense : public QObject {
     QCOMPARE(back.faces.size(), mesh.faces.size());
     QVERIFY(back.hasColors());
     // The Khronos glTF validator finds no errors in it.
-    QString why;
     const auto report = test::validateGltf(glb, &why);
     if (!report) {
       if (test::underCI()) QFAIL(qPrintable(why));
@@ -133,6 +156,42 @@ class TestDense : public QObject {
     QVERIFY2(c.err.contains("the box holds none of the dense points (they span x"), qPrintable(c.err));
     c = runCli({"clean", path(project), "--crop", "1", "0", "0", "0", "1", "1"});
     QVERIFY2(c.exitCode != 0 && c.err.contains("minimum must be below its maximum"), qPrintable(c.err));
+  }
+
+  // Thin structures: the poles sample's poles (2.4 cm, 3 to 7 pixels across) and rails,
+  // through the whole pipeline, kept by the default (visibility) mesher; screened Poisson
+  // on the same points keeps less of them and invents sheets around the scene.
+  void thinPolesAreKeptByTheVisibilityMesher() {
+    QString why;
+    if (!usePatchmatchNet(&why)) {
+      if (test::underCI()) QFAIL(qPrintable(why));
+      QSKIP(qPrintable(why));
+    }
+    QTemporaryDir tmp;
+    const fs::path sample = test::tempPath(tmp, "poles"), project = test::tempPath(tmp, "proj");
+    QCOMPARE(runCli({"sample", "poles", path(sample)}).exitCode, 0);
+    const fs::path thin = sample / "ground_truth" / "thin.ply";
+    QVERIFY(fs::exists(thin));
+    auto r = runCli({"reconstruct", path(sample / "images"), path(project), "--until", "mesh"}, 900000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("16 of 16 photos registered"), qPrintable(r.err));
+    QVERIFY(fs::exists(project / "dense" / "meshed-delaunay.ply"));
+    const MeshScore delaunay = scoreMesh(project, thin, 0.01);
+    QCOMPARE(runCli({"set", path(project), "mesh.method=poisson"}).exitCode, 0);
+    r = runCli({"run-stage", path(project), "mesh"});
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    const MeshScore poisson = scoreMesh(project, thin, 0.01);
+    qInfo("poles and rails covered within 1%% of their extent: fused cloud %.1f%%, delaunay mesh "
+          "%.1f%% (unsupported %.1f%%), Poisson %.1f%% (unsupported %.1f%%)",
+          100 * delaunay.fused, 100 * delaunay.mesh, 100 * delaunay.unsupported, 100 * poisson.mesh,
+          100 * poisson.unsupported);
+    // Measured 79-82% (the fused cloud: 86%; what it misses, the poles' feet against the
+    // ground, no mesher can keep) where Poisson keeps 67%; without the weak-support term
+    // 59%. Runs differ by a few points (PatchmatchNet's sampling).
+    QVERIFY(delaunay.mesh >= 0.75);
+    QVERIFY(delaunay.mesh >= poisson.mesh + 0.05);
+    QVERIFY(delaunay.unsupported <= 0.03);
+    QVERIFY(poisson.unsupported > 0.03);
   }
 
   void missingWeightsNameTheFileAndClassicalRuns() {
