@@ -24,6 +24,7 @@
 #include "stages/builtin_stages.h"
 #include "mvs/geometry_eval.h"
 #include "surface/delaunay_mesh.h"
+#include "surface/mesh_repair.h"
 #include "surface/poisson.h"
 #include "util/atomic_file.h"
 #include "util/cancel.h"
@@ -561,10 +562,21 @@ StageOutcome runMesh(StageContext& ctx) {
   }
   throwIfCancelled();
   json outputs;
-  const TriangleMesh mesh = method == "poisson" ? poissonSurface(ctx, p, cloud, &outputs)
-                                                : delaunaySurface(ctx, p, cloud, &outputs);
+  TriangleMesh mesh = method == "poisson" ? poissonSurface(ctx, p, cloud, &outputs)
+                                          : delaunaySurface(ctx, p, cloud, &outputs);
   throwIfCancelled();
   if (mesh.faces.empty()) throw Error("the " + method + " mesher left no surface; see the log above");
+  // For texturing and export: no non-manifold edges, no spikes; smoothed if asked.
+  RepairReport repair;
+  mesh = repairMesh(mesh, &repair);
+  smoothKeepingEdges(mesh, p.smooth);
+  outputs["repair"] = {{"removed_faces", repair.removed_faces},
+                       {"non_manifold_edges", repair.non_manifold_edges},
+                       {"spikes", repair.spikes}};
+  if (repair.removed_faces + repair.spikes > 0)
+    ctx.report.info("repair: " + std::to_string(repair.non_manifold_edges) + " non-manifold edges, " +
+                    std::to_string(repair.removed_faces) + " faces removed, " +
+                    std::to_string(repair.spikes) + " spikes flattened");
   ctx.report.progress(3, 4, "writing the mesh");
   // One mesh per project: the method's file (COLMAP's names), the other method's goes.
   const fs::path file = ws.root() / (method == "poisson" ? files::Mesh::mesh : files::Mesh::delaunay);

@@ -417,27 +417,43 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
     for (const auto& f : mesh.faces)
       for (int k = 1; k < 3; ++k) parent[find(uint32_t(f[k]))] = find(uint32_t(f[0]));
     struct Piece {
-      size_t faces = 0;
+      size_t faces = 0, vertices = 0;
+      double area = 0, footprint = 0;  // footprint: the mean of its vertices'
       Eigen::AlignedBox3f box;
-      float footprint = std::numeric_limits<float>::max();
     };
     std::vector<Piece> pieces(mesh.points.size());
-    for (const auto& f : mesh.faces) ++pieces[find(uint32_t(f[0]))].faces;
+    for (const auto& f : mesh.faces) {
+      Piece& piece = pieces[find(uint32_t(f[0]))];
+      ++piece.faces;
+      piece.area += 0.5 * double((mesh.points[size_t(f[1])] - mesh.points[size_t(f[0])])
+                                     .cross(mesh.points[size_t(f[2])] - mesh.points[size_t(f[0])])
+                                     .norm());
+    }
     for (size_t v = 0; v < mesh.points.size(); ++v) {
       Piece& piece = pieces[find(uint32_t(v))];
       piece.box.extend(mesh.points[v]);
-      piece.footprint = std::min(piece.footprint, vertexFootprint[v]);
+      piece.footprint += double(vertexFootprint[v]);
+      ++piece.vertices;
     }
     size_t largest = 0;
-    for (const Piece& piece : pieces) largest = std::max(largest, piece.faces);
-    const size_t minimum = size_t(std::ceil(o.min_component_share * double(largest)));
-    constexpr float kLongPiecePixels = 60;
-    std::vector<Eigen::Vector3i> kept;
-    for (const auto& f : mesh.faces) {
-      const Piece& piece = pieces[find(uint32_t(f[0]))];
-      if (piece.faces >= minimum || piece.box.diagonal().norm() >= kLongPiecePixels * piece.footprint)
-        kept.push_back(f);
+    for (Piece& piece : pieces) {
+      largest = std::max(largest, piece.faces);
+      if (piece.vertices) piece.footprint /= double(piece.vertices);
     }
+    const size_t minimum = size_t(std::ceil(o.min_component_share * double(largest)));
+    // A long piece is kept when its points are as dense as the photos resolve (a point
+    // every few pixels: a pole); a few points spread over a large area (a far, dark
+    // backdrop matched here and there) are not.
+    constexpr double kLongPiecePixels = 60, kDensePiecePixels2 = 25;
+    auto keep = [&](const Piece& piece) {
+      if (piece.faces >= minimum) return true;
+      const double fp = piece.footprint;
+      return double(piece.box.diagonal().norm()) >= kLongPiecePixels * fp &&
+             piece.area <= kDensePiecePixels2 * fp * fp * double(piece.vertices);
+    };
+    std::vector<Eigen::Vector3i> kept;
+    for (const auto& f : mesh.faces)
+      if (keep(pieces[find(uint32_t(f[0]))])) kept.push_back(f);
     mesh.faces.swap(kept);
   }
   rep.dropped_faces = faceCount - mesh.faces.size();

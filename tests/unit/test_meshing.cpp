@@ -9,6 +9,7 @@
 #include "mvs/geometry_eval.h"
 #include "surface/delaunay_mesh.h"
 #include "surface/graph_cut.h"
+#include "surface/mesh_repair.h"
 #include "util/error.h"
 
 using namespace parallax;
@@ -168,6 +169,73 @@ class TestMeshing : public QObject {
     Scene s = groundAndPole(0, 100, 0);
     s.visibility.pop_back();
     QVERIFY_THROWS_EXCEPTION(Error, delaunayMesh(s.cloud, s.visibility, s.cameras, DelaunayOptions()));
+  }
+
+  // Repair: a fin (a third face on an edge) goes, so every edge has at most two faces;
+  // a spike goes back into its surface; duplicated faces go.
+  void repairLeavesNoNonManifoldEdgesOrSpikes() {
+    TriangleMesh m;
+    for (int j = 0; j <= 10; ++j)
+      for (int i = 0; i <= 10; ++i) m.points.emplace_back(0.1f * float(i), 0.1f * float(j), 0.f);
+    for (int j = 0; j < 10; ++j)
+      for (int i = 0; i < 10; ++i) {
+        const int a = j * 11 + i;
+        m.faces.emplace_back(a, a + 1, a + 12);
+        m.faces.emplace_back(a, a + 12, a + 11);
+      }
+    const size_t grid = m.faces.size();
+    m.points.emplace_back(0.55f, 0.5f, 0.05f);  // a small fin standing on the edge (5,5)-(6,6)
+    m.faces.emplace_back(5 * 11 + 5, 6 * 11 + 6, int(m.points.size()) - 1);
+    m.faces.push_back(m.faces[3]);              // a duplicate
+    m.points[size_t(3 * 11 + 3)].z() = 1.f;     // a spike
+    QCOMPARE(countNonManifoldEdges(m), size_t(4));  // the fin's edge, and the duplicate's three
+    RepairReport report;
+    const TriangleMesh r = repairMesh(m, &report);
+    QCOMPARE(countNonManifoldEdges(r), size_t(0));
+    QCOMPARE(r.faces.size(), grid);
+    QCOMPARE(report.spikes, size_t(1));
+    float highest = 0;
+    for (const auto& p : r.points) highest = std::max(highest, p.z());
+    QVERIFY2(highest < 0.01f, qPrintable(QString::number(double(highest))));
+  }
+
+  // Smoothing that keeps edges: a noisy roof (two planes meeting at a right-angled ridge)
+  // comes out less noisy, and the ridge stays sharp (a plain Laplacian would round it).
+  void smoothingRemovesNoiseAndKeepsTheRidge() {
+    TriangleMesh m;
+    std::mt19937 rng(9);
+    std::normal_distribution<float> noise(0.f, 0.004f);
+    const int n = 40;
+    auto roof = [](float x) { return 0.5f - std::abs(x - 0.5f); };  // ridge at x = 0.5
+    for (int j = 0; j <= n; ++j)
+      for (int i = 0; i <= n; ++i) {
+        const float x = float(i) / n, y = float(j) / n;
+        m.points.emplace_back(x, y, roof(x) + noise(rng));
+      }
+    for (int j = 0; j < n; ++j)
+      for (int i = 0; i < n; ++i) {
+        const int a = j * (n + 1) + i;
+        m.faces.emplace_back(a, a + 1, a + n + 2);
+        m.faces.emplace_back(a, a + n + 2, a + n + 1);
+      }
+    auto error = [&](const TriangleMesh& t, bool ridge) {  // RMS height error, interior vertices
+      double sum = 0;
+      size_t count = 0;
+      for (int j = 2; j <= n - 2; ++j)
+        for (int i = 2; i <= n - 2; ++i) {
+          if (ridge != (i == n / 2)) continue;
+          const auto& p = t.points[size_t(j * (n + 1) + i)];
+          sum += double((p.z() - roof(p.x())) * (p.z() - roof(p.x())));
+          ++count;
+        }
+      return std::sqrt(sum / double(count));
+    };
+    const double before = error(m, false);
+    TriangleMesh s = m;
+    smoothKeepingEdges(s, 3);
+    qInfo("noise %.4f -> %.4f; ridge error %.4f -> %.4f", before, error(s, false), error(m, true), error(s, true));
+    QVERIFY(error(s, false) < 0.6 * before);
+    QVERIFY(error(s, true) <= 1.25 * error(m, true));  // the ridge is not rounded off
   }
 };
 
