@@ -3,6 +3,8 @@
 #include <QCheckBox>
 #include <QDoubleSpinBox>
 #include <QLineEdit>
+#include <QSpinBox>
+#include <QValidator>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -14,6 +16,30 @@
 using nlohmann::json;
 
 namespace parallax::ui {
+
+namespace {
+
+// A spin box that keeps a number typed out of its range on screen (Qt's drops the
+// keystroke, so "50" in a box that stops at 20 silently reads "5"): the editor then
+// says what is wrong, and the value stays as it was until a number in range is typed.
+template <class Base>
+class TypedSpinBox : public Base {
+ public:
+  using Base::Base;
+  QValidator::State validate(QString& text, int& pos) const override {
+    const QValidator::State state = Base::validate(text, pos);
+    if (state != QValidator::Invalid) return state;
+    bool number = false;
+    this->locale().toDouble(typedNumber(text), &number);
+    return number ? QValidator::Intermediate : QValidator::Invalid;
+  }
+  QString typedNumber(QString text) const {
+    if (!this->suffix().isEmpty() && text.endsWith(this->suffix())) text.chop(this->suffix().size());
+    return text.trimmed();
+  }
+};
+
+}  // namespace
 
 ParameterEditor::ParameterEditor(QWidget* parent) : QWidget(parent) {
   auto* layout = new QVBoxLayout(this);
@@ -96,6 +122,20 @@ void ParameterEditor::setValue(const std::string& param, const json& value) {
   refreshState();
 }
 
+void ParameterEditor::watchTypedRange(QAbstractSpinBox* box, const std::string& param,
+                                      const std::string& range, std::function<QString()> typed) {
+  auto* line = box->findChild<QLineEdit*>();
+  if (!line) return;
+  connect(line, &QLineEdit::textChanged, this, [this, box, param, range, typed] {
+    const QString message = QString::fromStdString(param) + " = " + typed() + " is out of range " +
+                            QString::fromStdString(range) + "; the value stays as it was";
+    if (!box->hasAcceptableInput())
+      error_->setText(message);
+    else if (error_->text().startsWith(QString::fromStdString(param) + " = "))
+      error_->clear();
+  });
+}
+
 void ParameterEditor::rebuildForm() {
   delete formHost_->layout();
   for (QWidget* w : formHost_->findChildren<QWidget*>(QString(), Qt::FindDirectChildrenOnly))
@@ -125,23 +165,25 @@ void ParameterEditor::rebuildForm() {
         break;
       }
       case ParamType::kInt: {
-        auto* spin = new QSpinBox(formHost_);
+        auto* spin = new TypedSpinBox<QSpinBox>(formHost_);
         spin->setRange(p.min ? int(std::max(*p.min, -2e9)) : -2000000000,
                        p.max ? int(std::min(*p.max, 2e9)) : 2000000000);
         spin->setValue(int(value.get<long long>()));
         spin->setSuffix(p.unit.empty() ? "" : " " + QString::fromStdString(p.unit));
         connect(spin, &QSpinBox::valueChanged, this, [this, name](int v) { setValue(name, v); });
+        watchTypedRange(spin, name, p.rangeText(), [spin] { return spin->typedNumber(spin->text()); });
         editor = spin;
         break;
       }
       case ParamType::kFloat: {
-        auto* spin = new QDoubleSpinBox(formHost_);
+        auto* spin = new TypedSpinBox<QDoubleSpinBox>(formHost_);
         spin->setDecimals(4);
         spin->setRange(p.min ? *p.min : -1e12, p.max ? *p.max : 1e12);
         spin->setValue(value.get<double>());
         spin->setSuffix(p.unit.empty() ? "" : " " + QString::fromStdString(p.unit));
         connect(spin, &QDoubleSpinBox::valueChanged, this,
                 [this, name](double v) { setValue(name, v); });
+        watchTypedRange(spin, name, p.rangeText(), [spin] { return spin->typedNumber(spin->text()); });
         editor = spin;
         break;
       }

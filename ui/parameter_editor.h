@@ -3,6 +3,7 @@
 // and help as tooltip), plus the stage's state and why it is stale.
 #pragma once
 
+#include <QAbstractSpinBox>
 #include <QComboBox>
 #include <QFormLayout>
 #include <QLabel>
@@ -32,6 +33,9 @@ class ParameterEditor : public QWidget {
  private:
   void rebuildForm();
   void setValue(const std::string& param, const nlohmann::json& value);
+  // Says in red when the number typed in `box` is out of `range`.
+  void watchTypedRange(QAbstractSpinBox* box, const std::string& param, const std::string& range,
+                       std::function<QString()> typed);
 
   Workspace* ws_ = nullptr;
   QComboBox* stageBox_;

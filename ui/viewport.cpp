@@ -140,6 +140,12 @@ void Viewport::paintGL() {
       it->second->SetVisibility(d_->visible[Layer::kDense] && !coarse);
   }
   const int w = int(width() * devicePixelRatio()), h = int(height() * devicePixelRatio());
+  // VTK 9.1's hidden window keeps the buffer of its first size: grown past it, the
+  // frame's top rows stayed black. Start it again at the larger size.
+  if (w > d_->bufferSize.width() || h > d_->bufferSize.height()) {
+    if (d_->bufferSize.width() > 0) d_->window->Finalize();
+    d_->bufferSize = QSize(std::max(w, d_->bufferSize.width()), std::max(h, d_->bufferSize.height()));
+  }
   d_->window->SetSize(w, h);
   d_->window->Render();
   unsigned char* rgba = d_->window->GetRGBACharPixelData(0, 0, w - 1, h - 1, 0);

@@ -44,6 +44,7 @@ namespace parallax::ui {
 struct Viewport::Impl {
   vtkNew<vtkRenderWindow> window;
   QImage frame;
+  QSize bufferSize;  // the largest frame the render window was started at
   vtkNew<vtkRenderer> renderer;
   vtkNew<vtkGenericRenderWindowInteractor> interactor;
   vtkNew<vtkInteractorStyleTrackballCamera> style;
