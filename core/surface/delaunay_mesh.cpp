@@ -441,15 +441,16 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
       if (piece.vertices) piece.footprint /= double(piece.vertices);
     }
     const size_t minimum = size_t(std::ceil(o.min_component_share * double(largest)));
-    // A long piece is kept when its points are as dense as the photos resolve (a point
-    // every few pixels: a pole); a few points spread over a large area (a far, dark
-    // backdrop matched here and there) are not.
-    constexpr double kLongPiecePixels = 60, kDensePiecePixels2 = 25;
+    // Apart from the largest, a piece must be about as dense as the photos resolve (a
+    // point every few pixels): a few points spread over a large area (a far, dark
+    // backdrop matched here and there) are no surface. And a small piece is kept only
+    // when it is long (a pole, a rail).
+    constexpr double kLongPiecePixels = 60, kDensePiecePixels2 = 40;
     auto keep = [&](const Piece& piece) {
-      if (piece.faces >= minimum) return true;
+      if (piece.faces == largest) return true;
       const double fp = piece.footprint;
-      return double(piece.box.diagonal().norm()) >= kLongPiecePixels * fp &&
-             piece.area <= kDensePiecePixels2 * fp * fp * double(piece.vertices);
+      if (piece.area > kDensePiecePixels2 * fp * fp * double(piece.vertices)) return false;
+      return piece.faces >= minimum || double(piece.box.diagonal().norm()) >= kLongPiecePixels * fp;
     };
     std::vector<Eigen::Vector3i> kept;
     for (const auto& f : mesh.faces)

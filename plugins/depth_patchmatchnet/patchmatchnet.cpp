@@ -119,6 +119,9 @@ parallax::DepthMap estimate(const std::vector<parallax::MvsView>& views, int ref
     Ea[0][k][3][3] = 1.0f;
   }
   torch::NoGradGuard noGrad;
+  // The network draws its first depth hypotheses at random: seeded per photo, the same
+  // photos give the same depth maps run after run (and the same mesh downstream).
+  torch::manual_seed(0x5eed0000ull + rv.image_id);
   c10::List<torch::Tensor> imageList;
   for (auto& t : images) imageList.push_back(t);
   auto out = net->forward({imageList, K, E, torch::tensor({float(rv.depth_min)}),
