@@ -579,6 +579,24 @@ class TestGui : public QObject {
     QVERIFY(stageState(reopened, "ground_truth").stale);
     auto* state = w.parameterEditor()->findChild<QLabel*>("stageState");
     QVERIFY2(state->text().contains("its parameters have changed since it ran"), qPrintable(state->text()));
+    // A number typed out of its range stays on screen and is said in red; the value stays
+    // as it was (Qt's spin box would drop the 0 of 50 and read 5 without a word).
+    w.parameterEditor()->selectStage("mesh");
+    auto* smooth = w.parameterEditor()->findChild<QSpinBox*>("mesh.smooth");
+    auto* error = w.parameterEditor()->findChild<QLabel*>("paramError");
+    QVERIFY(smooth && error);
+    QCOMPARE(smooth->maximum(), 20);
+    QTest::keyClick(smooth, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(smooth, "50");
+    QVERIFY2(smooth->text().startsWith("50"), qPrintable(smooth->text()));
+    QVERIFY2(error->text().contains("smooth = 50 is out of range [0, 20]"), qPrintable(error->text()));
+    QVERIFY(error->isVisible());
+    QVERIFY(smooth->value() != 50);
+    QTest::keyClick(smooth, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(smooth, "0");
+    QCOMPARE(smooth->value(), 0);
+    QVERIFY2(error->text().isEmpty(), qPrintable(error->text()));
+    QVERIFY(!Workspace::open(project).paramOverrides("mesh").contains("smooth"));
     // Reconstruct reruns exactly the stale stages.
     QSignalSpy liveMaps(w.depthPanel(), &DepthPanel::mapShown);
     w.reconstruct();
