@@ -164,14 +164,27 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
   for (Vertex v : dt.finite_vertex_handles()) vertices.push_back(v);
   say("casting the lines of sight of " + std::to_string(vertices.size()) + " points");
   const int threads = o.threads > 0 ? o.threads : int(std::max(1u, std::thread::hardware_concurrency()));
-  // The photos a point's lines of sight go to: the nearest max_views of those that fused it.
-  auto nearestViews = [&](const Merged& m, const Eigen::Vector3d& P,
-                          std::vector<std::pair<double, uint32_t>>& out) {
-    out.clear();
-    for (uint32_t c : m.views) out.emplace_back((cameras[c].center - P).squaredNorm(), c);
-    const size_t keep = std::min(out.size(), size_t(std::max(1, o.max_views)));
-    std::partial_sort(out.begin(), out.begin() + long(keep), out.end());
-    out.resize(keep);
+  // Thread t's lines of sight: for every t-th vertex, to the nearest max_views of the
+  // photos that fused it; fn(vertex, P, sigma, camera, C, dir), dir from C towards P and
+  // sigma the vertex's thickness (thickness_pixels footprints).
+  auto forEachLineOfSight = [&](size_t t, const auto& fn) {
+    std::vector<std::pair<double, uint32_t>> byDistance;
+    for (size_t k = t; k < vertices.size(); k += size_t(threads)) {
+      if ((k / size_t(threads)) % 8192 == 0) throwIfCancelled();
+      const Vertex v = vertices[k];
+      const Merged& m = merged[v->info()];
+      const Eigen::Vector3d P = toEigen(v->point());
+      byDistance.clear();
+      for (uint32_t c : m.views) byDistance.emplace_back((cameras[c].center - P).squaredNorm(), c);
+      const size_t keep = std::min(byDistance.size(), size_t(std::max(1, o.max_views)));
+      std::partial_sort(byDistance.begin(), byDistance.begin() + long(keep), byDistance.end());
+      const double sigma = std::max(1e-12, o.thickness_pixels * double(m.footprint));
+      for (size_t j = 0; j < keep; ++j) {
+        const uint32_t camera = byDistance[j].second;
+        const Eigen::Vector3d C = cameras[camera].center;
+        fn(v, P, sigma, camera, C, Eigen::Vector3d((P - C).normalized()));
+      }
+    }
   };
   struct Votes {
     std::vector<float> facet, source, sink;  // facet: 4 per cell, crossing out of the cell through facet i
@@ -186,17 +199,8 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
         mine.facet.assign(size_t(cells) * 4, 0.f);
         mine.source.assign(cells, 0.f);
         mine.sink.assign(cells, 0.f);
-        std::vector<std::pair<double, uint32_t>> byDistance;
-        for (size_t k = t; k < vertices.size(); k += size_t(threads)) {
-          if ((k / size_t(threads)) % 8192 == 0) throwIfCancelled();
-          const Vertex v = vertices[k];
-          const Merged& m = merged[v->info()];
-          const Eigen::Vector3d P = toEigen(v->point());
-          nearestViews(m, P, byDistance);
-          const double sigma = std::max(1e-12, o.thickness_pixels * double(m.footprint));
-          for (const auto& [distance, camera] : byDistance) {
-            const Eigen::Vector3d C = cameras[camera].center;
-            const Eigen::Vector3d dir = (P - C).normalized();
+        forEachLineOfSight(t, [&](Vertex v, const Eigen::Vector3d& P, double sigma, uint32_t,
+                                  const Eigen::Vector3d& C, const Eigen::Vector3d& dir) {
             const Point from(C.x(), C.y(), C.z());
             // From the point back to the photo: free space. The walk stops where it leaves
             // the convex hull (beyond it all is free) or at the photo.
@@ -231,8 +235,7 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
               vote *= 0.5f;
             }
             ++mine.lines;
-          }
-        }
+        });
       },
       threads);
   CutGraph graph(cells);
@@ -265,26 +268,17 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
         [&](size_t t) {
           std::vector<float>& mine = boost[t];
           mine.assign(cells, 0.f);
-          std::vector<std::pair<double, uint32_t>> byDistance;
-          for (size_t k = t; k < vertices.size(); k += size_t(threads)) {
-            if ((k / size_t(threads)) % 8192 == 0) throwIfCancelled();
-            const Vertex v = vertices[k];
-            const Merged& m = merged[v->info()];
-            const Eigen::Vector3d P = toEigen(v->point());
-            nearestViews(m, P, byDistance);
-            const double sigma = std::max(1e-12, o.thickness_pixels * double(m.footprint));
-            for (const auto& [distance, camera] : byDistance) {
-              const Eigen::Vector3d C = cameras[camera].center, dir = (P - C).normalized();
+          forEachLineOfSight(t, [&](Vertex v, const Eigen::Vector3d& P, double sigma, uint32_t,
+                                    const Eigen::Vector3d& C, const Eigen::Vector3d& dir) {
               const Cell front = dt.segment_traverser_cells_begin(v->point(), Point(C.x(), C.y(), C.z()), v->cell());
               const Eigen::Vector3d B = P + sigma * dir;
               auto behind = dt.segment_traverser_cells_begin(v->point(), Point(B.x(), B.y(), B.z()), front);
-              if (behind == dt.segment_traverser_cells_end()) continue;
+              if (behind == dt.segment_traverser_cells_end()) return;
               const Cell back = behind;
-              if (back == front || dt.is_infinite(back)) continue;
+              if (back == front || dt.is_infinite(back)) return;
               const float drop = crossed[front->info()] - crossed[back->info()];
               if (drop > 0) mine[back->info()] = std::max(mine[back->info()], float(o.weak_support) * drop);
-            }
-          }
+          });
         },
         threads);
     for (size_t c = 0; c < cells; ++c) {
