@@ -56,7 +56,25 @@ void selectSourceViews(const Reconstruction& model, std::vector<MvsView>& views,
         score[size_t(seen[b]) * n + size_t(seen[a])] += s;
       }
   }
-  // Depth range: 1st to 99th percentile of the seen points' depths, widened.
+  // A photo's depth range also covers the sparse points other photos matched inside its
+  // frame: far ground or a backdrop it sees at a grazing angle often has no match of its
+  // own, and a range cut at its own matches forces wrong depths there. A strided subset
+  // of the points keeps this cheap for large models.
+  const size_t stride = std::max<size_t>(1, model.points3D.size() / 20000);
+  size_t k = 0;
+  for (const auto& [pid, point] : model.points3D) {
+    if (k++ % stride != 0) continue;
+    for (size_t i = 0; i < n; ++i) {
+      const MvsView& v = views[i];
+      const Eigen::Vector3d Xc = v.R * point.xyz + v.t;
+      if (Xc.z() <= 0 || v.width <= 0) continue;
+      const Eigen::Vector3d p = v.K * Xc;
+      const double x = p.x() / p.z(), y = p.y() / p.z();
+      if (x >= -0.5 && y >= -0.5 && x < v.width - 0.5 && y < v.height - 0.5)
+        depths[i].push_back(Xc.z());
+    }
+  }
+  // Depth range: 1st to 99th percentile of those depths, widened.
   std::vector<double> all;
   for (auto& d : depths) all.insert(all.end(), d.begin(), d.end());
   auto range = [](std::vector<double> d, double& lo, double& hi) {

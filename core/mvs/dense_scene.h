@@ -27,7 +27,7 @@ struct MvsView {
   Eigen::Matrix3d K = Eigen::Matrix3d::Identity();
   Eigen::Matrix3d R = Eigen::Matrix3d::Identity();  // camera from world
   Eigen::Vector3d t = Eigen::Vector3d::Zero();
-  double depth_min = 0;  // from the sparse points it sees; 0 when it sees none
+  double depth_min = 0;  // from the sparse points inside its frame; 0 when none
   double depth_max = 0;
   std::vector<int> sources;  // indices of the best source views, best first
 
