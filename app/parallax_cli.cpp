@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   parallax::cli::addProjectCommands(table);
   parallax::cli::addResultCommands(table);
   parallax::cli::addEvaluateCommands(table);
+  parallax::cli::addTextureCommands(table);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

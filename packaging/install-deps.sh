@@ -14,6 +14,8 @@ PACKAGES=(
   libexiv2-dev libsqlite3-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libspdlog-dev
   # the visibility mesher: Delaunay tetrahedra (CGAL) and max-flow (Boost.Graph)
   libcgal-dev libboost-graph-dev
+  # textured meshes exported as binary glTF
+  libtinygltf-dev
   # plugins; OpenBLAS (the OpenMP build, as LibTorch threads with OpenMP) becomes the
   # system's libblas.so.3, twice as fast as Debian's generic ATLAS for the networks
   libtorch-dev libopenblas0-openmp

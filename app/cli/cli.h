@@ -46,6 +46,7 @@ class CommandTable {
 void addProjectCommands(CommandTable& table);   // new, add-photos, set, status, params, run-stage, reconstruct, plugins
 void addResultCommands(CommandTable& table);    // export, clean, sample
 void addEvaluateCommands(CommandTable& table);  // evaluate-poses/-geometry/-features/-field, benchmark-hashgrid
+void addTextureCommands(CommandTable& table);   // evaluate-texture
 
 // Shared by the groups.
 std::shared_ptr<EventSink> makeSink(const Common& c);

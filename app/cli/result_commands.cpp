@@ -16,6 +16,7 @@
 #include "scene/edits.h"
 #include "surface/clean_workflow.h"
 #include "synthetic/sample_scene.h"
+#include "texture/textured_export.h"
 #include "util/cancel.h"
 #include "util/error.h"
 
@@ -43,7 +44,8 @@ int exportGeometry(const std::string& project, const std::string& what, const st
   Workspace ws = Workspace::open(project);
   printRecovery(ws);
   std::string summary;
-  fs::path written = exportProject(ws, what, format, out, &summary);
+  fs::path written = what == "textured" ? exportTexturedMesh(ws, format, out, &summary)
+                                        : exportProject(ws, what, format, out, &summary);
   std::cout << "wrote " << written.string() << " (" << summary << ")\n";
   return kExitOk;
 }
@@ -223,12 +225,12 @@ void addResultCommands(CommandTable& t) {
   auto a = std::make_shared<Args>();
   Common& common = t.common();
 
-  auto* cExport = t.add("export", "Export geometry: sparse points, dense cloud or mesh as PLY/OBJ/GLB, or the COLMAP model",
+  auto* cExport = t.add("export", "Export geometry: sparse points, dense cloud or mesh as PLY/OBJ/GLB, the textured mesh as GLB/OBJ/PLY with its atlas, or the COLMAP model",
                         [a] { return exportGeometry(a->project, a->what, a->format, a->out); });
   cExport->add_option("project", a->project, "Project folder")->required();
-  cExport->add_option("--what", a->what, "sparse, dense or mesh")
+  cExport->add_option("--what", a->what, "sparse, dense, mesh or textured (the texture stage's mesh and atlas: glb, obj or ply)")
       ->required()
-      ->check(CLI::IsMember({"sparse", "dense", "mesh"}));
+      ->check(CLI::IsMember({"sparse", "dense", "mesh", "textured"}));
   cExport->add_option("--format", a->format, "ply, obj, glb, gltf or colmap")
       ->required()
       ->check(CLI::IsMember({"ply", "obj", "glb", "gltf", "colmap"}));

@@ -15,6 +15,7 @@ void registerBuiltinStages() {
     registerGroundTruthStage();
     registerSparseStage();
     registerDenseStages();
+    registerTextureStage();
     registerFieldStage();
     registerSegmentStage();
   });

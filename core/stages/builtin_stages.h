@@ -11,5 +11,6 @@ void registerSparseStage();
 void registerDenseStages();
 void registerFieldStage();
 void registerSegmentStage();
+void registerTextureStage();
 
 }  // namespace parallax
