@@ -21,6 +21,8 @@ if [ ! -f "$photos/sample.json" ]; then
 fi
 "$bin/parallax-cli" reconstruct "$photos/images" "$project"
 mkdir -p "$exports"
+"$bin/parallax-cli" export "$project" --what textured --format glb "$exports/textured.glb"
+"$bin/parallax-cli" export "$project" --what textured --format obj "$exports/textured.obj"
 "$bin/parallax-cli" export "$project" --what mesh --format glb "$exports/mesh.glb"
 "$bin/parallax-cli" export "$project" --what mesh --format obj "$exports/mesh.obj"
 "$bin/parallax-cli" export "$project" --what mesh --format ply "$exports/mesh.ply"
@@ -31,7 +33,7 @@ mkdir -p "$exports"
 echo
 echo "Photos:         $photos/images"
 echo "Project:        $project   (COLMAP layout: database.db, sparse/0, dense/fused.ply, dense/meshed-delaunay.ply)"
-echo "Exports:        $exports   (mesh.glb, mesh.obj, mesh.ply, sparse-points.ply, dense-points.ply, colmap/)"
+echo "Exports:        $exports   (textured.glb, textured.obj + .mtl + _0.png, mesh.glb, mesh.obj, mesh.ply, sparse-points.ply, dense-points.ply, colmap/)"
 if [ -n "${DISPLAY:-}" ] && [ -z "${PARALLAX_SCREENSHOT:-}" ]; then
   echo "Opening the project in Parallax…"
   exec "$bin/parallax" "$project"
