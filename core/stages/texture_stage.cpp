@@ -7,6 +7,7 @@
 
 #include "io/colmap_model.h"
 #include "io/ply.h"
+#include "mvs/dense_scene.h"
 #include "params/stages.h"
 #include "pipeline/stage.h"
 #include "scene/edits.h"
@@ -84,8 +85,19 @@ StageOutcome runTexture(StageContext& ctx) {
         if (!fs::exists(f)) throw Error("undistorted photo '" + f.string() + "' is missing; rerun the undistort stage");
         return readRgbImage(f);
       },
-      o, &rep, [&](const std::string& what, size_t done, size_t total) {
+      o, &rep,
+      [&](const std::string& what, size_t done, size_t total) {
         ctx.report.progress(done, std::max<size_t>(total, 1), what);
+      },
+      [&](const std::string& name) {
+        // The undistort stage's masks (undistort.mask_path): a photo without one has none.
+        std::vector<uint8_t> mask;
+        const fs::path file = maskFile(ws.denseDir(), name);
+        if (!fs::exists(file)) return mask;
+        const RgbPage m = readRgbImage(file);
+        mask.resize(size_t(m.width) * size_t(m.height));
+        for (size_t i = 0; i < mask.size(); ++i) mask[i] = m.rgb[3 * i] > 127 ? 1 : 0;
+        return mask;
       });
   throwIfCancelled();
   ctx.report.progress(4, 5, "writing the textured mesh");

@@ -315,10 +315,125 @@ std::vector<Eigen::Vector3f> seamGains(const std::vector<std::tuple<int, int, Ei
   return gains;
 }
 
+Eigen::Vector3f texelAt(const TexturedMesh& t, size_t f, const Eigen::Vector3f& bary);
+
+// Local seam levelling (after Waechter et al.'s local adjustment): where a vertex sits
+// on the border of several charts, each chart's colour there is moved to their mean;
+// the offsets fade into each chart over `rings` rings of vertices (Jacobi steps of the
+// graph Laplacian), and are added to the chart's texels. `source`: per output vertex,
+// the input vertex it copies.
+void levelSeamsLocally(TexturedMesh& t, const std::vector<int>& source, int rings) {
+  const size_t V = t.mesh.points.size(), F = t.mesh.faces.size();
+  // Each copy's colour: its chart's texel at the vertex.
+  std::vector<Eigen::Vector3f> colour(V, Eigen::Vector3f::Zero());
+  std::vector<int> n(V, 0);
+  std::vector<std::vector<uint32_t>> neighbours(V);
+  for (size_t f = 0; f < F; ++f) {
+    if (t.face_view[f] < 0) continue;
+    for (int k = 0; k < 3; ++k) {
+      Eigen::Vector3f b = Eigen::Vector3f::Zero();
+      b[k] = 1.f;  // the vertex itself: the same surface point in every copy's photo
+      const size_t v = size_t(t.mesh.faces[f][k]);
+      colour[v] += texelAt(t, f, b);
+      ++n[v];
+      neighbours[v].push_back(uint32_t(t.mesh.faces[f][(k + 1) % 3]));
+      neighbours[v].push_back(uint32_t(t.mesh.faces[f][(k + 2) % 3]));
+    }
+  }
+  std::unordered_map<int, std::vector<uint32_t>> copies;
+  for (size_t v = 0; v < V; ++v)
+    if (n[v] > 0) copies[source[v]].push_back(uint32_t(v));
+  std::vector<Eigen::Vector3f> offset(V, Eigen::Vector3f::Zero());
+  std::vector<char> fixed(V, 0);
+  for (const auto& [src, vs] : copies) {
+    if (vs.size() < 2) continue;
+    Eigen::Vector3f mean = Eigen::Vector3f::Zero();
+    for (uint32_t v : vs) mean += colour[v] / float(n[v]);
+    mean /= float(vs.size());
+    // Copies far apart see different things (an occlusion edge, a misplaced sliver), not
+    // one surface under different exposure: those are held where they are.
+    float spread = 0;
+    for (uint32_t v : vs) spread = std::max(spread, (colour[v] / float(n[v]) - mean).cwiseAbs().maxCoeff());
+    for (uint32_t v : vs) {
+      offset[v] = spread <= 30.f ? Eigen::Vector3f(mean - colour[v] / float(n[v])) : Eigen::Vector3f::Zero();
+      fixed[v] = 1;
+    }
+  }
+  std::vector<Eigen::Vector3f> next(V);
+  for (int it = 0; it < rings; ++it) {
+    for (size_t v = 0; v < V; ++v) {
+      if (fixed[v] || neighbours[v].empty()) {
+        next[v] = offset[v];
+        continue;
+      }
+      Eigen::Vector3f sum = Eigen::Vector3f::Zero();
+      for (uint32_t w : neighbours[v]) sum += offset[w];
+      next[v] = sum / float(neighbours[v].size());
+    }
+    offset.swap(next);
+  }
+  // The offsets drawn into the atlas: per texel inside a face, interpolated; then two
+  // texels out, so that sampling at a chart's edge reads adjusted texels too.
+  for (size_t page = 0; page < t.pages.size(); ++page) {
+    RgbPage& img = t.pages[page];
+    const int W = img.width, H = img.height;
+    std::vector<Eigen::Vector3f> add(size_t(W) * size_t(H), Eigen::Vector3f::Zero());
+    std::vector<char> set(size_t(W) * size_t(H), 0);
+    for (size_t f = 0; f < F; ++f) {
+      if (t.face_view[f] < 0 || t.face_page[f] != int(page)) continue;
+      Eigen::Vector2f p[3];
+      for (int k = 0; k < 3; ++k) p[k] = t.uv[size_t(t.mesh.faces[f][k])].cwiseProduct(Eigen::Vector2f(float(W), float(H)));
+      const float area = (p[1] - p[0]).x() * (p[2] - p[0]).y() - (p[1] - p[0]).y() * (p[2] - p[0]).x();
+      if (std::abs(area) < 1e-8f) continue;
+      const int x0 = std::max(0, int(std::floor(std::min({p[0].x(), p[1].x(), p[2].x()}))));
+      const int x1 = std::min(W - 1, int(std::ceil(std::max({p[0].x(), p[1].x(), p[2].x()}))));
+      const int y0 = std::max(0, int(std::floor(std::min({p[0].y(), p[1].y(), p[2].y()}))));
+      const int y1 = std::min(H - 1, int(std::ceil(std::max({p[0].y(), p[1].y(), p[2].y()}))));
+      for (int y = y0; y <= y1; ++y)
+        for (int x = x0; x <= x1; ++x) {
+          const Eigen::Vector2f q(float(x) + 0.5f, float(y) + 0.5f);
+          auto edge = [&](const Eigen::Vector2f& a, const Eigen::Vector2f& b) {
+            return ((b - a).x() * (q - a).y() - (b - a).y() * (q - a).x()) / area;
+          };
+          const float w0 = edge(p[1], p[2]), w1 = edge(p[2], p[0]), w2 = edge(p[0], p[1]);
+          const float eps = -0.02f;
+          if (w0 < eps || w1 < eps || w2 < eps) continue;
+          const size_t i = size_t(y) * size_t(W) + size_t(x);
+          add[i] = w0 * offset[size_t(t.mesh.faces[f][0])] + w1 * offset[size_t(t.mesh.faces[f][1])] +
+                   w2 * offset[size_t(t.mesh.faces[f][2])];
+          set[i] = 1;
+        }
+    }
+    for (int pass = 0; pass < 2; ++pass) {
+      std::vector<char> grown = set;
+      for (int y = 0; y < H; ++y)
+        for (int x = 0; x < W; ++x) {
+          const size_t i = size_t(y) * size_t(W) + size_t(x);
+          if (set[i]) continue;
+          Eigen::Vector3f sum = Eigen::Vector3f::Zero();
+          int m = 0;
+          for (const auto& [dx, dy] : {std::pair{1, 0}, {-1, 0}, {0, 1}, {0, -1}}) {
+            const int xx = x + dx, yy = y + dy;
+            if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
+            const size_t j = size_t(yy) * size_t(W) + size_t(xx);
+            if (set[j]) sum += add[j], ++m;
+          }
+          if (m) add[i] = sum / float(m), grown[i] = 1;
+        }
+      set.swap(grown);
+    }
+    for (size_t i = 0; i < add.size(); ++i)
+      if (set[i])
+        for (int ch = 0; ch < 3; ++ch)
+          img.rgb[3 * i + size_t(ch)] = uint8_t(std::clamp(float(img.rgb[3 * i + size_t(ch)]) + add[i][ch] + 0.5f, 0.f, 255.f));
+  }
+}
+
 }  // namespace
 
 TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& cameras, const PhotoLoader& load,
-                         const TextureOptions& o, TextureReport* report, const TextureProgress& progress) {
+                         const TextureOptions& o, TextureReport* report, const TextureProgress& progress,
+                         const MaskLoader& masks) {
   if (input.faces.empty()) throw Error("texturing: the mesh has no faces");
   if (o.page_size < 64) throw Error("texture.page_size must be at least 64 pixels");
   TriangleMesh mesh = input;
@@ -357,6 +472,9 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
       throw Error("photo '" + v.name + "' is " + std::to_string(photo.width) + "x" + std::to_string(photo.height) +
                   " but its camera says " + std::to_string(v.camera.width) + "x" + std::to_string(v.camera.height) +
                   "; rerun the undistort stage");
+    const std::vector<uint8_t> mask = masks ? masks(v.name) : std::vector<uint8_t>();
+    if (!mask.empty() && mask.size() != size_t(photo.width) * size_t(photo.height))
+      throw Error("the mask of '" + v.name + "' does not have its photo's size; rerun the undistort stage");
     const std::vector<RasterSample> z = rasterize(mesh, v.camera, v.pose, 1e-4f);
     const std::vector<float> grad = gradientMagnitude(photo);
     std::vector<uint32_t> count(F, 0);
@@ -399,9 +517,13 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
         const int px = std::clamp(int(m.x()), 0, int(v.camera.width) - 1);
         const int py = std::clamp(int(m.y()), 0, int(v.camera.height) - 1);
         const RasterSample& r = z[size_t(py) * v.camera.width + size_t(px)];
+        if (!mask.empty() && mask[size_t(py) * v.camera.width + size_t(px)] == 0) {
+          visible = -4;  // outside the object's mask: background, not this surface
+          break;
+        }
         if (r.face < 0 || r.face == int(f) || r.depth >= Xc.z() * 0.98f) ++visible;
       }
-      if (visible == 0) continue;
+      if (visible <= 0) continue;
       Candidate c;
       c.view = uint32_t(vi);
       c.partial = visible < 4 || !inside;
@@ -580,6 +702,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   out.face_page.resize(F);
   out.face_view = label;
   out.mesh.faces.resize(F);
+  std::vector<int> source;  // per output vertex: the input vertex
   for (const Chart& c : charts) {
     std::unordered_map<int, int> vertexOf;
     const RgbPage& page = out.pages[size_t(c.page)];
@@ -595,14 +718,26 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
           out.mesh.points.push_back(mesh.points[size_t(src)]);
           out.mesh.normals.push_back(mesh.normals[size_t(src)]);
           out.uv.push_back({texel.x() / float(page.width), texel.y() / float(page.height)});
-          const Eigen::Vector3f col = bilinear(page, texel.x(), texel.y());
-          out.mesh.colors.push_back({uint8_t(col.x() + 0.5f), uint8_t(col.y() + 0.5f), uint8_t(col.z() + 0.5f)});
+          source.push_back(src);
           if (mesh.hasLabels()) out.mesh.labels.push_back(mesh.labels[size_t(src)]);
         }
         out.mesh.faces[f][k] = it->second;
       }
     }
   }
+  if (o.level_seams) {
+    if (progress) progress("blending colours across seams", 0, 1);
+    levelSeamsLocally(out, source, o.seam_rings);
+  }
+  // Vertex colours: the texel under each vertex (for viewers that show colours only).
+  out.mesh.colors.resize(out.mesh.points.size());
+  for (size_t f = 0; f < F; ++f)
+    for (int k = 0; k < 3; ++k) {
+      const size_t v = size_t(out.mesh.faces[f][k]);
+      const RgbPage& page = out.pages[size_t(out.face_page[f])];
+      const Eigen::Vector3f col = bilinear(page, out.uv[v].x() * float(page.width), out.uv[v].y() * float(page.height));
+      out.mesh.colors[v] = {uint8_t(col.x() + 0.5f), uint8_t(col.y() + 0.5f), uint8_t(col.z() + 0.5f)};
+    }
   if (report) *report = rep;
   return out;
 }

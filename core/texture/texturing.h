@@ -41,7 +41,8 @@ struct TextureOptions {
   int expansion_sweeps = 3;      // alpha-expansion rounds over all photos
   double min_cosine = 0.1;       // views more grazing than this (cos of angle) are not used
   double outlier_distance = 0.08;  // colour distance (0-1 per channel) a view may stray
-  bool level_seams = true;       // one gain per photo and channel to even exposures
+  bool level_seams = true;       // one gain per photo and channel, then local blending at seams
+  int seam_rings = 20;           // how far (rings of vertices) a seam's colour offset fades into a chart
   int threads = 0;
 };
 
@@ -55,6 +56,9 @@ struct TextureReport {
 // Loads an undistorted photo by its image name (dense/images/NAME); throws with the
 // file's name when it cannot.
 using PhotoLoader = std::function<RgbPage(const std::string& name)>;
+// A photo's object mask (width x height, non-zero = object), or empty for none: a face
+// takes texture only from photos whose mask holds it (no background on a masked object).
+using MaskLoader = std::function<std::vector<uint8_t>(const std::string& name)>;
 using TextureProgress = std::function<void(const std::string& what, size_t done, size_t total)>;
 
 // `cameras`: undistorted (PINHOLE) cameras and their poses, the mesh in their frame.
@@ -62,7 +66,8 @@ using TextureProgress = std::function<void(const std::string& what, size_t done,
 // Throws when a chart cannot fit a page (names the page size to raise it to).
 TexturedMesh textureMesh(const TriangleMesh& mesh, const Reconstruction& cameras,
                          const PhotoLoader& load, const TextureOptions& options = {},
-                         TextureReport* report = nullptr, const TextureProgress& progress = {});
+                         TextureReport* report = nullptr, const TextureProgress& progress = {},
+                         const MaskLoader& masks = {});
 
 // Renders a textured mesh (or, with no pages, the vertex colours) from a camera:
 // per pixel the colour and whether the mesh covers it.

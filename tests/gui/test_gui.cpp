@@ -601,9 +601,9 @@ class TestGui : public QObject {
     QSignalSpy liveMaps(w.depthPanel(), &DepthPanel::mapShown);
     w.reconstruct();
     QVERIFY(waitUntil([&] { return !w.busy(); }, 60000));
-    // Import and everything after it, dense stages and labels included; the neural field is
-    // off by default.
-    QCOMPARE(w.jobs().size(), 11);
+    // Import and everything after it, dense stages, texture and labels included; the neural
+    // field is off by default.
+    QCOMPARE(w.jobs().size(), 12);
     for (StageJob* j : w.jobs())
       QCOMPARE(j->state(), j->stage() == "field" ? StageJob::State::kSkipped : StageJob::State::kSucceeded);
     // The Depth panel followed the depth maps as the worker wrote them, one by one.

@@ -130,6 +130,7 @@ class TestTexture : public QObject {
     TextureOptions keep;
     keep.outlier_distance = 1.0;  // no rejection: what would reach the atlas
     keep.smoothness = 0.0;
+    keep.level_seams = false;
     const TexturedMesh unchecked = textureMesh(s.mesh, s.cameras, loaderOf(s.images, paint), keep);
     const TexturedMesh checked = textureMesh(s.mesh, s.cameras, loaderOf(s.images, paint));
     const size_t shownUnchecked = magentaShown(unchecked, s), shown = magentaShown(checked, s);
@@ -156,6 +157,40 @@ class TestTexture : public QObject {
     qInfo("colour step at chart borders: %.2f without levelling, %.2f with (inside charts %.2f)", raw.border,
           levelled.border, levelled.interior);
     QVERIFY(levelled.border < raw.border * 0.8);
+  }
+
+  void masksKeepTheBackgroundOffTheObject() {
+    const Sample s = loadSample();
+    // Each photo's mask: its left half only.
+    std::map<std::string, std::pair<int, int>> size;
+    for (const auto& [id, im] : s.cameras.images) {
+      const Camera& c = s.cameras.cameras.at(im.camera_id);
+      size[im.name] = {int(c.width), int(c.height)};
+    }
+    auto masks = [&](const std::string& name) {
+      const auto [w, h] = size.at(name);
+      std::vector<uint8_t> m(size_t(w) * size_t(h), 0);
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w / 2; ++x) m[size_t(y) * size_t(w) + size_t(x)] = 1;
+      return m;
+    };
+    TextureReport rep;
+    const TexturedMesh t = textureMesh(s.mesh, s.cameras, loaderOf(s.images), {}, &rep, {}, masks);
+    std::vector<const Image*> byIndex;
+    for (const auto& [id, im] : s.cameras.images) byIndex.push_back(&im);
+    size_t textured = 0;
+    for (size_t f = 0; f < t.mesh.faces.size(); ++f) {
+      if (t.face_view[f] < 0) continue;
+      ++textured;
+      const Image& im = *byIndex[size_t(t.face_view[f])];
+      const Camera& c = s.cameras.cameras.at(im.camera_id);
+      Eigen::Vector3d centroid = Eigen::Vector3d::Zero();
+      for (int k = 0; k < 3; ++k) centroid += t.mesh.points[size_t(t.mesh.faces[f][k])].cast<double>() / 3.0;
+      const Eigen::Vector2d px = c.imgFromCam(im.cam_from_world * centroid);
+      QVERIFY2(px.x() < c.width / 2.0 + 1.0, qPrintable(QString("face %1 textured from the masked-out half").arg(f)));
+    }
+    qInfo("%zu of %zu faces textured from inside the masks", textured, t.mesh.faces.size());
+    QVERIFY(textured > t.mesh.faces.size() / 2);  // a ring of photos still covers most
   }
 
   void unseenFacesAreGreyAndCounted() {
