@@ -306,17 +306,20 @@ void MainWindow::updateActions() {
   if (cancelAction_) cancelAction_->setEnabled(busy());
   field_->setTraining(running_ && running_->stage() == "field", ws_.has_value() && !busy());
   if (ws_) {
-    QString text = QString::fromStdString(ws_->root().string());
+    QString text = QString::fromStdString(ws_->root().string()).toHtmlEscaped();
     QStringList states;
     StageKeyCache keys;
     for (const auto& stage : pipelineStages()) {
       StageState st = stageState(*ws_, stage, &keys);
-      states << QString::fromStdString(stage) + ": " +
-                    (st.stale
-                         ? QString::fromStdString(st.status == "never_run" ? "not run" : "stale")
-                         : "ok");
+      // A failed stage says so (in red), whatever else has changed since.
+      const QString state = st.status == "failed"      ? "<span style='color:#d22'><b>failed</b></span>"
+                            : !st.stale                ? "ok"
+                            : st.status == "never_run" ? "not run"
+                                                       : "stale";
+      states << QString::fromStdString(stage) + ": " + state;
     }
-    statusLabel_->setText(text + "   |   " + states.join("   "));
+    statusLabel_->setTextFormat(Qt::RichText);
+    statusLabel_->setText(text + "&nbsp;&nbsp;&nbsp;|&nbsp;&nbsp;&nbsp;" + states.join("&nbsp;&nbsp;&nbsp;"));
   }
   params_->refreshState();
 }
