@@ -94,7 +94,7 @@ StageOutcome runTexture(StageContext& ctx) {
         std::vector<uint8_t> mask;
         const fs::path file = maskFile(ws.denseDir(), name);
         if (!fs::exists(file)) return mask;
-        const RgbPage m = readRgbImage(file);
+        const RgbImage m = readRgbImage(file);
         mask.resize(size_t(m.width) * size_t(m.height));
         for (size_t i = 0; i < mask.size(); ++i) mask[i] = m.rgb[3 * i] > 127 ? 1 : 0;
         return mask;
@@ -119,7 +119,7 @@ StageOutcome runTexture(StageContext& ctx) {
   if (rep.untextured_faces > 0) s << ", " << std::setprecision(2) << 100 * untextured << "% untextured";
   out.summary = s.str();
   json pages = json::array();
-  for (const RgbPage& page : textured.pages) pages.push_back({page.width, page.height});
+  for (const RgbImage& page : textured.pages) pages.push_back({page.width, page.height});
   out.outputs = {{"faces", rep.faces},
                  {"input_faces", inputFaces},
                  {"charts", rep.charts},

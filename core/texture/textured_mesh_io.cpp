@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 namespace parallax {
 namespace {
 
-cv::Mat toBgr(const RgbPage& page) {
+cv::Mat toBgr(const RgbImage& page) {
   cv::Mat m(page.height, page.width, CV_8UC3);
   for (int y = 0; y < page.height; ++y)
     for (int x = 0; x < page.width; ++x) {
@@ -27,7 +27,7 @@ cv::Mat toBgr(const RgbPage& page) {
   return m;
 }
 
-std::vector<uint8_t> encodePng(const RgbPage& page) {
+std::vector<uint8_t> encodePng(const RgbImage& page) {
   std::vector<uint8_t> bytes;
   if (!cv::imencode(".png", toBgr(page), bytes)) throw Error("could not encode a texture page as PNG");
   return bytes;
@@ -47,10 +47,10 @@ void writePages(const fs::path& path, const TexturedMesh& mesh) {
 
 }  // namespace
 
-RgbPage readRgbImage(const fs::path& path) {
+RgbImage readRgbImage(const fs::path& path) {
   const cv::Mat bgr = cv::imread(path.string(), cv::IMREAD_COLOR);
   if (bgr.empty()) throw Error("cannot read the image '" + path.string() + "' (missing or damaged)");
-  RgbPage page;
+  RgbImage page;
   page.width = bgr.cols;
   page.height = bgr.rows;
   page.rgb.resize(size_t(bgr.cols) * size_t(bgr.rows) * 3);
@@ -63,7 +63,7 @@ RgbPage readRgbImage(const fs::path& path) {
   return page;
 }
 
-void writeRgbPng(const fs::path& path, const RgbPage& page) {
+void writeRgbPng(const fs::path& path, const RgbImage& page) {
   const std::vector<uint8_t> png = encodePng(page);
   writeFileAtomic(path, std::string_view(reinterpret_cast<const char*>(png.data()), png.size()));
 }
@@ -178,7 +178,7 @@ TexturedMesh readTexturedObj(const fs::path& path) {
   for (size_t f = 0; f < t.mesh.faces.size(); ++f)
     for (int k = 0; k < 3; ++k) {
       const size_t i = size_t(t.mesh.faces[f][k]);
-      const RgbPage& p = t.pages[size_t(t.face_page[f])];
+      const RgbImage& p = t.pages[size_t(t.face_page[f])];
       const int x = std::clamp(int(t.uv[i].x() * float(p.width)), 0, p.width - 1);
       const int y = std::clamp(int(t.uv[i].y() * float(p.height)), 0, p.height - 1);
       const uint8_t* c = p.rgb.data() + 3 * (size_t(y) * size_t(p.width) + size_t(x));

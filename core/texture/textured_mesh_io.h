@@ -21,7 +21,7 @@ void writeTexturedGlb(const std::filesystem::path& path, const TexturedMesh& mes
 // (`texnumber`), pages written beside it as PNG.
 void writeTexturedPly(const std::filesystem::path& path, const TexturedMesh& mesh);
 
-RgbPage readRgbImage(const std::filesystem::path& path);
-void writeRgbPng(const std::filesystem::path& path, const RgbPage& page);
+RgbImage readRgbImage(const std::filesystem::path& path);
+void writeRgbPng(const std::filesystem::path& path, const RgbImage& page);
 
 }  // namespace parallax

@@ -42,7 +42,7 @@ struct ViewData {
   Eigen::Vector3f centre() const { return -R.transpose() * t; }
 };
 
-Eigen::Vector3f bilinear(const RgbPage& img, float x, float y) {
+Eigen::Vector3f bilinear(const RgbImage& img, float x, float y) {
   // Continuous coordinates: pixel i spans [i, i + 1), its centre at i + 0.5.
   x = std::clamp(x - 0.5f, 0.f, float(img.width - 1));
   y = std::clamp(y - 0.5f, 0.f, float(img.height - 1));
@@ -57,7 +57,7 @@ Eigen::Vector3f bilinear(const RgbPage& img, float x, float y) {
 }
 
 // Sobel gradient magnitude of the grey image (0-255 scale).
-std::vector<float> gradientMagnitude(const RgbPage& img) {
+std::vector<float> gradientMagnitude(const RgbImage& img) {
   const int W = img.width, H = img.height;
   std::vector<float> grey(size_t(W) * H), g(size_t(W) * H, 0.f);
   for (size_t i = 0; i < grey.size(); ++i)
@@ -375,7 +375,7 @@ void levelSeamsLocally(TexturedMesh& t, const std::vector<int>& source, int ring
   // The offsets drawn into the atlas: per texel inside a face, interpolated; then two
   // texels out, so that sampling at a chart's edge reads adjusted texels too.
   for (size_t page = 0; page < t.pages.size(); ++page) {
-    RgbPage& img = t.pages[page];
+    RgbImage& img = t.pages[page];
     const int W = img.width, H = img.height;
     std::vector<Eigen::Vector3f> add(size_t(W) * size_t(H), Eigen::Vector3f::Zero());
     std::vector<char> set(size_t(W) * size_t(H), 0);
@@ -467,7 +467,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   parallelFor(views.size(), [&](size_t vi) {
     throwIfCancelled();
     const ViewData& v = views[vi];
-    const RgbPage photo = load(v.name);
+    const RgbImage photo = load(v.name);
     if (photo.width != int(v.camera.width) || photo.height != int(v.camera.height))
       throw Error("photo '" + v.name + "' is " + std::to_string(photo.width) + "x" + std::to_string(photo.height) +
                   " but its camera says " + std::to_string(v.camera.width) + "x" + std::to_string(v.camera.height) +
@@ -635,7 +635,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
     }
     parallelFor(views.size(), [&](size_t vi) {
       if (wanted[vi].empty()) return;
-      const RgbPage photo = load(views[vi].name);
+      const RgbImage photo = load(views[vi].name);
       for (const auto& [k, side] : wanted[vi]) {
         const Eigen::Vector2f p = views[vi].project(where[k]);
         (side == 0 ? std::get<2>(pairs[k]) : std::get<3>(pairs[k])) = bilinear(photo, p.x(), p.y());
@@ -666,7 +666,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
     used += size_t(charts[i].size.x()) * size_t(charts[i].size.y());
     if (charts[i].view >= 0) chartsOfView[size_t(charts[i].view)].push_back(i);
     else {
-      RgbPage& page = out.pages[size_t(charts[i].page)];
+      RgbImage& page = out.pages[size_t(charts[i].page)];
       for (int y = 0; y < charts[i].size.y(); ++y)
         for (int x = 0; x < charts[i].size.x(); ++x)
           for (int ch = 0; ch < 3; ++ch)
@@ -678,11 +678,11 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   parallelFor(views.size(), [&](size_t vi) {
     throwIfCancelled();
     if (chartsOfView[vi].empty()) return;
-    const RgbPage photo = load(views[vi].name);
+    const RgbImage photo = load(views[vi].name);
     const Eigen::Vector3f g = gains[vi];
     for (size_t ci : chartsOfView[vi]) {
       const Chart& c = charts[ci];
-      RgbPage& page = out.pages[size_t(c.page)];  // charts never overlap: no lock needed
+      RgbImage& page = out.pages[size_t(c.page)];  // charts never overlap: no lock needed
       for (int y = 0; y < c.size.y(); ++y) {
         const int sy = std::clamp(c.origin.y() + y, 0, photo.height - 1);
         for (int x = 0; x < c.size.x(); ++x) {
@@ -705,7 +705,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   std::vector<int> source;  // per output vertex: the input vertex
   for (const Chart& c : charts) {
     std::unordered_map<int, int> vertexOf;
-    const RgbPage& page = out.pages[size_t(c.page)];
+    const RgbImage& page = out.pages[size_t(c.page)];
     for (uint32_t f : c.faces) {
       out.face_page[f] = c.page;
       for (int k = 0; k < 3; ++k) {
@@ -734,7 +734,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   for (size_t f = 0; f < F; ++f)
     for (int k = 0; k < 3; ++k) {
       const size_t v = size_t(out.mesh.faces[f][k]);
-      const RgbPage& page = out.pages[size_t(out.face_page[f])];
+      const RgbImage& page = out.pages[size_t(out.face_page[f])];
       const Eigen::Vector3f col = bilinear(page, out.uv[v].x() * float(page.width), out.uv[v].y() * float(page.height));
       out.mesh.colors[v] = {uint8_t(col.x() + 0.5f), uint8_t(col.y() + 0.5f), uint8_t(col.z() + 0.5f)};
     }
@@ -767,7 +767,7 @@ Eigen::Vector3f texelAt(const TexturedMesh& t, size_t f, const Eigen::Vector3f& 
   }
   Eigen::Vector2f uv = Eigen::Vector2f::Zero();
   for (int k = 0; k < 3; ++k) uv += bary[k] * t.uv[size_t(face[k])];
-  const RgbPage& page = t.pages[size_t(t.face_page[f])];
+  const RgbImage& page = t.pages[size_t(t.face_page[f])];
   return bilinear(page, uv.x() * float(page.width), uv.y() * float(page.height));
 }
 
@@ -798,7 +798,7 @@ Rendering renderMesh(const TexturedMesh& t, const Camera& camera, const Rigid3d&
   return r;
 }
 
-ImageScore compareToPhoto(const Rendering& r, const RgbPage& photo) {
+ImageScore compareToPhoto(const Rendering& r, const RgbImage& photo) {
   if (photo.width != r.image.width || photo.height != r.image.height)
     throw Error("comparing a rendering of " + std::to_string(r.image.width) + "x" + std::to_string(r.image.height) +
                 " with a photo of " + std::to_string(photo.width) + "x" + std::to_string(photo.height));
@@ -817,7 +817,7 @@ ImageScore compareToPhoto(const Rendering& r, const RgbPage& photo) {
   s.psnr = mse <= 0 ? 99.0 : 10.0 * std::log10(255.0 * 255.0 / mse);
   // SSIM on grey 8x8 windows the rendering fully covers, stride 4.
   const int W = photo.width, H = photo.height;
-  auto grey = [&](const RgbPage& im, int x, int y) {
+  auto grey = [&](const RgbImage& im, int x, int y) {
     const uint8_t* p = im.rgb.data() + 3 * (size_t(y) * size_t(W) + size_t(x));
     return (double(p[0]) + p[1] + p[2]) / 3.0;
   };

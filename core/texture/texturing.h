@@ -15,14 +15,9 @@
 
 #include "scene/geometry_data.h"
 #include "scene/reconstruction.h"
+#include "scene/rgb_image.h"
 
 namespace parallax {
-
-// An RGB image, row-major, 3 bytes per pixel.
-struct RgbPage {
-  int width = 0, height = 0;
-  std::vector<uint8_t> rgb;
-};
 
 // A mesh carrying a texture atlas. Vertices are split where charts meet, so each vertex
 // has one texture coordinate (glTF's convention: (0, 0) is the page's top-left corner).
@@ -31,7 +26,7 @@ struct TexturedMesh {
   std::vector<Eigen::Vector2f> uv;    // per vertex
   std::vector<int> face_page;         // per face: which page
   std::vector<int> face_view;         // per face: index of its photo, -1: unseen (grey); empty when read back
-  std::vector<RgbPage> pages;
+  std::vector<RgbImage> pages;
 };
 
 struct TextureOptions {
@@ -55,7 +50,7 @@ struct TextureReport {
 
 // Loads an undistorted photo by its image name (dense/images/NAME); throws with the
 // file's name when it cannot.
-using PhotoLoader = std::function<RgbPage(const std::string& name)>;
+using PhotoLoader = std::function<RgbImage(const std::string& name)>;
 // A photo's object mask (width x height, non-zero = object), or empty for none: a face
 // takes texture only from photos whose mask holds it (no background on a masked object).
 using MaskLoader = std::function<std::vector<uint8_t>(const std::string& name)>;
@@ -72,7 +67,7 @@ TexturedMesh textureMesh(const TriangleMesh& mesh, const Reconstruction& cameras
 // Renders a textured mesh (or, with no pages, the vertex colours) from a camera:
 // per pixel the colour and whether the mesh covers it.
 struct Rendering {
-  RgbPage image;
+  RgbImage image;
   std::vector<uint8_t> covered;
 };
 Rendering renderMesh(const TexturedMesh& textured, const Camera& camera, const Rigid3d& cam_from_world);
@@ -83,7 +78,7 @@ struct ImageScore {
   double psnr = 0, ssim = 0;
   size_t pixels = 0;
 };
-ImageScore compareToPhoto(const Rendering& rendering, const RgbPage& photo);
+ImageScore compareToPhoto(const Rendering& rendering, const RgbImage& photo);
 
 // The colour step across chart borders against the step between neighbouring faces
 // inside charts (mean absolute difference, 0-255, of the two faces' texels a tenth of the

@@ -39,9 +39,9 @@ Sample loadSample() {
           dir / "images"};
 }
 
-PhotoLoader loaderOf(const fs::path& images, const std::function<void(const std::string&, RgbPage&)>& alter = {}) {
+PhotoLoader loaderOf(const fs::path& images, const std::function<void(const std::string&, RgbImage&)>& alter = {}) {
   return [images, alter](const std::string& name) {
-    RgbPage p = readRgbImage(images / name);
+    RgbImage p = readRgbImage(images / name);
     if (alter) alter(name, p);
     return p;
   };
@@ -116,7 +116,7 @@ class TestTexture : public QObject {
     // A bright blob painted over the middle of one photo (a passer-by).
     const std::string victim = s.cameras.images.begin()->second.name;
     size_t blob = 0;
-    auto paint = [&](const std::string& name, RgbPage& p) {
+    auto paint = [&](const std::string& name, RgbImage& p) {
       if (name != victim) return;
       blob = 0;
       for (int y = 0; y < p.height; ++y)
@@ -146,7 +146,7 @@ class TestTexture : public QObject {
     int k = 0;
     std::map<std::string, bool> bright;
     for (const auto& [id, im] : s.cameras.images) bright[im.name] = (k++ % 2) == 0;
-    auto expose = [&](const std::string& name, RgbPage& p) {
+    auto expose = [&](const std::string& name, RgbImage& p) {
       if (!bright[name]) return;
       for (auto& c : p.rgb) c = uint8_t(std::min(255.0, c * 1.35));
     };
@@ -207,7 +207,7 @@ class TestTexture : public QObject {
     const TexturedMesh t = textureMesh(s.mesh, s.cameras, loaderOf(s.images), {}, &rep);
     QVERIFY(rep.untextured_faces >= 1);
     const auto& f = t.mesh.faces.back();
-    const RgbPage& page = t.pages[size_t(t.face_page.back())];
+    const RgbImage& page = t.pages[size_t(t.face_page.back())];
     const Eigen::Vector2f uv = t.uv[size_t(f[0])];
     const uint8_t* px = page.rgb.data() + 3 * (size_t(uv.y() * page.height) * page.width + size_t(uv.x() * page.width));
     QCOMPARE(int(px[0]), 128);
