@@ -83,7 +83,11 @@ StageOutcome runTexture(StageContext& ctx) {
       [&](const std::string& name) {
         const fs::path f = images / name;
         if (!fs::exists(f)) throw Error("undistorted photo '" + f.string() + "' is missing; rerun the undistort stage");
-        return readRgbImage(f);
+        try {
+          return readRgbImage(f);
+        } catch (const Error& e) {
+          throw Error(std::string(e.what()) + "; rerun the undistort stage");
+        }
       },
       o, &rep,
       [&](const std::string& what, size_t done, size_t total) {
