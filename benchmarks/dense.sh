@@ -22,7 +22,7 @@ datasets=("$@")
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 export QT_QPA_PLATFORM=offscreen
 validator="$here/../packaging/gltf-validate.js"
-export NODE_PATH=${NODE_PATH:-$(dirname "$cli")/../tools/node_modules}
+export NODE_PATH=${NODE_PATH:-$here/../.tools/node_modules}
 
 # seconds and peak KB of a command, appended to $work/usage
 measure() { /usr/bin/time -f "%e %M" -a -o "$work/usage" "$@" >>"$work/log" 2>&1; }

@@ -20,7 +20,7 @@ datasets=("$@")
 [ -x /usr/bin/time ] || { echo "/usr/bin/time is missing (apt-get install time)"; exit 1; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 validator="$here/../packaging/gltf-validate.js"
-export NODE_PATH=${NODE_PATH:-$(dirname "$cli")/../tools/node_modules}
+export NODE_PATH=${NODE_PATH:-$here/../.tools/node_modules}
 
 stage() {  # stage PROJECT STAGE KEY: a stage's output (or elapsed_s)
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1]+"/parallax.json"))["stages"].get(sys.argv[2],{}); k=sys.argv[3]; v=s.get(k) if k=="elapsed_s" else s.get("outputs",{}).get(k,0); print(v if not isinstance(v,list) else len(v))' "$@"

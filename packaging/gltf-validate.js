@@ -1,15 +1,15 @@
 // Validates a glTF/GLB file with the Khronos glTF validator (npm package
-// gltf-validator, installed by packaging/setup.sh into build/tools) and prints
+// gltf-validator, installed by packaging/setup.sh into .tools/) and prints
 // one JSON line: {"errors", "warnings", "infos", "messages"}. Exit 0 when the
 // file has no errors, 1 when it has, 2 when it cannot be validated.
-//   NODE_PATH=build/tools/node_modules node packaging/gltf-validate.js FILE
+//   NODE_PATH=.tools/node_modules node packaging/gltf-validate.js FILE
 'use strict';
 const fs = require('fs');
 let validator;
 try {
   validator = require('gltf-validator');
 } catch (e) {
-  console.error('gltf-validator is not installed (packaging/setup.sh installs it into build/tools)');
+  console.error('gltf-validator is not installed (packaging/setup.sh installs it into .tools/)');
   process.exit(2);
 }
 const file = process.argv[2];
