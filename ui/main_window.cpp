@@ -267,13 +267,17 @@ void MainWindow::buildMenus() {
   }
   QMenu* shading = view->addMenu("Mesh S&hading");
   auto* shadingGroup = new QActionGroup(this);
-  const std::pair<const char*, MeshShading> shadings[] = {{"&Smooth", MeshShading::kSmooth},
+  const std::pair<const char*, MeshShading> shadings[] = {{"&Textured", MeshShading::kTextured},
+                                                          {"&Smooth", MeshShading::kSmooth},
                                                           {"&Flat", MeshShading::kFlat},
                                                           {"&Wireframe", MeshShading::kWireframe}};
   for (const auto& [label, mode] : shadings) {
     QAction* a = shading->addAction(label);
     a->setCheckable(true);
-    a->setChecked(mode == MeshShading::kSmooth);
+    a->setChecked(mode == MeshShading::kTextured);
+    a->setObjectName(QString("shading-") + QString(label).remove('&'));
+    if (mode == MeshShading::kTextured)
+      a->setToolTip("The texture stage's mesh with its atlas (vertex colours before the texture stage has run)");
     shadingGroup->addAction(a);
     const MeshShading m = mode;
     connect(a, &QAction::triggered, this, [this, m] { viewport_->setMeshShading(m); });

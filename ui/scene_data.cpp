@@ -1,4 +1,6 @@
 #include "ui/scene_data.h"
+
+#include "texture/textured_mesh_io.h"
 #include "params/stages.h"
 
 #include "io/colmap_model.h"
@@ -68,6 +70,8 @@ SceneData loadSceneData(const fs::path& root) {
       data.meshSource = mesh.string();
     });
   }
+  if (const fs::path textured = root / files::Texture::textured / "mesh.obj"; fs::exists(textured))
+    attempt(textured, [&] { data.textured = std::make_shared<const TexturedMesh>(readTexturedObj(textured)); });
   data.photoPaths = importedPhotoPaths(root);
   data.edits = EditHistory::load(root, &data.editNotes);
   return data;
@@ -93,6 +97,7 @@ SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
   if (loaded.dense && loaded.denseConfidence.size() == loaded.dense->size())
     for (uint32_t i : *denseIds) shown.denseConfidence.push_back(loaded.denseConfidence[i]);
   if (loaded.mesh) shown.mesh = applyEdits(edits, *loaded.mesh, faceIds);
+  shown.textured = loaded.textured;
   return shown;
 }
 

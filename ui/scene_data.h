@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -13,6 +14,7 @@
 #include "scene/reconstruction.h"
 #include "scene/workspace.h"
 #include "scene/labels.h"
+#include "texture/texturing.h"
 
 namespace parallax::ui {
 
@@ -24,6 +26,10 @@ struct SceneData {
   std::vector<float> denseConfidence;  // depth confidence of each dense point (fused.ply.conf), or empty
   std::optional<TriangleMesh> mesh;
   std::string meshSource;             // which file the mesh came from
+  // The texture stage's mesh and atlas (dense/textured/mesh.obj), shown with Mesh
+  // Shading > Textured; drawn as it was made (the cleaning edits at texturing time).
+  // Shared by the copies of a scene, so the viewport builds its texture once per load.
+  std::shared_ptr<const TexturedMesh> textured;
   // The segment stage's classes when the dense cloud's or the mesh's labels (their
   // `labels`) are the project's current ones.
   LabelTable labels;

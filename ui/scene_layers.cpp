@@ -8,6 +8,9 @@
 #include <vtkPoints.h>
 #include <vtkPolyDataMapper.h>
 #include <vtkUnsignedCharArray.h>
+#include <vtkImageData.h>
+#include <vtkProperty.h>
+#include <vtkTexture.h>
 
 #include <Eigen/Eigenvalues>
 #include <algorithm>
@@ -61,6 +64,66 @@ vtkSmartPointer<vtkPolyData> meshPolyData(const TriangleMesh& mesh) {
     poly->GetPointData()->SetNormals(normals);
   }
   return poly;
+}
+
+vtkSmartPointer<vtkActor> texturedMeshActor(const TexturedMesh& t, int maxTexture) {
+  // Pages stacked top to bottom into one image; VTK's image rows run bottom-up.
+  int width = 0, height = 0;
+  std::vector<int> top;
+  for (const RgbPage& p : t.pages) {
+    top.push_back(height);
+    width = std::max(width, p.width);
+    height += p.height;
+  }
+  int shrink = 1;
+  while ((width + shrink - 1) / shrink > maxTexture || (height + shrink - 1) / shrink > maxTexture) shrink *= 2;
+  const int W = (width + shrink - 1) / shrink, H = (height + shrink - 1) / shrink;
+  auto image = vtkSmartPointer<vtkImageData>::New();
+  image->SetDimensions(W, H, 1);
+  image->AllocateScalars(VTK_UNSIGNED_CHAR, 3);
+  auto* dst = static_cast<uint8_t*>(image->GetScalarPointer());
+  std::fill(dst, dst + size_t(W) * size_t(H) * 3, uint8_t(0));
+  for (size_t k = 0; k < t.pages.size(); ++k) {
+    const RgbPage& p = t.pages[k];
+    for (int y = 0; y < p.height; y += shrink)
+      for (int x = 0; x < p.width; x += shrink) {
+        const int row = H - 1 - (top[k] + y) / shrink;  // stacked row, flipped
+        const uint8_t* src = p.rgb.data() + 3 * (size_t(y) * size_t(p.width) + size_t(x));
+        std::copy(src, src + 3, dst + 3 * (size_t(row) * size_t(W) + size_t(x / shrink)));
+      }
+  }
+  auto poly = meshPolyData(t.mesh);
+  poly->GetPointData()->SetScalars(nullptr);  // the texture gives the colour
+  auto tcoords = vtkSmartPointer<vtkFloatArray>::New();
+  tcoords->SetNumberOfComponents(2);
+  tcoords->SetNumberOfTuples(vtkIdType(t.mesh.points.size()));
+  // A vertex belongs to one chart, so to one page: the page of any face using it.
+  std::vector<int> pageOf(t.mesh.points.size(), 0);
+  for (size_t f = 0; f < t.mesh.faces.size(); ++f)
+    for (int k = 0; k < 3; ++k) pageOf[size_t(t.mesh.faces[f][k])] = t.face_page[f];
+  for (size_t i = 0; i < t.mesh.points.size(); ++i) {
+    const RgbPage& p = t.pages[size_t(pageOf[i])];
+    const float u = t.uv[i].x() * float(p.width) / float(width);
+    const float v = (float(top[size_t(pageOf[i])]) + t.uv[i].y() * float(p.height)) / float(height);
+    const float tc[2] = {u, 1.f - v};
+    tcoords->SetTypedTuple(vtkIdType(i), tc);
+  }
+  poly->GetPointData()->SetTCoords(tcoords);
+  auto mapper = vtkSmartPointer<vtkPolyDataMapper>::New();
+  mapper->SetInputData(poly);
+  mapper->ScalarVisibilityOff();
+  auto texture = vtkSmartPointer<vtkTexture>::New();
+  texture->SetInputData(image);
+  texture->InterpolateOn();
+  texture->SetBlendingMode(vtkTexture::VTK_TEXTURE_BLENDING_MODE_REPLACE);
+  auto actor = vtkSmartPointer<vtkActor>::New();
+  actor->SetMapper(mapper);
+  actor->SetTexture(texture);
+  // The photos' own light: no shading over it.
+  actor->GetProperty()->SetAmbient(1.0);
+  actor->GetProperty()->SetDiffuse(0.0);
+  actor->GetProperty()->SetSpecular(0.0);
+  return actor;
 }
 
 // Each registered image as a pyramid (centre to the four image corners) sized

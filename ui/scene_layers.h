@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "scene/geometry_data.h"
+#include "texture/texturing.h"
 #include "scene/reconstruction.h"
 
 class vtkActor;
@@ -21,6 +22,9 @@ vtkSmartPointer<vtkPolyData> pointsPolyData(const std::vector<Eigen::Vector3f>& 
                                             const std::vector<Color3>& colors);
 // Triangles with the mesh's colours and normals.
 vtkSmartPointer<vtkPolyData> meshPolyData(const TriangleMesh& mesh);
+// A textured mesh as one actor: its pages stacked into one texture (halved while taller
+// than `maxTexture` texels), texture coordinates remapped to it.
+vtkSmartPointer<vtkActor> texturedMeshActor(const TexturedMesh& mesh, int maxTexture = 16384);
 // Each registered image as a pyramid (centre to the four image corners) reaching
 // `size` along its viewing direction, so frusta stay visible at any scale.
 vtkSmartPointer<vtkPolyData> frustaPolyData(const Reconstruction& model, double size);

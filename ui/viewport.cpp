@@ -320,7 +320,17 @@ void Viewport::setScene(const SceneData& data) {
   for (const auto& [layer, shown] : d_->visible) allShown &= shown;
   if (!allShown) updateFitBox();  // what is visible of it
   const ColorMode mode = d_->colorMode;
-  if (data.mesh && !data.mesh->faces.empty()) {
+  if (data.textured && !data.textured->mesh.faces.empty() && d_->meshShading == MeshShading::kTextured &&
+      mode == ColorMode::kRgb) {
+    // The texture stage's mesh: its own faces, so it is not picked (selection and
+    // cleaning act on the mesh stage's faces, shown with the other shadings).
+    if (d_->texturedSource != data.textured) {
+      d_->texturedActor = texturedMeshActor(*data.textured);
+      d_->texturedActor->PickableOff();
+      d_->texturedSource = data.textured;
+    }
+    add(Layer::kMesh, d_->texturedActor);
+  } else if (data.mesh && !data.mesh->faces.empty()) {
     vtkSmartPointer<vtkActor> actor;
     if (mode == ColorMode::kHeight || (mode == ColorMode::kLabel && data.mesh->hasLabels())) {
       TriangleMesh coloured = *data.mesh;
@@ -604,8 +614,12 @@ void Viewport::orbit(double azimuthDeg, double elevationDeg) {
 void Viewport::setColorMode(ColorMode mode) {
   if (d_->colorMode == mode) return;
   d_->colorMode = mode;
+  rebuildLayers();
+}
+
+// The layers built anew from the scene shown; the view and the selections stay.
+void Viewport::rebuildLayers() {
   if (!d_->scene) return;
-  // Rebuild the layers; the view and the selections stay.
   const auto scene = d_->scene;
   const RegionSelection region = d_->region;
   const Selection picked = d_->selection;
@@ -617,7 +631,13 @@ void Viewport::setColorMode(ColorMode mode) {
 ColorMode Viewport::colorMode() const { return d_->colorMode; }
 
 void Viewport::setMeshShading(MeshShading shading) {
+  const bool rebuild = (shading == MeshShading::kTextured) != (d_->meshShading == MeshShading::kTextured) &&
+                       d_->scene && d_->scene->textured;
   d_->meshShading = shading;
+  if (rebuild) {
+    rebuildLayers();  // textured and untextured are different meshes
+    return;
+  }
   if (auto it = d_->actors.find(Layer::kMesh); it != d_->actors.end()) {
     vtkProperty* p = it->second->GetProperty();
     if (shading == MeshShading::kFlat) p->SetInterpolationToFlat();

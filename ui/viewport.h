@@ -37,7 +37,7 @@ enum class Tool { kNavigate, kRectangle, kLasso, kMeasure };
 // points, 0 blue to 1 red); or a colour per label. A layer without that attribute
 // keeps its RGB colours.
 enum class ColorMode { kRgb, kHeight, kViews, kError, kLabel, kConfidence };
-enum class MeshShading { kSmooth, kFlat, kWireframe };
+enum class MeshShading { kTextured, kSmooth, kFlat, kWireframe };  // textured: vertex colours without a texture
 enum class SelectMode { kReplace, kAdd, kSubtract };
 
 class Viewport : public QOpenGLWidget {
@@ -173,6 +173,7 @@ class Viewport : public QOpenGLWidget {
   void mouseDoubleClickEvent(QMouseEvent* e) override;
 
  private:
+  void rebuildLayers();
   void removeActors();
   void updateRegionHighlight();
   void updateMeasurementActor();

@@ -75,7 +75,11 @@ struct Viewport::Impl {
   SelectMode outlineMode = SelectMode::kReplace;
   vtkSmartPointer<vtkActor> regionPoints, regionFaces, regionCameras;
   ColorMode colorMode = ColorMode::kRgb;
-  MeshShading meshShading = MeshShading::kSmooth;
+  MeshShading meshShading = MeshShading::kTextured;
+  // The textured mesh's actor, kept while the scene's textured mesh is the same: its
+  // texture is uploaded once, not at every rebuild of the layers.
+  std::shared_ptr<const TexturedMesh> texturedSource;
+  vtkSmartPointer<vtkActor> texturedActor;
   size_t maxDisplayedPoints = 4'000'000;
   size_t displayedDense = 0;
   size_t maxInteractivePoints = 250'000;
