@@ -440,6 +440,14 @@ void MainWindow::reloadScene() {
       jobs_->appendLog("viewport", "warning", "could not show " + QString::fromStdString(p));
     for (const auto& n : data.editNotes)
       jobs_->appendLog("edits", "warning", QString::fromStdString(n));
+    if (data.textured) {
+      const StageState texture = stageState(*ws_, "texture");
+      data.texturedCurrent = !texture.stale;
+      if (texture.stale)
+        jobs_->appendLog("viewport", "info",
+                         "the textured mesh is out of date (" + QString::fromStdString(texture.reason) +
+                             "): the mesh is shown with its colours until the Texture stage runs again");
+    }
     photoPaths_ = data.photoPaths;
     loaded_ = std::move(data);
     // An edit made while this load ran is newer than the history it read.

@@ -165,6 +165,7 @@ class MainWindow : public QMainWindow {
   std::vector<uint32_t> denseIds_, faceIds_;  // file index of each dense point / face shown
   QUndoStack* undo_ = nullptr;
   bool rebuildingUndo_ = false;
+  bool texturedEditNoted_ = false;  // the log said the edits hide the textured mesh
   int editGeneration_ = 0;  // counts saved edits, so a slower scene load cannot undo them
   QLabel* selectionLabel_ = nullptr;
   QLabel* measureLabel_ = nullptr;

@@ -14,6 +14,7 @@
 #include <QUndoStack>
 
 #include "ui/cleaning_dialog.h"
+#include "ui/jobs_panel.h"
 #include "ui/labels_panel.h"
 #include "ui/main_window.h"
 #include "ui/stats_panel.h"
@@ -108,6 +109,11 @@ void MainWindow::showEdited() {
   SceneData shown = withEdits(loaded_, history_, &denseIds_, &faceIds_);
   labels_->setLabels(shown.labels, shownLabelCounts(shown));
   hideLabels(shown, labels_->hiddenLabels(), &denseIds_, &faceIds_);
+  if (loaded_.textured && loaded_.texturedCurrent && !shown.textured && !texturedEditNoted_)
+    jobs_->appendLog("viewport", "info",
+                     "the textured mesh was made before these mesh edits: the edited mesh is shown with its "
+                     "colours; run the Texture stage to texture it");
+  texturedEditNoted_ = loaded_.textured && !shown.textured;
   viewport_->setScene(shown);
   if (viewport_->cropBoxShown()) previewCropBox();  // the new scene's elements outside it
   stats_->setModel(shown.sparse ? &*shown.sparse : nullptr, shown.photoPaths.size(),

@@ -97,7 +97,9 @@ SceneData withEdits(const SceneData& loaded, const EditHistory& edits,
   if (loaded.dense && loaded.denseConfidence.size() == loaded.dense->size())
     for (uint32_t i : *denseIds) shown.denseConfidence.push_back(loaded.denseConfidence[i]);
   if (loaded.mesh) shown.mesh = applyEdits(edits, *loaded.mesh, faceIds);
-  shown.textured = loaded.textured;
+  if (loaded.textured && loaded.texturedCurrent &&
+      edits.removed(EditTarget::kMeshFaces) == loaded.edits.removed(EditTarget::kMeshFaces))
+    shown.textured = loaded.textured;
   return shown;
 }
 

@@ -30,6 +30,10 @@ struct SceneData {
   // Shading > Textured; drawn as it was made (the cleaning edits at texturing time).
   // Shared by the copies of a scene, so the viewport builds its texture once per load.
   std::shared_ptr<const TexturedMesh> textured;
+  // Whether the texture stage was up to date at load (set by the window, which knows
+  // the stage keys): an out-of-date textured mesh is not shown, nor one made before
+  // the mesh edits applied now; the mesh with its colours stands in for it.
+  bool texturedCurrent = false;
   // The segment stage's classes when the dense cloud's or the mesh's labels (their
   // `labels`) are the project's current ones.
   LabelTable labels;

@@ -70,7 +70,7 @@ vtkSmartPointer<vtkActor> texturedMeshActor(const TexturedMesh& t, int maxTextur
   // Pages stacked top to bottom into one image; VTK's image rows run bottom-up.
   int width = 0, height = 0;
   std::vector<int> top;
-  for (const RgbPage& p : t.pages) {
+  for (const RgbImage& p : t.pages) {
     top.push_back(height);
     width = std::max(width, p.width);
     height += p.height;
@@ -84,7 +84,7 @@ vtkSmartPointer<vtkActor> texturedMeshActor(const TexturedMesh& t, int maxTextur
   auto* dst = static_cast<uint8_t*>(image->GetScalarPointer());
   std::fill(dst, dst + size_t(W) * size_t(H) * 3, uint8_t(0));
   for (size_t k = 0; k < t.pages.size(); ++k) {
-    const RgbPage& p = t.pages[k];
+    const RgbImage& p = t.pages[k];
     for (int y = 0; y < p.height; y += shrink)
       for (int x = 0; x < p.width; x += shrink) {
         const int row = H - 1 - (top[k] + y) / shrink;  // stacked row, flipped
@@ -102,7 +102,7 @@ vtkSmartPointer<vtkActor> texturedMeshActor(const TexturedMesh& t, int maxTextur
   for (size_t f = 0; f < t.mesh.faces.size(); ++f)
     for (int k = 0; k < 3; ++k) pageOf[size_t(t.mesh.faces[f][k])] = t.face_page[f];
   for (size_t i = 0; i < t.mesh.points.size(); ++i) {
-    const RgbPage& p = t.pages[size_t(pageOf[i])];
+    const RgbImage& p = t.pages[size_t(pageOf[i])];
     const float u = t.uv[i].x() * float(p.width) / float(width);
     const float v = (float(top[size_t(pageOf[i])]) + t.uv[i].y() * float(p.height)) / float(height);
     const float tc[2] = {u, 1.f - v};

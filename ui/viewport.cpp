@@ -149,12 +149,15 @@ void Viewport::paintGL() {
   d_->window->SetSize(w, h);
   d_->window->Render();
   unsigned char* rgba = d_->window->GetRGBACharPixelData(0, 0, w - 1, h - 1, 0);
+  // Back to the widget's context before the last frame is released: Qt deletes the
+  // texture it drew that image with in whichever context is current, and in VTK's the
+  // same number names the textured mesh's atlas (which then drew black).
+  makeCurrent();
   // VTK's rows start at the bottom; QImage's at the top.
   d_->frame = QImage(rgba, w, h, QImage::Format_RGBA8888)
                   .mirrored(false, true)
                   .convertToFormat(QImage::Format_RGB32);
   delete[] rgba;
-  makeCurrent();  // VTK's render switched to its own context
   QPainter painter(this);
   painter.drawImage(rect(), d_->frame);
   if (!d_->overlay.isNull()) {
@@ -654,6 +657,7 @@ QImage Viewport::renderImage(const QSize& size) {
   d_->window->Render();
   unsigned char* rgba =
       d_->window->GetRGBACharPixelData(0, 0, size.width() - 1, size.height() - 1, 0);
+  makeCurrent();  // see paintGL: no Qt image may be released while VTK's context is current
   QImage image = QImage(rgba, size.width(), size.height(), QImage::Format_RGBA8888)
                      .mirrored(false, true)
                      .convertToFormat(QImage::Format_RGB32);

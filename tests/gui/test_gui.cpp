@@ -1,6 +1,8 @@
 // The real main window under Xvfb: the viewport shows the sample's mesh and
 // cameras, jobs run as workers that can be cancelled or crash without taking
 // the window down, and the event loop stays responsive while they run.
+#include <QApplication>
+#include <QWheelEvent>
 #include <QComboBox>
 #include <QDialog>
 #include <QDoubleSpinBox>
@@ -1181,6 +1183,7 @@ class TestGui : public QObject {
     v->setLayerVisible(Layer::kMesh, true);
     v->setLayerVisible(Layer::kDense, false);
     v->setLayerVisible(Layer::kSparse, false);
+    v->setMeshShading(MeshShading::kSmooth);  // the mesh stage's mesh (textured is the default)
     const QImage smooth = renderNow(v);
     v->setMeshShading(MeshShading::kWireframe);
     const QImage wire = renderNow(v);
@@ -1241,6 +1244,75 @@ class TestGui : public QObject {
     QVERIFY(changedFraction(big, QImage(big.size(), big.format())) > 0.05);
     QVERIFY(!renderNow(v).isNull());  // the widget renders on at its own size
     QCOMPARE(v->lastFrame().size(), v->size() * v->devicePixelRatio());
+  }
+
+  // The texture stage's mesh drawn with its atlas (Mesh Shading > Textured, the
+  // default). It stays textured while the view zooms and other layers come and go (Qt
+  // once deleted the atlas in VTK's context and the mesh went black); edits to the mesh
+  // made after it show the edited mesh with its colours instead, until they are undone.
+  void texturedMeshDrawnWithItsAtlas() {
+    QTemporaryDir tmp;
+    MainWindow w;
+    QVERIFY(openSampleProject(w, tmp));
+    Viewport* v = w.viewport();
+    QVERIFY2(v->scene()->textured, "the sample project has no textured mesh");
+    auto* textured = w.findChild<QAction*>("shading-Textured");
+    QVERIFY(textured && textured->isChecked());
+    for (Layer l : {Layer::kDense, Layer::kSparse, Layer::kCameras}) v->setLayerVisible(l, false);
+    v->setLayerVisible(Layer::kMesh, false);
+    const QImage empty = renderNow(v);
+    v->setLayerVisible(Layer::kMesh, true);
+    const QImage first = renderNow(v);
+    save(first, "gui_textured.png");
+    const double pixels = double(first.width()) * first.height();
+    const double covered = changedFraction(empty, first);
+    auto blackShare = [&](const QImage& img) { return double(countColour(img, Qt::black, 20)) / pixels; };
+    qInfo("textured mesh covers %.1f%% of the view, %.3f%% of it black", 100 * covered,
+          100 * blackShare(first) / covered);
+    QVERIFY(covered > 0.05);
+    QVERIFY(blackShare(first) < 0.01 * covered);
+    // The mesh's own colours, shaded, differ from the photos' texture.
+    auto* smooth = w.findChild<QAction*>("shading-Smooth");
+    QVERIFY(smooth);
+    smooth->trigger();
+    const QImage vertex = renderNow(v);
+    save(vertex, "gui_textured_off.png");
+    QVERIFY(changedFraction(first, vertex) > 0.02);
+    textured->trigger();
+    QVERIFY(changedFraction(first, renderNow(v)) < 0.002);
+    // Zoomed in and out with the wheel, a layer shown and hidden between frames.
+    const QPointF centre(v->width() / 2.0, v->height() / 2.0);
+    for (int step : {120, 120, 120, 120, -120, -120, -120, -120}) {
+      QWheelEvent wheel(centre, v->mapToGlobal(centre), QPoint(), QPoint(0, step), Qt::NoButton, Qt::NoModifier,
+                        Qt::NoScrollPhase, false);
+      QApplication::sendEvent(v, &wheel);
+      const QImage zoomed = renderNow(v);
+      QVERIFY2(blackShare(zoomed) < 0.01, "the textured mesh went black while zooming");
+      v->setLayerVisible(Layer::kSparse, step > 0);
+      renderNow(v);
+    }
+    v->setLayerVisible(Layer::kSparse, false);
+    const QImage back = renderNow(v);
+    save(back, "gui_textured_after_zoom.png");
+    qInfo("after zooming in and out: %.3f%% of the view black, %.2f%% changed", 100 * blackShare(back),
+          100 * changedFraction(first, back));
+    QVERIFY(blackShare(back) < 0.01 * covered);
+    QVERIFY(changedFraction(first, back) < 0.02);
+    // Faces deleted after texturing: the edited mesh with its colours stands in.
+    RegionSelection some;
+    for (uint32_t f = 0; f < v->scene()->mesh->faces.size(); f += 4) some.faces.push_back(f);
+    const size_t faces = v->scene()->mesh->faces.size();
+    v->setRegionSelection(std::move(some));
+    w.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&w));
+    v->setFocus();
+    QTest::keyClick(v, Qt::Key_Delete);
+    QVERIFY(v->scene()->mesh->faces.size() < faces);
+    QVERIFY(!v->scene()->textured);
+    QVERIFY(changedFraction(first, renderNow(v)) > 0.02);
+    QTest::keyClick(v, Qt::Key_Z, Qt::ControlModifier);
+    QVERIFY(v->scene()->textured);
+    QVERIFY(changedFraction(first, renderNow(v)) < 0.002);
   }
 
   // Measuring: M, two clicks on the cloud pick the front-most points under the cursor;
