@@ -429,6 +429,172 @@ void levelSeamsLocally(TexturedMesh& t, const std::vector<int>& source, int ring
   }
 }
 
+// Texel-level blending across seams (after Waechter et al.'s Poisson editing, on a band):
+// along every edge between two charts each side's colour is moved halfway to the other's
+// (differences smoothed along the edge), and the offset fades to nothing `band` texels
+// into the chart (Jacobi steps of the Laplace equation on the band's texels). What the
+// per-vertex levelling leaves along a seam (an offset varying faster than the vertices)
+// is blended here. Sides that differ by more than an exposure step (an occlusion edge,
+// a misplaced sliver) are left as they are.
+void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std::vector<int>& faceChart, int band) {
+  const TriangleMesh& m = t.mesh;
+  const size_t F = m.faces.size();
+  // Border edges: the two faces of an input edge in different charts.
+  std::unordered_map<uint64_t, std::pair<uint32_t, int>> open;
+  std::vector<std::array<uint32_t, 4>> borders;  // f, k, g, kg
+  for (uint32_t f = 0; f < F; ++f) {
+    if (t.face_view[f] < 0) continue;
+    for (int k = 0; k < 3; ++k) {
+      uint32_t u = uint32_t(source[size_t(m.faces[f][k])]), v = uint32_t(source[size_t(m.faces[f][(k + 1) % 3])]);
+      if (u > v) std::swap(u, v);
+      const uint64_t key = (uint64_t(u) << 32) | v;
+      auto it = open.find(key);
+      if (it == open.end()) {
+        open.emplace(key, std::make_pair(f, k));
+        continue;
+      }
+      const auto [g, kg] = it->second;
+      open.erase(it);
+      if (faceChart[f] != faceChart[g]) borders.push_back({f, uint32_t(k), g, uint32_t(kg)});
+    }
+  }
+  if (borders.empty()) return;
+  auto corners = [&](size_t f, Eigen::Vector2f q[3]) {
+    const RgbImage& img = t.pages[size_t(t.face_page[f])];
+    for (int k = 0; k < 3; ++k)
+      q[k] = t.uv[size_t(m.faces[f][k])].cwiseProduct(Eigen::Vector2f(float(img.width), float(img.height)));
+  };
+  // Per page: which face owns each texel.
+  std::vector<std::vector<int32_t>> owner(t.pages.size());
+  for (size_t p = 0; p < t.pages.size(); ++p) owner[p].assign(size_t(t.pages[p].width) * size_t(t.pages[p].height), -1);
+  for (size_t f = 0; f < F; ++f) {
+    if (t.face_view[f] < 0) continue;
+    Eigen::Vector2f p[3];
+    corners(f, p);
+    const RgbImage& img = t.pages[size_t(t.face_page[f])];
+    const float area = (p[1] - p[0]).x() * (p[2] - p[0]).y() - (p[1] - p[0]).y() * (p[2] - p[0]).x();
+    if (std::abs(area) < 1e-8f) continue;
+    const int x0 = std::max(0, int(std::floor(std::min({p[0].x(), p[1].x(), p[2].x()}))));
+    const int x1 = std::min(img.width - 1, int(std::ceil(std::max({p[0].x(), p[1].x(), p[2].x()}))));
+    const int y0 = std::max(0, int(std::floor(std::min({p[0].y(), p[1].y(), p[2].y()}))));
+    const int y1 = std::min(img.height - 1, int(std::ceil(std::max({p[0].y(), p[1].y(), p[2].y()}))));
+    for (int y = y0; y <= y1; ++y)
+      for (int x = x0; x <= x1; ++x) {
+        const Eigen::Vector2f q(float(x) + 0.5f, float(y) + 0.5f);
+        auto edge = [&](const Eigen::Vector2f& a, const Eigen::Vector2f& b) {
+          return ((b - a).x() * (q - a).y() - (b - a).y() * (q - a).x()) / area;
+        };
+        if (edge(p[1], p[2]) < -0.02f || edge(p[2], p[0]) < -0.02f || edge(p[0], p[1]) < -0.02f) continue;
+        owner[size_t(t.face_page[f])][size_t(y) * size_t(img.width) + size_t(x)] = int32_t(f);
+      }
+  }
+  // Seeds: the texels along each side of each border edge, with their offsets.
+  std::vector<std::unordered_map<size_t, std::pair<Eigen::Vector3f, int>>> seeds(t.pages.size());
+  for (const auto& [f, k, g, kg] : borders) {
+    // The edge runs from corner k to k + 1 in f; in g from corner kg or the other way.
+    const bool reversed = source[size_t(m.faces[g][kg])] != source[size_t(m.faces[f][k])];
+    Eigen::Vector2f pf[3];
+    corners(f, pf);
+    const int n = std::max(2, int(std::ceil((pf[(k + 1) % 3] - pf[k]).norm())) + 1);
+    std::vector<Eigen::Vector3f> diff(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) {
+      const float s = (float(i) + 0.5f) / float(n), sg = reversed ? 1 - s : s;
+      Eigen::Vector3f bf = Eigen::Vector3f::Zero(), bg = Eigen::Vector3f::Zero();
+      bf[int(k)] = 1 - s, bf[int(k + 1) % 3] = s;
+      bg[int(kg)] = 1 - sg, bg[int(kg + 1) % 3] = sg;
+      diff[size_t(i)] = texelAt(t, g, bg) - texelAt(t, f, bf);
+    }
+    // Smoothed along the edge: image noise and a texel of misregistration are not exposure.
+    for (int i = 0; i < n; ++i) {
+      Eigen::Vector3f sum = Eigen::Vector3f::Zero();
+      int c = 0;
+      for (int j = std::max(0, i - 3); j <= std::min(n - 1, i + 3); ++j) sum += diff[size_t(j)], ++c;
+      const Eigen::Vector3f d = sum / float(c);
+      if (d.cwiseAbs().maxCoeff() > 40.f) continue;
+      const float s = (float(i) + 0.5f) / float(n);
+      for (const auto& [face, corner, sign, sf] :
+           {std::tuple{f, int(k), 0.5f, s}, std::tuple{g, int(kg), -0.5f, reversed ? 1 - s : s}}) {
+        Eigen::Vector2f q[3];
+        corners(face, q);
+        const Eigen::Vector2f at = (1 - sf) * q[corner] + sf * q[(corner + 1) % 3];
+        const RgbImage& img = t.pages[size_t(t.face_page[face])];
+        const int x = std::clamp(int(at.x()), 0, img.width - 1), y = std::clamp(int(at.y()), 0, img.height - 1);
+        auto& seed = seeds[size_t(t.face_page[face])]
+                         .try_emplace(size_t(y) * size_t(img.width) + size_t(x), Eigen::Vector3f::Zero(), 0)
+                         .first->second;
+        seed.first += sign * d;
+        ++seed.second;
+      }
+    }
+  }
+  // Per page: the band's texels, the seeds fixed, zero at the band's far edge.
+  for (size_t p = 0; p < t.pages.size(); ++p) {
+    if (seeds[p].empty()) continue;
+    RgbImage& img = t.pages[p];
+    const int W = img.width, H = img.height;
+    const auto& own = owner[p];
+    auto chartAt = [&](size_t i) { return own[i] < 0 ? -1 : faceChart[size_t(own[i])]; };
+    auto neighbours = [&](size_t i, auto&& visit) {
+      const int x = int(i % size_t(W)), y = int(i / size_t(W));
+      if (x + 1 < W) visit(i + 1);
+      if (x > 0) visit(i - 1);
+      if (y + 1 < H) visit(i + size_t(W));
+      if (y > 0) visit(i - size_t(W));
+    };
+    std::vector<int> dist(size_t(W) * size_t(H), -1);
+    std::vector<size_t> order;
+    std::vector<Eigen::Vector3f> offset(size_t(W) * size_t(H), Eigen::Vector3f::Zero());
+    for (const auto& [i, sd] : seeds[p]) {
+      if (chartAt(i) < 0) continue;
+      dist[i] = 0;
+      offset[i] = sd.first / float(sd.second);
+      order.push_back(i);
+    }
+    for (size_t head = 0; head < order.size(); ++head) {
+      const size_t i = order[head];
+      if (dist[i] >= band) continue;
+      neighbours(i, [&](size_t j) {
+        if (dist[j] >= 0 || chartAt(j) != chartAt(i)) return;
+        dist[j] = dist[i] + 1;
+        order.push_back(j);
+      });
+    }
+    std::vector<Eigen::Vector3f> next = offset;
+    for (int it = 0; it < 2 * band; ++it) {
+      for (size_t i : order) {
+        if (dist[i] == 0 || dist[i] >= band) continue;  // the seeds and the far edge stay
+        Eigen::Vector3f sum = Eigen::Vector3f::Zero();
+        int c = 0;
+        neighbours(i, [&](size_t j) {
+          if (dist[j] >= 0 && chartAt(j) == chartAt(i)) sum += offset[j], ++c;
+        });
+        if (c) next[i] = sum / float(c);
+      }
+      offset.swap(next);
+      for (size_t i : order) next[i] = offset[i];
+    }
+    // Drawn into the page, and into the padding two texels around the band.
+    size_t from = 0;
+    for (int pass = 0; pass < 2; ++pass) {
+      const size_t to = order.size();
+      for (size_t n = from; n < to; ++n) {
+        const size_t i = order[n];
+        neighbours(i, [&](size_t j) {
+          if (own[j] >= 0 || dist[j] >= 0) return;
+          dist[j] = band;
+          offset[j] = offset[i];
+          order.push_back(j);
+        });
+      }
+      from = to;
+    }
+    for (size_t i : order)
+      for (int ch = 0; ch < 3; ++ch)
+        img.rgb[3 * i + size_t(ch)] =
+            uint8_t(std::clamp(float(img.rgb[3 * i + size_t(ch)]) + offset[i][ch] + 0.5f, 0.f, 255.f));
+  }
+}
+
 }  // namespace
 
 TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& cameras, const PhotoLoader& load,
@@ -703,11 +869,13 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   out.face_view = label;
   out.mesh.faces.resize(F);
   std::vector<int> source;  // per output vertex: the input vertex
+  std::vector<int> faceChart(F, -1);
   for (const Chart& c : charts) {
     std::unordered_map<int, int> vertexOf;
     const RgbImage& page = out.pages[size_t(c.page)];
     for (uint32_t f : c.faces) {
       out.face_page[f] = c.page;
+      faceChart[f] = int(&c - charts.data());
       for (int k = 0; k < 3; ++k) {
         const int src = mesh.faces[f][k];
         auto [it, isNew] = vertexOf.emplace(src, int(out.mesh.points.size()));
@@ -728,6 +896,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   if (o.level_seams) {
     if (progress) progress("blending colours across seams", 0, 1);
     levelSeamsLocally(out, source, o.seam_rings);
+    if (o.seam_band > 0) blendSeamTexels(out, source, faceChart, o.seam_band);
   }
   // Vertex colours: the texel under each vertex (for viewers that show colours only).
   out.mesh.colors.resize(out.mesh.points.size());
