@@ -286,6 +286,17 @@ fs::path maskFile(const fs::path& denseDir, const std::string& name) {
   return denseDir / "masks" / (name + ".png");
 }
 
+std::vector<uint8_t> readMask(const fs::path& denseDir, const std::string& name) {
+  const fs::path file = maskFile(denseDir, name);
+  if (!fs::exists(file)) return {};
+  const cv::Mat mask = cv::imread(file.string(), cv::IMREAD_GRAYSCALE);
+  if (mask.empty()) throw Error("mask '" + file.string() + "' cannot be read; rerun the undistort stage");
+  std::vector<uint8_t> out(size_t(mask.cols) * size_t(mask.rows));
+  for (int y = 0; y < mask.rows; ++y)
+    for (int x = 0; x < mask.cols; ++x) out[size_t(y) * size_t(mask.cols) + size_t(x)] = mask.at<uint8_t>(y, x) >= 128;
+  return out;
+}
+
 size_t applyMask(const fs::path& denseDir, const std::string& name, DepthMap& map) {
   const fs::path file = maskFile(denseDir, name);
   if (!fs::exists(file)) return 0;

@@ -99,6 +99,9 @@ std::optional<std::filesystem::path> findMaskFile(const std::filesystem::path& d
 // Masks (white = keep) of the undistorted photos: dense/masks/NAME.png, written
 // by the undistort stage when the user gives a mask folder.
 std::filesystem::path maskFile(const std::filesystem::path& denseDir, const std::string& name);
+// That mask as one byte per pixel (1 = object), at its own size; empty when the photo
+// has none. Throws naming the file when it cannot be read.
+std::vector<uint8_t> readMask(const std::filesystem::path& denseDir, const std::string& name);
 // Clears depth, normals and confidence outside the photo's mask (scaled to the
 // map's size); returns the pixels cleared, 0 when the photo has no mask.
 size_t applyMask(const std::filesystem::path& denseDir, const std::string& name, DepthMap& map);

@@ -93,16 +93,8 @@ StageOutcome runTexture(StageContext& ctx) {
       [&](const std::string& what, size_t done, size_t total) {
         ctx.report.progress(done, std::max<size_t>(total, 1), what);
       },
-      [&](const std::string& name) {
-        // The undistort stage's masks (undistort.mask_path): a photo without one has none.
-        std::vector<uint8_t> mask;
-        const fs::path file = maskFile(ws.denseDir(), name);
-        if (!fs::exists(file)) return mask;
-        const RgbImage m = readRgbImage(file);
-        mask.resize(size_t(m.width) * size_t(m.height));
-        for (size_t i = 0; i < mask.size(); ++i) mask[i] = m.rgb[3 * i] > 127 ? 1 : 0;
-        return mask;
-      });
+      // The undistort stage's masks (undistort.mask_path): a photo without one has none.
+      [&](const std::string& name) { return readMask(ws.denseDir(), name); });
   throwIfCancelled();
   ctx.report.progress(4, 5, "writing the textured mesh");
   const fs::path dir = ws.root() / files::Texture::textured;
