@@ -317,6 +317,50 @@ std::vector<Eigen::Vector3f> seamGains(const std::vector<std::tuple<int, int, Ei
 
 Eigen::Vector3f texelAt(const TexturedMesh& t, size_t f, const Eigen::Vector3f& bary);
 
+// Each pair of faces sharing an edge, vertices matched by `id` (vertices split at chart
+// borders share one): visit(f, k, g, kg), the edge from f's corner k and g's corner kg.
+template <typename Id, typename Visit>
+void forEachSharedEdge(const TriangleMesh& m, Id&& id, Visit&& visit) {
+  std::unordered_map<uint64_t, std::pair<uint32_t, int>> open;
+  for (uint32_t f = 0; f < m.faces.size(); ++f)
+    for (int k = 0; k < 3; ++k) {
+      uint32_t u = id(size_t(m.faces[f][k])), v = id(size_t(m.faces[f][(k + 1) % 3]));
+      if (u > v) std::swap(u, v);
+      const uint64_t key = (uint64_t(u) << 32) | v;
+      auto it = open.find(key);
+      if (it == open.end()) {
+        open.emplace(key, std::make_pair(f, k));
+        continue;
+      }
+      const auto [g, kg] = it->second;
+      open.erase(it);
+      visit(f, k, g, kg);
+    }
+}
+
+// The texels (x, y) of a W x H page whose centres lie in the triangle p (page pixels),
+// with their barycentric weights; a sliver's worth of tolerance keeps shared edges covered.
+template <typename Visit>
+void forEachTexelOfFace(const Eigen::Vector2f p[3], int W, int H, Visit&& visit) {
+  const float area = (p[1] - p[0]).x() * (p[2] - p[0]).y() - (p[1] - p[0]).y() * (p[2] - p[0]).x();
+  if (std::abs(area) < 1e-8f) return;
+  const int x0 = std::max(0, int(std::floor(std::min({p[0].x(), p[1].x(), p[2].x()}))));
+  const int x1 = std::min(W - 1, int(std::ceil(std::max({p[0].x(), p[1].x(), p[2].x()}))));
+  const int y0 = std::max(0, int(std::floor(std::min({p[0].y(), p[1].y(), p[2].y()}))));
+  const int y1 = std::min(H - 1, int(std::ceil(std::max({p[0].y(), p[1].y(), p[2].y()}))));
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x) {
+      const Eigen::Vector2f q(float(x) + 0.5f, float(y) + 0.5f);
+      auto edge = [&](const Eigen::Vector2f& a, const Eigen::Vector2f& b) {
+        return ((b - a).x() * (q - a).y() - (b - a).y() * (q - a).x()) / area;
+      };
+      const float w0 = edge(p[1], p[2]), w1 = edge(p[2], p[0]), w2 = edge(p[0], p[1]);
+      const float eps = -0.02f;
+      if (w0 < eps || w1 < eps || w2 < eps) continue;
+      visit(x, y, w0, w1, w2);
+    }
+}
+
 // Local seam levelling (after Waechter et al.'s local adjustment): where a vertex sits
 // on the border of several charts, each chart's colour there is moved to their mean;
 // the offsets fade into each chart over `rings` rings of vertices (Jacobi steps of the
@@ -383,26 +427,12 @@ void levelSeamsLocally(TexturedMesh& t, const std::vector<int>& source, int ring
       if (t.face_view[f] < 0 || t.face_page[f] != int(page)) continue;
       Eigen::Vector2f p[3];
       for (int k = 0; k < 3; ++k) p[k] = t.uv[size_t(t.mesh.faces[f][k])].cwiseProduct(Eigen::Vector2f(float(W), float(H)));
-      const float area = (p[1] - p[0]).x() * (p[2] - p[0]).y() - (p[1] - p[0]).y() * (p[2] - p[0]).x();
-      if (std::abs(area) < 1e-8f) continue;
-      const int x0 = std::max(0, int(std::floor(std::min({p[0].x(), p[1].x(), p[2].x()}))));
-      const int x1 = std::min(W - 1, int(std::ceil(std::max({p[0].x(), p[1].x(), p[2].x()}))));
-      const int y0 = std::max(0, int(std::floor(std::min({p[0].y(), p[1].y(), p[2].y()}))));
-      const int y1 = std::min(H - 1, int(std::ceil(std::max({p[0].y(), p[1].y(), p[2].y()}))));
-      for (int y = y0; y <= y1; ++y)
-        for (int x = x0; x <= x1; ++x) {
-          const Eigen::Vector2f q(float(x) + 0.5f, float(y) + 0.5f);
-          auto edge = [&](const Eigen::Vector2f& a, const Eigen::Vector2f& b) {
-            return ((b - a).x() * (q - a).y() - (b - a).y() * (q - a).x()) / area;
-          };
-          const float w0 = edge(p[1], p[2]), w1 = edge(p[2], p[0]), w2 = edge(p[0], p[1]);
-          const float eps = -0.02f;
-          if (w0 < eps || w1 < eps || w2 < eps) continue;
-          const size_t i = size_t(y) * size_t(W) + size_t(x);
-          add[i] = w0 * offset[size_t(t.mesh.faces[f][0])] + w1 * offset[size_t(t.mesh.faces[f][1])] +
-                   w2 * offset[size_t(t.mesh.faces[f][2])];
-          set[i] = 1;
-        }
+      forEachTexelOfFace(p, W, H, [&](int x, int y, float w0, float w1, float w2) {
+        const size_t i = size_t(y) * size_t(W) + size_t(x);
+        add[i] = w0 * offset[size_t(t.mesh.faces[f][0])] + w1 * offset[size_t(t.mesh.faces[f][1])] +
+                 w2 * offset[size_t(t.mesh.faces[f][2])];
+        set[i] = 1;
+      });
     }
     for (int pass = 0; pass < 2; ++pass) {
       std::vector<char> grown = set;
@@ -440,24 +470,11 @@ void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std:
   const TriangleMesh& m = t.mesh;
   const size_t F = m.faces.size();
   // Border edges: the two faces of an input edge in different charts.
-  std::unordered_map<uint64_t, std::pair<uint32_t, int>> open;
   std::vector<std::array<uint32_t, 4>> borders;  // f, k, g, kg
-  for (uint32_t f = 0; f < F; ++f) {
-    if (t.face_view[f] < 0) continue;
-    for (int k = 0; k < 3; ++k) {
-      uint32_t u = uint32_t(source[size_t(m.faces[f][k])]), v = uint32_t(source[size_t(m.faces[f][(k + 1) % 3])]);
-      if (u > v) std::swap(u, v);
-      const uint64_t key = (uint64_t(u) << 32) | v;
-      auto it = open.find(key);
-      if (it == open.end()) {
-        open.emplace(key, std::make_pair(f, k));
-        continue;
-      }
-      const auto [g, kg] = it->second;
-      open.erase(it);
-      if (faceChart[f] != faceChart[g]) borders.push_back({f, uint32_t(k), g, uint32_t(kg)});
-    }
-  }
+  forEachSharedEdge(m, [&](size_t v) { return uint32_t(source[v]); }, [&](uint32_t f, int k, uint32_t g, int kg) {
+    if (t.face_view[f] >= 0 && t.face_view[g] >= 0 && faceChart[f] != faceChart[g])
+      borders.push_back({f, uint32_t(k), g, uint32_t(kg)});
+  });
   if (borders.empty()) return;
   auto corners = [&](size_t f, Eigen::Vector2f q[3]) {
     const RgbImage& img = t.pages[size_t(t.face_page[f])];
@@ -472,21 +489,9 @@ void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std:
     Eigen::Vector2f p[3];
     corners(f, p);
     const RgbImage& img = t.pages[size_t(t.face_page[f])];
-    const float area = (p[1] - p[0]).x() * (p[2] - p[0]).y() - (p[1] - p[0]).y() * (p[2] - p[0]).x();
-    if (std::abs(area) < 1e-8f) continue;
-    const int x0 = std::max(0, int(std::floor(std::min({p[0].x(), p[1].x(), p[2].x()}))));
-    const int x1 = std::min(img.width - 1, int(std::ceil(std::max({p[0].x(), p[1].x(), p[2].x()}))));
-    const int y0 = std::max(0, int(std::floor(std::min({p[0].y(), p[1].y(), p[2].y()}))));
-    const int y1 = std::min(img.height - 1, int(std::ceil(std::max({p[0].y(), p[1].y(), p[2].y()}))));
-    for (int y = y0; y <= y1; ++y)
-      for (int x = x0; x <= x1; ++x) {
-        const Eigen::Vector2f q(float(x) + 0.5f, float(y) + 0.5f);
-        auto edge = [&](const Eigen::Vector2f& a, const Eigen::Vector2f& b) {
-          return ((b - a).x() * (q - a).y() - (b - a).y() * (q - a).x()) / area;
-        };
-        if (edge(p[1], p[2]) < -0.02f || edge(p[2], p[0]) < -0.02f || edge(p[0], p[1]) < -0.02f) continue;
-        owner[size_t(t.face_page[f])][size_t(y) * size_t(img.width) + size_t(x)] = int32_t(f);
-      }
+    forEachTexelOfFace(p, img.width, img.height, [&](int x, int y, float, float, float) {
+      owner[size_t(t.face_page[f])][size_t(y) * size_t(img.width) + size_t(x)] = int32_t(f);
+    });
   }
   // Seeds: the texels along each side of each border edge, with their offsets.
   std::vector<std::unordered_map<size_t, std::pair<Eigen::Vector3f, int>>> seeds(t.pages.size());
@@ -1027,7 +1032,6 @@ SeamSteps seamSteps(const TexturedMesh& t) {
   for (size_t i = 0; i < m.points.size(); ++i)
     pid[i] = idOf.emplace(std::array<float, 3>{m.points[i].x(), m.points[i].y(), m.points[i].z()}, uint32_t(idOf.size()))
                  .first->second;
-  std::unordered_map<uint64_t, std::pair<uint32_t, int>> open;
   SeamSteps s;
   // A point a tenth of the way from the edge's midpoint to the face's third corner.
   auto inside = [&](uint32_t f, int k) {
@@ -1037,31 +1041,20 @@ SeamSteps seamSteps(const TexturedMesh& t) {
     b[(k + 2) % 3] += 0.1f;
     return texelAt(t, f, b);
   };
-  for (uint32_t f = 0; f < m.faces.size(); ++f)
-    for (int k = 0; k < 3; ++k) {
-      uint32_t u = pid[size_t(m.faces[f][k])], v = pid[size_t(m.faces[f][(k + 1) % 3])];
-      if (u > v) std::swap(u, v);
-      const uint64_t key = (uint64_t(u) << 32) | v;
-      auto it = open.find(key);
-      if (it == open.end()) {
-        open.emplace(key, std::make_pair(f, k));
-        continue;
-      }
-      const auto [g, kg] = it->second;
-      open.erase(it);
-      // The neutral fill of unseen faces is not a seam between photos.
-      if (!t.face_view.empty() && (t.face_view[f] < 0 || t.face_view[g] < 0)) continue;
-      // Same chart: the two faces share their corners' texture coordinates.
-      const bool sameChart = m.faces[f][k] == m.faces[g][(kg + 1) % 3] || m.faces[f][k] == m.faces[g][kg];
-      const double step = (inside(f, k) - inside(g, kg)).cwiseAbs().mean();
-      if (sameChart) {
-        s.interior += step;
-        ++s.interior_edges;
-      } else {
-        s.border += step;
-        ++s.border_edges;
-      }
+  forEachSharedEdge(m, [&](size_t v) { return pid[v]; }, [&](uint32_t f, int k, uint32_t g, int kg) {
+    // The neutral fill of unseen faces is not a seam between photos.
+    if (!t.face_view.empty() && (t.face_view[f] < 0 || t.face_view[g] < 0)) return;
+    // Same chart: the two faces share their corners' texture coordinates.
+    const bool sameChart = m.faces[f][k] == m.faces[g][(kg + 1) % 3] || m.faces[f][k] == m.faces[g][kg];
+    const double step = (inside(f, k) - inside(g, kg)).cwiseAbs().mean();
+    if (sameChart) {
+      s.interior += step;
+      ++s.interior_edges;
+    } else {
+      s.border += step;
+      ++s.border_edges;
     }
+  });
   if (s.border_edges) s.border /= double(s.border_edges);
   if (s.interior_edges) s.interior /= double(s.interior_edges);
   return s;
