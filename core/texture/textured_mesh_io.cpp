@@ -150,7 +150,14 @@ TexturedMesh readTexturedObj(const fs::path& path) {
       auto it = textureOf.find(name);
       if (it == textureOf.end()) throw damaged("material '" + name + "' has no texture");
       auto [pit, isNew] = pageOf.emplace(it->second, int(t.pages.size()));
-      if (isNew) t.pages.push_back(readRgbImage(path.parent_path() / it->second));
+      if (isNew) {
+        const fs::path file = path.parent_path() / it->second;
+        try {
+          t.pages.push_back(readRgbImage(file));
+        } catch (const Error&) {
+          throw Error("the texture page '" + file.string() + "' is missing or damaged; run the texture stage again");
+        }
+      }
       page = pit->second;
     } else if (key == "f") {
       Eigen::Vector3i face;
