@@ -76,6 +76,7 @@ StageOutcome runTexture(StageContext& ctx) {
   o.smoothness = p.smoothness;
   o.outlier_distance = p.outlier_distance;
   o.level_seams = p.level_seams;
+  o.seam_feather = p.seam_feather;
   o.threads = p.num_threads;
   TextureReport rep;
   const TexturedMesh textured = textureMesh(

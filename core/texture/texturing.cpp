@@ -459,6 +459,197 @@ void levelSeamsLocally(TexturedMesh& t, const std::vector<int>& source, int ring
   }
 }
 
+// The edges between charts: the two faces of an input edge in different charts, both
+// textured; in g the edge runs from corner kg or, `reversed`, the other way.
+struct BorderEdge {
+  uint32_t f, k, g, kg;
+  bool reversed;
+};
+
+std::vector<BorderEdge> chartBorders(const TexturedMesh& t, const std::vector<int>& source,
+                                     const std::vector<int>& faceChart) {
+  const TriangleMesh& m = t.mesh;
+  std::vector<BorderEdge> borders;
+  forEachSharedEdge(m, [&](size_t v) { return uint32_t(source[v]); }, [&](uint32_t f, int k, uint32_t g, int kg) {
+    if (t.face_view[f] >= 0 && t.face_view[g] >= 0 && faceChart[f] != faceChart[g])
+      borders.push_back({f, uint32_t(k), g, uint32_t(kg),
+                         source[size_t(m.faces[g][kg])] != source[size_t(m.faces[f][k])]});
+  });
+  return borders;
+}
+
+// A face's corners in its page's pixels.
+void pageCorners(const TexturedMesh& t, size_t f, Eigen::Vector2f q[3]) {
+  const RgbImage& img = t.pages[size_t(t.face_page[f])];
+  for (int k = 0; k < 3; ++k)
+    q[k] = t.uv[size_t(t.mesh.faces[f][k])].cwiseProduct(Eigen::Vector2f(float(img.width), float(img.height)));
+}
+
+// The texel (its index in the page) at fraction s along the edge from corner k of face f.
+size_t texelOnEdge(const TexturedMesh& t, size_t f, int k, float s) {
+  Eigen::Vector2f q[3];
+  pageCorners(t, f, q);
+  const Eigen::Vector2f at = (1 - s) * q[k] + s * q[(k + 1) % 3];
+  const RgbImage& img = t.pages[size_t(t.face_page[f])];
+  const int x = std::clamp(int(at.x()), 0, img.width - 1), y = std::clamp(int(at.y()), 0, img.height - 1);
+  return size_t(y) * size_t(img.width) + size_t(x);
+}
+
+// Per page: which face owns each texel (-1: none).
+std::vector<std::vector<int32_t>> texelOwners(const TexturedMesh& t) {
+  std::vector<std::vector<int32_t>> owner(t.pages.size());
+  for (size_t p = 0; p < t.pages.size(); ++p) owner[p].assign(size_t(t.pages[p].width) * size_t(t.pages[p].height), -1);
+  for (size_t f = 0; f < t.mesh.faces.size(); ++f) {
+    if (t.face_view[f] < 0) continue;
+    Eigen::Vector2f q[3];
+    pageCorners(t, f, q);
+    const RgbImage& img = t.pages[size_t(t.face_page[f])];
+    forEachTexelOfFace(q, img.width, img.height, [&](int x, int y, float, float, float) {
+      owner[size_t(t.face_page[f])][size_t(y) * size_t(img.width) + size_t(x)] = int32_t(f);
+    });
+  }
+  return owner;
+}
+
+// The four neighbours of texel i of a page of `size` texels, `W` wide.
+template <typename Visit>
+void forEachNeighbour(size_t i, size_t W, size_t size, Visit&& visit) {
+  const size_t x = i % W;
+  if (x + 1 < W) visit(i + 1);
+  if (x > 0) visit(i - 1);
+  if (i + W < size) visit(i + W);
+  if (i >= W) visit(i - W);
+}
+
+// A band along the chart borders of one W x H page: from the seed texels in `order`
+// (dist 0) breadth first into their own chart up to `band` texels (dist per texel, -1
+// outside), then two texels into the padding around the charts (dist `band`, so that
+// sampling at a chart's edge reads band texels too). reach(j, i): texel j joined from i.
+template <typename ChartAt, typename Reach>
+void growBand(std::vector<size_t>& order, std::vector<int>& dist, int band, int W, ChartAt&& chartAt, Reach&& reach) {
+  auto neighbours = [&](size_t i, auto&& visit) { forEachNeighbour(i, size_t(W), dist.size(), visit); };
+  for (size_t head = 0; head < order.size(); ++head) {
+    const size_t i = order[head];
+    if (dist[i] >= band) continue;
+    neighbours(i, [&](size_t j) {
+      if (dist[j] >= 0 || chartAt(j) != chartAt(i)) return;
+      dist[j] = dist[i] + 1;
+      reach(j, i);
+      order.push_back(j);
+    });
+  }
+  size_t from = 0;
+  for (int pass = 0; pass < 2; ++pass) {
+    const size_t to = order.size();
+    for (size_t n = from; n < to; ++n) {
+      const size_t i = order[n];
+      neighbours(i, [&](size_t j) {
+        if (chartAt(j) >= 0 || dist[j] >= 0) return;
+        dist[j] = pass == 0 && chartAt(i) >= 0 ? dist[i] : band;
+        reach(j, i);
+        order.push_back(j);
+      });
+    }
+    from = to;
+  }
+}
+
+// Cross-fading across seams: within `band` texels of a border between two charts each
+// texel mixes its own photo with the photo of the chart across the border, sampled at
+// the same surface point: half and half at the border, its own photo alone `band`
+// texels in. Where the mesh lies a little off the surface two photos disagree in
+// detail, not only in exposure; that then changes gradually instead of in a step.
+// Texels whose surface point the other photo does not see keep their colour.
+void featherSeams(TexturedMesh& t, const std::vector<int>& source, const std::vector<int>& faceChart, int band,
+                  const std::vector<ViewData>& views, const std::vector<Eigen::Vector3f>& gains, const PhotoLoader& load,
+                  int threads, const std::function<bool(size_t face, int view)>& sees) {
+  const std::vector<BorderEdge> borders = chartBorders(t, source, faceChart);
+  if (borders.empty() || band <= 0) return;
+  const std::vector<std::vector<int32_t>> owner = texelOwners(t);
+  // Seeds: the texels along each side of each border, with the photo across it.
+  std::vector<std::unordered_map<size_t, int>> seeds(t.pages.size());
+  for (const BorderEdge& e : borders) {
+    Eigen::Vector2f q[3];
+    pageCorners(t, e.f, q);
+    const int n = std::max(2, int(std::ceil((q[(e.k + 1) % 3] - q[e.k]).norm())) + 1);
+    for (int i = 0; i < n; ++i) {
+      const float s = (float(i) + 0.5f) / float(n);
+      seeds[size_t(t.face_page[e.f])].emplace(texelOnEdge(t, e.f, int(e.k), s), t.face_view[e.g]);
+      seeds[size_t(t.face_page[e.g])].emplace(texelOnEdge(t, e.g, int(e.kg), e.reversed ? 1 - s : s), t.face_view[e.f]);
+    }
+  }
+  struct Texel {
+    uint32_t page, index, view;
+    float own;  // the weight of the texel's own photo
+    Eigen::Vector3f X;
+  };
+  std::vector<Texel> texels;
+  for (size_t p = 0; p < t.pages.size(); ++p) {
+    if (seeds[p].empty()) continue;
+    const RgbImage& img = t.pages[p];
+    const int W = img.width;
+    const auto& own = owner[p];
+    auto chartAt = [&](size_t i) { return own[i] < 0 ? -1 : faceChart[size_t(own[i])]; };
+    std::vector<int> dist(own.size(), -1);
+    std::vector<int32_t> other(own.size(), -1), face(own.size(), -1);
+    std::vector<size_t> order;
+    for (const auto& [i, view] : seeds[p]) {
+      if (own[i] < 0) continue;
+      dist[i] = 0;
+      other[i] = view;
+      face[i] = own[i];
+      order.push_back(i);
+    }
+    growBand(order, dist, band, W, chartAt, [&](size_t j, size_t i) {
+      other[j] = other[i];
+      face[j] = own[j] >= 0 ? own[j] : face[i];  // padding: the neighbour's face, extended
+    });
+    for (size_t i : order) {
+      if (dist[i] >= band) continue;
+      const size_t f = size_t(face[i]);
+      if (!sees(f, other[i])) continue;
+      // The texel's centre in the face's plane (outside it for padding texels).
+      Eigen::Vector2f q[3];
+      pageCorners(t, f, q);
+      const Eigen::Vector2f c(float(i % size_t(W)) + 0.5f, float(i / size_t(W)) + 0.5f);
+      const Eigen::Vector2f e1 = q[1] - q[0], e2 = q[2] - q[0], d = c - q[0];
+      const float det = e1.x() * e2.y() - e1.y() * e2.x();
+      if (std::abs(det) < 1e-6f) continue;
+      const float b1 = (d.x() * e2.y() - d.y() * e2.x()) / det, b2 = (e1.x() * d.y() - e1.y() * d.x()) / det;
+      const auto& P = t.mesh.points;
+      const auto& tri = t.mesh.faces[f];
+      texels.push_back({uint32_t(p), uint32_t(i), uint32_t(other[i]), 0.5f + 0.5f * float(dist[i]) / float(band),
+                        (1 - b1 - b2) * P[size_t(tri[0])] + b1 * P[size_t(tri[1])] + b2 * P[size_t(tri[2])]});
+    }
+  }
+  // Each photo loaded once for the texels that take from it.
+  std::vector<std::vector<uint32_t>> byView(views.size());
+  for (size_t n = 0; n < texels.size(); ++n) byView[texels[n].view].push_back(uint32_t(n));
+  std::vector<Eigen::Vector3f> across(texels.size());
+  std::vector<char> sampled(texels.size(), 0);
+  parallelFor(views.size(), [&](size_t vi) {
+    throwIfCancelled();
+    if (byView[vi].empty()) return;
+    const RgbImage photo = load(views[vi].name);
+    for (uint32_t n : byView[vi]) {
+      const Eigen::Vector2f at = views[vi].project(texels[n].X);
+      if (!(at.x() >= 0 && at.y() >= 0 && at.x() < float(photo.width) && at.y() < float(photo.height))) continue;
+      across[n] = bilinear(photo, at.x(), at.y()).cwiseProduct(gains[vi]);
+      sampled[n] = 1;
+    }
+  }, threads);
+  for (size_t n = 0; n < texels.size(); ++n) {
+    if (!sampled[n]) continue;
+    uint8_t* px = t.pages[texels[n].page].rgb.data() + 3 * size_t(texels[n].index);
+    const float w = texels[n].own;
+    // Colours this far apart are not one surface seen twice but something in front of it
+    // in one photo (an occluder, the mesh's own edge): kept as they are.
+    if ((Eigen::Vector3f(px[0], px[1], px[2]) - across[n]).cwiseAbs().maxCoeff() > 60.f) continue;
+    for (int ch = 0; ch < 3; ++ch)
+      px[ch] = uint8_t(std::clamp(w * float(px[ch]) + (1 - w) * across[n][ch] + 0.5f, 0.f, 255.f));
+  }
+}
+
 // Texel-level blending across seams (after Waechter et al.'s Poisson editing, on a band):
 // along every edge between two charts each side's colour is moved halfway to the other's
 // (differences smoothed along the edge), and the offset fades to nothing `band` texels
@@ -467,47 +658,22 @@ void levelSeamsLocally(TexturedMesh& t, const std::vector<int>& source, int ring
 // is blended here. Sides that differ by more than an exposure step (an occlusion edge,
 // a misplaced sliver) are left as they are.
 void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std::vector<int>& faceChart, int band) {
-  const TriangleMesh& m = t.mesh;
-  const size_t F = m.faces.size();
-  // Border edges: the two faces of an input edge in different charts.
-  std::vector<std::array<uint32_t, 4>> borders;  // f, k, g, kg
-  forEachSharedEdge(m, [&](size_t v) { return uint32_t(source[v]); }, [&](uint32_t f, int k, uint32_t g, int kg) {
-    if (t.face_view[f] >= 0 && t.face_view[g] >= 0 && faceChart[f] != faceChart[g])
-      borders.push_back({f, uint32_t(k), g, uint32_t(kg)});
-  });
+  const std::vector<BorderEdge> borders = chartBorders(t, source, faceChart);
   if (borders.empty()) return;
-  auto corners = [&](size_t f, Eigen::Vector2f q[3]) {
-    const RgbImage& img = t.pages[size_t(t.face_page[f])];
-    for (int k = 0; k < 3; ++k)
-      q[k] = t.uv[size_t(m.faces[f][k])].cwiseProduct(Eigen::Vector2f(float(img.width), float(img.height)));
-  };
-  // Per page: which face owns each texel.
-  std::vector<std::vector<int32_t>> owner(t.pages.size());
-  for (size_t p = 0; p < t.pages.size(); ++p) owner[p].assign(size_t(t.pages[p].width) * size_t(t.pages[p].height), -1);
-  for (size_t f = 0; f < F; ++f) {
-    if (t.face_view[f] < 0) continue;
-    Eigen::Vector2f p[3];
-    corners(f, p);
-    const RgbImage& img = t.pages[size_t(t.face_page[f])];
-    forEachTexelOfFace(p, img.width, img.height, [&](int x, int y, float, float, float) {
-      owner[size_t(t.face_page[f])][size_t(y) * size_t(img.width) + size_t(x)] = int32_t(f);
-    });
-  }
+  const std::vector<std::vector<int32_t>> owner = texelOwners(t);
   // Seeds: the texels along each side of each border edge, with their offsets.
   std::vector<std::unordered_map<size_t, std::pair<Eigen::Vector3f, int>>> seeds(t.pages.size());
-  for (const auto& [f, k, g, kg] : borders) {
-    // The edge runs from corner k to k + 1 in f; in g from corner kg or the other way.
-    const bool reversed = source[size_t(m.faces[g][kg])] != source[size_t(m.faces[f][k])];
+  for (const BorderEdge& e : borders) {
     Eigen::Vector2f pf[3];
-    corners(f, pf);
-    const int n = std::max(2, int(std::ceil((pf[(k + 1) % 3] - pf[k]).norm())) + 1);
+    pageCorners(t, e.f, pf);
+    const int n = std::max(2, int(std::ceil((pf[(e.k + 1) % 3] - pf[e.k]).norm())) + 1);
     std::vector<Eigen::Vector3f> diff(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) {
-      const float s = (float(i) + 0.5f) / float(n), sg = reversed ? 1 - s : s;
+      const float s = (float(i) + 0.5f) / float(n), sg = e.reversed ? 1 - s : s;
       Eigen::Vector3f bf = Eigen::Vector3f::Zero(), bg = Eigen::Vector3f::Zero();
-      bf[int(k)] = 1 - s, bf[int(k + 1) % 3] = s;
-      bg[int(kg)] = 1 - sg, bg[int(kg + 1) % 3] = sg;
-      diff[size_t(i)] = texelAt(t, g, bg) - texelAt(t, f, bf);
+      bf[int(e.k)] = 1 - s, bf[int(e.k + 1) % 3] = s;
+      bg[int(e.kg)] = 1 - sg, bg[int(e.kg + 1) % 3] = sg;
+      diff[size_t(i)] = texelAt(t, e.g, bg) - texelAt(t, e.f, bf);
     }
     // Smoothed along the edge: image noise and a texel of misregistration are not exposure.
     for (int i = 0; i < n; ++i) {
@@ -518,14 +684,9 @@ void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std:
       if (d.cwiseAbs().maxCoeff() > 40.f) continue;
       const float s = (float(i) + 0.5f) / float(n);
       for (const auto& [face, corner, sign, sf] :
-           {std::tuple{f, int(k), 0.5f, s}, std::tuple{g, int(kg), -0.5f, reversed ? 1 - s : s}}) {
-        Eigen::Vector2f q[3];
-        corners(face, q);
-        const Eigen::Vector2f at = (1 - sf) * q[corner] + sf * q[(corner + 1) % 3];
-        const RgbImage& img = t.pages[size_t(t.face_page[face])];
-        const int x = std::clamp(int(at.x()), 0, img.width - 1), y = std::clamp(int(at.y()), 0, img.height - 1);
+           {std::tuple{e.f, int(e.k), 0.5f, s}, std::tuple{e.g, int(e.kg), -0.5f, e.reversed ? 1 - s : s}}) {
         auto& seed = seeds[size_t(t.face_page[face])]
-                         .try_emplace(size_t(y) * size_t(img.width) + size_t(x), Eigen::Vector3f::Zero(), 0)
+                         .try_emplace(texelOnEdge(t, face, corner, sf), Eigen::Vector3f::Zero(), 0)
                          .first->second;
         seed.first += sign * d;
         ++seed.second;
@@ -536,41 +697,29 @@ void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std:
   for (size_t p = 0; p < t.pages.size(); ++p) {
     if (seeds[p].empty()) continue;
     RgbImage& img = t.pages[p];
-    const int W = img.width, H = img.height;
+    const int W = img.width;
     const auto& own = owner[p];
     auto chartAt = [&](size_t i) { return own[i] < 0 ? -1 : faceChart[size_t(own[i])]; };
-    auto neighbours = [&](size_t i, auto&& visit) {
-      const int x = int(i % size_t(W)), y = int(i / size_t(W));
-      if (x + 1 < W) visit(i + 1);
-      if (x > 0) visit(i - 1);
-      if (y + 1 < H) visit(i + size_t(W));
-      if (y > 0) visit(i - size_t(W));
-    };
-    std::vector<int> dist(size_t(W) * size_t(H), -1);
+    std::vector<int> dist(own.size(), -1);
     std::vector<size_t> order;
-    std::vector<Eigen::Vector3f> offset(size_t(W) * size_t(H), Eigen::Vector3f::Zero());
+    std::vector<Eigen::Vector3f> offset(own.size(), Eigen::Vector3f::Zero());
     for (const auto& [i, sd] : seeds[p]) {
       if (chartAt(i) < 0) continue;
       dist[i] = 0;
       offset[i] = sd.first / float(sd.second);
       order.push_back(i);
     }
-    for (size_t head = 0; head < order.size(); ++head) {
-      const size_t i = order[head];
-      if (dist[i] >= band) continue;
-      neighbours(i, [&](size_t j) {
-        if (dist[j] >= 0 || chartAt(j) != chartAt(i)) return;
-        dist[j] = dist[i] + 1;
-        order.push_back(j);
-      });
-    }
+    std::unordered_map<size_t, size_t> padFrom;  // padding texel: the texel it grew from
+    growBand(order, dist, band, W, chartAt, [&](size_t j, size_t i) {
+      if (own[j] < 0) padFrom[j] = i;
+    });
     std::vector<Eigen::Vector3f> next = offset;
     for (int it = 0; it < 2 * band; ++it) {
       for (size_t i : order) {
-        if (dist[i] == 0 || dist[i] >= band) continue;  // the seeds and the far edge stay
+        if (own[i] < 0 || dist[i] == 0 || dist[i] >= band) continue;  // the seeds, the far edge and the padding stay
         Eigen::Vector3f sum = Eigen::Vector3f::Zero();
         int c = 0;
-        neighbours(i, [&](size_t j) {
+        forEachNeighbour(i, size_t(W), own.size(), [&](size_t j) {
           if (dist[j] >= 0 && chartAt(j) == chartAt(i)) sum += offset[j], ++c;
         });
         if (c) next[i] = sum / float(c);
@@ -578,21 +727,8 @@ void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std:
       offset.swap(next);
       for (size_t i : order) next[i] = offset[i];
     }
-    // Drawn into the page, and into the padding two texels around the band.
-    size_t from = 0;
-    for (int pass = 0; pass < 2; ++pass) {
-      const size_t to = order.size();
-      for (size_t n = from; n < to; ++n) {
-        const size_t i = order[n];
-        neighbours(i, [&](size_t j) {
-          if (own[j] >= 0 || dist[j] >= 0) return;
-          dist[j] = band;
-          offset[j] = offset[i];
-          order.push_back(j);
-        });
-      }
-      from = to;
-    }
+    for (size_t i : order)  // breadth first: a padding texel's source is set before it
+      if (own[i] < 0) offset[i] = offset[padFrom.at(i)];
     for (size_t i : order)
       for (int ch = 0; ch < 3; ++ch)
         img.rgb[3 * i + size_t(ch)] =
@@ -716,11 +852,16 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
     }
     if (progress) progress("views of the faces in " + v.name, ++done, views.size());
   }, threads);
-  for (auto& c : candidates) {
+  std::vector<std::vector<uint32_t>> partlySeen(F);  // views that see a face only in part (for cross-fading)
+  for (size_t f = 0; f < F; ++f) {
+    auto& c = candidates[f];
     std::sort(c.begin(), c.end(), [](const Candidate& a, const Candidate& b) { return a.view < b.view; });
     // Views that see the face whole win; partly hidden ones only stand in for none.
-    if (std::any_of(c.begin(), c.end(), [](const Candidate& k) { return !k.partial; }))
+    if (std::any_of(c.begin(), c.end(), [](const Candidate& k) { return !k.partial; })) {
+      for (const Candidate& k : c)
+        if (k.partial) partlySeen[f].push_back(k.view);
       c.erase(std::remove_if(c.begin(), c.end(), [](const Candidate& k) { return k.partial; }), c.end());
+    }
   }
 
   TextureReport rep;
@@ -898,6 +1039,13 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
       }
     }
   }
+  if (o.seam_feather > 0) {
+    if (progress) progress("cross-fading photos across seams", 0, 1);
+    featherSeams(out, source, faceChart, o.seam_feather, views, gains, load, threads, [&](size_t f, int view) {
+      return std::any_of(candidates[f].begin(), candidates[f].end(), [&](const Candidate& c) { return int(c.view) == view; }) ||
+             std::find(partlySeen[f].begin(), partlySeen[f].end(), uint32_t(view)) != partlySeen[f].end();
+    });
+  }
   if (o.level_seams) {
     if (progress) progress("blending colours across seams", 0, 1);
     levelSeamsLocally(out, source, o.seam_rings);
@@ -1032,6 +1180,12 @@ SeamSteps seamSteps(const TexturedMesh& t) {
   for (size_t i = 0; i < m.points.size(); ++i)
     pid[i] = idOf.emplace(std::array<float, 3>{m.points[i].x(), m.points[i].y(), m.points[i].z()}, uint32_t(idOf.size()))
                  .first->second;
+  // Unseen faces: from the texturing, or read back, all corners on the fill's one texel.
+  auto unseen = [&](uint32_t f) {
+    if (!t.face_view.empty()) return t.face_view[f] < 0;
+    const auto& c = m.faces[f];
+    return !t.uv.empty() && t.uv[size_t(c[0])] == t.uv[size_t(c[1])] && t.uv[size_t(c[0])] == t.uv[size_t(c[2])];
+  };
   SeamSteps s;
   // A point a tenth of the way from the edge's midpoint to the face's third corner.
   auto inside = [&](uint32_t f, int k) {
@@ -1043,7 +1197,7 @@ SeamSteps seamSteps(const TexturedMesh& t) {
   };
   forEachSharedEdge(m, [&](size_t v) { return pid[v]; }, [&](uint32_t f, int k, uint32_t g, int kg) {
     // The neutral fill of unseen faces is not a seam between photos.
-    if (!t.face_view.empty() && (t.face_view[f] < 0 || t.face_view[g] < 0)) return;
+    if (unseen(f) || unseen(g)) return;
     // Same chart: the two faces share their corners' texture coordinates.
     const bool sameChart = m.faces[f][k] == m.faces[g][(kg + 1) % 3] || m.faces[f][k] == m.faces[g][kg];
     const double step = (inside(f, k) - inside(g, kg)).cwiseAbs().mean();

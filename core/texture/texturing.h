@@ -38,6 +38,7 @@ struct TextureOptions {
   double outlier_distance = 0.08;  // colour distance (0-1 per channel) a view may stray
   bool level_seams = true;       // one gain per photo and channel, then local blending at seams
   int seam_rings = 20;           // how far (rings of vertices) a seam's colour offset fades into a chart
+  int seam_feather = 8;          // texels either side of a seam that cross-fade the two photos (0: not)
   int seam_band = 12;            // then texels: how far a seam's remaining step is blended into a chart (0: not)
   int threads = 0;
 };
