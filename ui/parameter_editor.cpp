@@ -21,7 +21,9 @@ namespace {
 
 // A spin box that keeps a number typed out of its range on screen (Qt's drops the
 // keystroke, so "50" in a box that stops at 20 silently reads "5"): the editor then
-// says what is wrong, and the value stays as it was until a number in range is typed.
+// says what is wrong. A value is taken when typing ends (Enter, leaving the box), not
+// per keystroke, so "100" in a box that stops at 64 never sets 1 or 10 on the way: out
+// of range, the box goes back to the value it had and the message stays to say why.
 template <class Base>
 class TypedSpinBox : public Base {
  public:
@@ -126,13 +128,15 @@ void ParameterEditor::watchTypedRange(QAbstractSpinBox* box, const std::string& 
                                       const std::string& range, std::function<QString()> typed) {
   auto* line = box->findChild<QLineEdit*>();
   if (!line) return;
+  box->setKeyboardTracking(false);
   connect(line, &QLineEdit::textChanged, this, [this, box, param, range, typed] {
     const QString message = QString::fromStdString(param) + " = " + typed() + " is out of range " +
                             QString::fromStdString(range) + "; the value stays as it was";
-    if (!box->hasAcceptableInput())
-      error_->setText(message);
-    else if (error_->text().startsWith(QString::fromStdString(param) + " = "))
-      error_->clear();
+    if (!box->hasAcceptableInput()) error_->setText(message);
+  });
+  // A number in range typed clears it (textEdited: keystrokes, not the box going back).
+  connect(line, &QLineEdit::textEdited, this, [this, box, param] {
+    if (box->hasAcceptableInput() && error_->text().startsWith(QString::fromStdString(param) + " = ")) error_->clear();
   });
 }
 
@@ -141,6 +145,7 @@ void ParameterEditor::rebuildForm() {
   for (QWidget* w : formHost_->findChildren<QWidget*>(QString(), Qt::FindDirectChildrenOnly))
     w->deleteLater();
   form_ = new QFormLayout(formHost_);
+  error_->clear();  // said of the form being replaced (another stage, values reset)
   const StageSchema* stage = Schema::instance().stage(currentStage().toStdString());
   if (!stage) return;
   help_->setText(QString::fromStdString(stage->help));

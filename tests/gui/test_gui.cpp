@@ -593,9 +593,25 @@ class TestGui : public QObject {
     QVERIFY2(smooth->text().startsWith("50"), qPrintable(smooth->text()));
     QVERIFY2(error->text().contains("smooth = 50 is out of range [0, 20]"), qPrintable(error->text()));
     QVERIFY(error->isVisible());
-    QVERIFY(smooth->value() != 50);
+    // Typing ends (Enter): nothing of it was taken (not the 5 on the way to 50 either);
+    // the box shows the value it had, and the message stays to say why.
+    const int before = smooth->value();
+    QTest::keyClick(smooth, Qt::Key_Return);
+    QCOMPARE(smooth->value(), before);
+    QVERIFY2(smooth->text().startsWith(QString::number(before)), qPrintable(smooth->text()));
+    QVERIFY(!Workspace::open(project).paramOverrides("mesh").contains("smooth"));
+    QVERIFY2(error->text().contains("smooth = 50 is out of range [0, 20]"), qPrintable(error->text()));
+    // Another stage's form does not carry the message.
+    w.parameterEditor()->selectStage("texture");
+    QVERIFY2(error->text().isEmpty(), qPrintable(error->text()));
+    w.parameterEditor()->selectStage("mesh");
+    smooth = w.parameterEditor()->findChild<QSpinBox*>("mesh.smooth");
+    QTest::keyClick(smooth, Qt::Key_A, Qt::ControlModifier);
+    QTest::keyClicks(smooth, "50");
+    QVERIFY(!error->text().isEmpty());
     QTest::keyClick(smooth, Qt::Key_A, Qt::ControlModifier);
     QTest::keyClicks(smooth, "0");
+    QTest::keyClick(smooth, Qt::Key_Return);
     QCOMPARE(smooth->value(), 0);
     QVERIFY2(error->text().isEmpty(), qPrintable(error->text()));
     QVERIFY(!Workspace::open(project).paramOverrides("mesh").contains("smooth"));

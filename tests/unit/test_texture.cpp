@@ -305,6 +305,13 @@ class TestTexture : public QObject {
     QCOMPARE(o3d.triangle_uvs_.size(), 3 * t.mesh.faces.size());
     QVERIFY(std::any_of(o3d.textures_.begin(), o3d.textures_.end(),
                         [&](const open3d::geometry::Image& i) { return i.width_ == t.pages[0].width; }));
+    // Open3D: the GLB with its texture.
+    open3d::geometry::TriangleMesh o3dGlb;
+    QVERIFY(open3d::io::ReadTriangleMesh((dir / "m.glb").string(), o3dGlb));
+    QCOMPARE(o3dGlb.triangles_.size(), t.mesh.faces.size());
+    QCOMPARE(o3dGlb.triangle_uvs_.size(), 3 * t.mesh.faces.size());
+    QVERIFY(std::any_of(o3dGlb.textures_.begin(), o3dGlb.textures_.end(),
+                        [&](const open3d::geometry::Image& i) { return i.width_ == t.pages[0].width; }));
     // The Khronos validator: no errors.
     QString why;
     const auto report = test::validateGltf(dir / "m.glb", &why);
