@@ -94,16 +94,26 @@ void Reporter::send(nlohmann::json event) {
 
 void Reporter::progress(size_t done, size_t total, const std::string& message) {
   auto now = std::chrono::steady_clock::now();
+  double eta = -1;
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    // A stage counts its phases one after another (5 steps, then 11 photos, ...): the
+    // rate is measured within the phase, from its first report; none before a second.
+    if (total != phaseTotal_ || done < phaseDone_) {
+      phaseTotal_ = total;
+      phaseFirst_ = done;
+      phaseStart_ = now;
+    }
+    phaseDone_ = done;
     bool edge = done == 0 || done >= total;
     if (!edge && now - lastProgress_ < std::chrono::milliseconds(100)) return;
     lastProgress_ = now;
+    if (done > phaseFirst_ && total >= done)
+      eta = std::chrono::duration<double>(now - phaseStart_).count() / double(done - phaseFirst_) * double(total - done);
   }
   nlohmann::json e{{"event", "progress"}, {"done", done}, {"total", total}, {"message", message}};
-  double elapsed = elapsedSeconds();
-  e["elapsed_s"] = elapsed;
-  if (done > 0 && total >= done) e["eta_s"] = elapsed / double(done) * double(total - done);
+  e["elapsed_s"] = elapsedSeconds();
+  if (eta >= 0) e["eta_s"] = eta;
   send(std::move(e));
 }
 

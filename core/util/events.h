@@ -75,6 +75,8 @@ class Reporter {
   std::string stage_;
   std::chrono::steady_clock::time_point start_;
   std::chrono::steady_clock::time_point lastProgress_{};
+  std::chrono::steady_clock::time_point phaseStart_{};  // the current phase's first report
+  size_t phaseTotal_ = 0, phaseFirst_ = 0, phaseDone_ = 0;
   std::mutex mutex_;
 };
 

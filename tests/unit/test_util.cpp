@@ -1,5 +1,8 @@
 // util/: atomic writes, hashing, parallelFor, cancellation, event throttling.
 #include <QtTest>
+
+#include <chrono>
+#include <thread>
 #include <atomic>
 #include <fstream>
 
@@ -101,6 +104,25 @@ class TestUtil : public QObject {
     QCOMPARE(events.back()["done"].get<int>(), 1000);
     QVERIFY(events.back().contains("eta_s"));
     QCOMPARE(events.back()["stage"].get<std::string>(), std::string("stage"));
+  }
+
+  void etaIsMeasuredWithinEachPhase() {
+    auto sink = std::make_shared<CollectingSink>();
+    Reporter r(sink, "stage");
+    // A first phase reported as step 1 of 5 at once: no rate yet, so no ETA (it said
+    // "1 s" for a decimation that takes ten).
+    r.progress(1, 5, "decimating");
+    QVERIFY(!sink->events().back().contains("eta_s"));
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    // A second, fast phase: its ETA is its own rate (0.1 s a photo), not the two seconds
+    // the stage spent before it.
+    r.progress(0, 10, "photos");
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    r.progress(5, 10, "photos");
+    const auto last = sink->events().back();
+    QCOMPARE(last["done"].get<int>(), 5);
+    QVERIFY(last.contains("eta_s"));
+    QVERIFY2(last["eta_s"].get<double>() < 1.0, qPrintable(QString::number(last["eta_s"].get<double>())));
   }
 };
 
