@@ -511,6 +511,13 @@ std::vector<std::vector<int32_t>> texelOwners(const TexturedMesh& t) {
   return owner;
 }
 
+// What the seam passes work on, found once: the borders between charts and, per page,
+// the face that owns each texel (the passes change colours, not the layout).
+struct SeamLayout {
+  std::vector<BorderEdge> borders;
+  std::vector<std::vector<int32_t>> owner;
+};
+
 // The four neighbours of texel i of a page of `size` texels, `W` wide.
 template <typename Visit>
 void forEachNeighbour(size_t i, size_t W, size_t size, Visit&& visit) {
@@ -560,12 +567,12 @@ void growBand(std::vector<size_t>& order, std::vector<int>& dist, int band, int 
 // texels in. Where the mesh lies a little off the surface two photos disagree in
 // detail, not only in exposure; that then changes gradually instead of in a step.
 // Texels whose surface point the other photo does not see keep their colour.
-void featherSeams(TexturedMesh& t, const std::vector<int>& source, const std::vector<int>& faceChart, int band,
+void featherSeams(TexturedMesh& t, const SeamLayout& layout, const std::vector<int>& faceChart, int band,
                   const std::vector<ViewData>& views, const std::vector<Eigen::Vector3f>& gains, const PhotoLoader& load,
                   int threads, const std::function<bool(size_t face, int view)>& sees) {
-  const std::vector<BorderEdge> borders = chartBorders(t, source, faceChart);
+  const std::vector<BorderEdge>& borders = layout.borders;
   if (borders.empty() || band <= 0) return;
-  const std::vector<std::vector<int32_t>> owner = texelOwners(t);
+  const std::vector<std::vector<int32_t>>& owner = layout.owner;
   // Seeds: the texels along each side of each border, with the photo across it.
   std::vector<std::unordered_map<size_t, int>> seeds(t.pages.size());
   for (const BorderEdge& e : borders) {
@@ -657,10 +664,10 @@ void featherSeams(TexturedMesh& t, const std::vector<int>& source, const std::ve
 // per-vertex levelling leaves along a seam (an offset varying faster than the vertices)
 // is blended here. Sides that differ by more than an exposure step (an occlusion edge,
 // a misplaced sliver) are left as they are.
-void blendSeamTexels(TexturedMesh& t, const std::vector<int>& source, const std::vector<int>& faceChart, int band) {
-  const std::vector<BorderEdge> borders = chartBorders(t, source, faceChart);
+void blendSeamTexels(TexturedMesh& t, const SeamLayout& layout, const std::vector<int>& faceChart, int band) {
+  const std::vector<BorderEdge>& borders = layout.borders;
   if (borders.empty()) return;
-  const std::vector<std::vector<int32_t>> owner = texelOwners(t);
+  const std::vector<std::vector<int32_t>>& owner = layout.owner;
   // Seeds: the texels along each side of each border edge, with their offsets.
   std::vector<std::unordered_map<size_t, std::pair<Eigen::Vector3f, int>>> seeds(t.pages.size());
   for (const BorderEdge& e : borders) {
@@ -1039,9 +1046,12 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
       }
     }
   }
+  SeamLayout layout;
+  if (o.seam_feather > 0 || (o.level_seams && o.seam_band > 0))
+    layout = {chartBorders(out, source, faceChart), texelOwners(out)};
   if (o.seam_feather > 0) {
     if (progress) progress("cross-fading photos across seams", 0, 1);
-    featherSeams(out, source, faceChart, o.seam_feather, views, gains, load, threads, [&](size_t f, int view) {
+    featherSeams(out, layout, faceChart, o.seam_feather, views, gains, load, threads, [&](size_t f, int view) {
       return std::any_of(candidates[f].begin(), candidates[f].end(), [&](const Candidate& c) { return int(c.view) == view; }) ||
              std::find(partlySeen[f].begin(), partlySeen[f].end(), uint32_t(view)) != partlySeen[f].end();
     });
@@ -1049,7 +1059,7 @@ TexturedMesh textureMesh(const TriangleMesh& input, const Reconstruction& camera
   if (o.level_seams) {
     if (progress) progress("blending colours across seams", 0, 1);
     levelSeamsLocally(out, source, o.seam_rings);
-    if (o.seam_band > 0) blendSeamTexels(out, source, faceChart, o.seam_band);
+    if (o.seam_band > 0) blendSeamTexels(out, layout, faceChart, o.seam_band);
   }
   // Vertex colours: the texel under each vertex (for viewers that show colours only).
   out.mesh.colors.resize(out.mesh.points.size());

@@ -298,20 +298,16 @@ class TestTexture : public QObject {
     QCOMPARE(model.images.size(), t.pages.size());
     QCOMPARE(model.images[0].width, t.pages[0].width);
     QCOMPARE(model.materials[0].pbrMetallicRoughness.baseColorTexture.index, 0);
-    // Open3D: the OBJ with its texture.
-    open3d::geometry::TriangleMesh o3d;
-    QVERIFY(open3d::io::ReadTriangleMesh((dir / "m.obj").string(), o3d));
-    QCOMPARE(o3d.triangles_.size(), t.mesh.faces.size());
-    QCOMPARE(o3d.triangle_uvs_.size(), 3 * t.mesh.faces.size());
-    QVERIFY(std::any_of(o3d.textures_.begin(), o3d.textures_.end(),
-                        [&](const open3d::geometry::Image& i) { return i.width_ == t.pages[0].width; }));
-    // Open3D: the GLB with its texture.
-    open3d::geometry::TriangleMesh o3dGlb;
-    QVERIFY(open3d::io::ReadTriangleMesh((dir / "m.glb").string(), o3dGlb));
-    QCOMPARE(o3dGlb.triangles_.size(), t.mesh.faces.size());
-    QCOMPARE(o3dGlb.triangle_uvs_.size(), 3 * t.mesh.faces.size());
-    QVERIFY(std::any_of(o3dGlb.textures_.begin(), o3dGlb.textures_.end(),
-                        [&](const open3d::geometry::Image& i) { return i.width_ == t.pages[0].width; }));
+    // Open3D: the OBJ and the GLB, each with its texture.
+    for (const char* name : {"m.obj", "m.glb"}) {
+      open3d::geometry::TriangleMesh o3d;
+      QVERIFY2(open3d::io::ReadTriangleMesh((dir / name).string(), o3d), name);
+      QCOMPARE(o3d.triangles_.size(), t.mesh.faces.size());
+      QCOMPARE(o3d.triangle_uvs_.size(), 3 * t.mesh.faces.size());
+      QVERIFY2(std::any_of(o3d.textures_.begin(), o3d.textures_.end(),
+                           [&](const open3d::geometry::Image& i) { return i.width_ == t.pages[0].width; }),
+               name);
+    }
     // The Khronos validator: no errors.
     QString why;
     const auto report = test::validateGltf(dir / "m.glb", &why);
