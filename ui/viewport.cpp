@@ -133,6 +133,9 @@ void Viewport::paintGL() {
       d_->renderer->ResetCamera();
     d_->fitPending = false;
   }
+  // Near and far planes around everything shown: framing sets them from the framed box
+  // alone, which cut off the nearest cameras' frusta (and made them unselectable).
+  d_->renderer->ResetCameraClippingRange();
   if (d_->denseCoarse) {
     const bool coarse = d_->moving && d_->visible[Layer::kDense];
     d_->denseCoarse->SetVisibility(coarse);
