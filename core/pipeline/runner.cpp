@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <random>
 
 #include "pipeline/schema.h"
 #include "pipeline/stage.h"
@@ -21,6 +22,15 @@ std::string nowIso() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
   return buf;
+}
+
+// Names one run of a stage (a clock in nanoseconds, the process and a random draw).
+std::string newRunId() {
+  Hasher h;
+  h.add(uint64_t(std::chrono::system_clock::now().time_since_epoch().count()))
+      .add(uint64_t(::getpid()))
+      .add(uint64_t(std::random_device{}()));
+  return h.hex();
 }
 
 }  // namespace
@@ -56,7 +66,14 @@ std::string currentStageKey(const Workspace& ws, const std::string& stage, Stage
   // there (cleaning edits) keeps its key while they are not.
   if (const auto* impl = StageRegistry::instance().find(stage); impl && impl->externalInputs)
     if (const std::string in = impl->externalInputs(ws); !in.empty()) h.add(in);
-  for (const auto& up : s.after) h.add(currentStageKey(ws, up, cache));
+  for (const auto& up : s.after) {
+    h.add(currentStageKey(ws, up, cache));
+    // Which run made the upstream outputs: a stage run again with the same parameters
+    // (another method available now, a forced rerun) may write different outputs, and
+    // what was made from the old ones is then out of date. (Records from before run ids
+    // have none, and keep their keys.)
+    if (const std::string run = ws.stageRecord(up).value("run_id", ""); !run.empty()) h.add(run);
+  }
   return (*cache)[stage] = h.hex();
 }
 
@@ -138,6 +155,7 @@ RunResult runStage(Workspace& ws, const std::string& stage,
     ws.updateStageRecord(stage, [&](json& r) {
       r["status"] = outcome.skipped ? "skipped" : "succeeded";
       r["output_key"] = key;
+      r["run_id"] = newRunId();
       r["params_hash"] = paramsHash;
       r["finished"] = nowIso();
       r["elapsed_s"] = report.elapsedSeconds();

@@ -354,7 +354,11 @@ StageOutcome runMvs(StageContext& ctx) {
     for (size_t i = 0; i < n; ++i, ++step) {
       throwIfCancelled();
       const std::string tag = views[i].name + "." + kind;
-      if (finished.count(tag)) { ++reused; continue; }
+      // (A map recorded as finished whose file has gone is computed again.)
+      if (finished.count(tag) && fs::exists(depthMapFiles(dense, views[i].name, kind).depth)) {
+        ++reused;
+        continue;
+      }
       if (skipNoSources(i)) continue;
       report(i, what);
       loadNeeded(dense, views, withSources(views[i], int(i)));
@@ -411,7 +415,7 @@ StageOutcome runMvs(StageContext& ctx) {
   if (written == 0) throw Error("no depth map could be computed (see the warnings above)");
   StageOutcome outcome;
   outcome.summary = std::to_string(written) + " of " + std::to_string(n) + " depth maps (" + resolved.label +
-                    (reused ? ", " + std::to_string(reused) + " kept from an interrupted run" : "") +
+                    (reused ? ", " + std::to_string(reused) + " kept from an earlier run" : "") +
                     ")";
   outcome.outputs = {{"method", method},
                      {"kind", finalKind},

@@ -284,6 +284,17 @@ class TestDense : public QObject {
     QVERIFY(inside > 24 * 1000);
     QCOMPARE(outside, size_t(0));
 
+    // A depth map gone from the disk is computed again by the next run, the others kept;
+    // the run is new, so what is made from the maps is out of date.
+    const fs::path gone = depthMapFiles(project / "dense", "view_003.png", "photometric").depth;
+    QVERIFY(fs::remove(gone));
+    r = runCli({"run-stage", path(project), "mvs"}, 600000);
+    QVERIFY2(r.exitCode == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("23 kept from an earlier run"), qPrintable(r.err));
+    QVERIFY(fs::exists(gone));
+    r = runCli({"status", path(project)});
+    QVERIFY2(r.out.contains("mvs           succeeded   up to date"), qPrintable(r.out));
+
     // A folder that does not exist: the stage says which and where relative paths start.
     r = runCli({"set", path(project), "undistort.mask_path=no-such-masks"});
     QCOMPARE(r.exitCode, 0);

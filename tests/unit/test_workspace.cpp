@@ -188,6 +188,23 @@ class TestWorkspace : public QObject {
     QVERIFY(!stageState(ws, "ground_truth").stale);
   }
 
+  // A stage run again with the same parameters may write different outputs (a method
+  // that has become available, a forced rerun): what was made from them is out of date.
+  void rerunningAStageMakesDownstreamStale() {
+    QTemporaryDir tmp;
+    fs::path root = test::sampleProject(tmp);
+    Workspace ws = Workspace::open(root);
+    QVERIFY(!stageState(ws, "ground_truth").stale);
+    QCOMPARE(int(runStage(ws, "import", nullptr)), int(RunResult::kSucceeded));
+    QVERIFY(!stageState(ws, "import").stale);
+    QVERIFY(stageState(ws, "ground_truth").stale);
+    QCOMPARE(stageState(ws, "ground_truth").reason,
+             std::string("its inputs have changed since it ran"));
+    QCOMPARE(int(runStage(ws, "ground_truth", nullptr)), int(RunResult::kSucceeded));
+    QVERIFY(!stageState(ws, "ground_truth").stale);
+    QVERIFY(!stageState(Workspace::open(root), "ground_truth").stale);  // as saved
+  }
+
   void addedPhotoMakesImportStale() {
     QTemporaryDir tmp;
     fs::path photos = test::tempPath(tmp, "photos");
