@@ -155,7 +155,7 @@ RunResult runStage(Workspace& ws, const std::string& stage,
     ws.updateStageRecord(stage, [&](json& r) {
       r["status"] = outcome.skipped ? "skipped" : "succeeded";
       r["output_key"] = key;
-      r["run_id"] = newRunId();
+      if (!outcome.unchanged || r.value("run_id", "").empty()) r["run_id"] = newRunId();
       r["params_hash"] = paramsHash;
       r["finished"] = nowIso();
       r["elapsed_s"] = report.elapsedSeconds();

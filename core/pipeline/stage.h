@@ -24,6 +24,9 @@ struct StageOutcome {
   std::string summary;  // one line for the job list ("42 photos imported, 2 skipped")
   nlohmann::json outputs = nlohmann::json::object();  // facts later stages and the GUI read
   bool skipped = false;  // nothing to do for this project (reason in `summary`)
+  // Every output kept from the stage's previous run with the same key (nothing written):
+  // what was made from them stays up to date.
+  bool unchanged = false;
 };
 
 struct StageImplementation {

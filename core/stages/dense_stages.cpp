@@ -314,7 +314,9 @@ StageOutcome runMvs(StageContext& ctx) {
   const std::string key = currentStageKey(ws, "mvs");
   json record = readStereoRecord(dense);
   std::set<std::string> finished;
-  if (record.value("key", "") == key)
+  // (Maps of another method, e.g. the classical fallback's while a model was missing,
+  // are not kept.)
+  if (record.value("key", "") == key && record.value("method", "") == method)
     for (const auto& name : record.value("finished", json::array())) finished.insert(name);
   else
     fs::remove_all(dense / "stereo");
@@ -414,13 +416,21 @@ StageOutcome runMvs(StageContext& ctx) {
     if (fs::exists(depthMapFiles(dense, v.name, finalKind).depth)) ++written;
   if (written == 0) throw Error("no depth map could be computed (see the warnings above)");
   StageOutcome outcome;
+  // Nothing computed, every map kept from the last successful run with this key: the
+  // maps are those fusion used.
+  const json previous = ws.stageRecord("mvs");
+  outcome.unchanged = mapsComputed == 0 && reused == written &&
+                      previous.value("output_key", "") == key &&
+                      previous.value("outputs", json::object()).value("method", "") == method;
   outcome.summary = std::to_string(written) + " of " + std::to_string(n) + " depth maps (" + resolved.label +
                     (reused ? ", " + std::to_string(reused) + " kept from an earlier run" : "") +
                     ")";
   outcome.outputs = {{"method", method},
                      {"kind", finalKind},
                      {"depth_maps", written},
-                     {"seconds_per_map", mapsComputed ? mapSeconds / double(mapsComputed) : 0.0}};
+                     {"seconds_per_map", mapsComputed ? mapSeconds / double(mapsComputed)
+                                                      : previous.value("outputs", json::object())
+                                                            .value("seconds_per_map", 0.0)}};
   return outcome;
 }
 

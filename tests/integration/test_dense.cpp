@@ -2,6 +2,7 @@
 // the plugin found through PARALLAX_MODELS), measured against the bundled sample's
 // true surface, and the fallback when the PatchmatchNet weights are missing.
 #include <QtTest>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "io/colmap_model.h"
@@ -294,6 +295,15 @@ class TestDense : public QObject {
     QVERIFY(fs::exists(gone));
     r = runCli({"status", path(project)});
     QVERIFY2(r.out.contains("mvs           succeeded   up to date"), qPrintable(r.out));
+    // Run again with every map in place: nothing is computed and the run keeps its id,
+    // so what fusion made from these maps would stay up to date.
+    auto runId = [&] {
+      return nlohmann::json::parse(std::ifstream(project / "parallax.json"))["stages"]["mvs"]["run_id"].get<std::string>();
+    };
+    const std::string before = runId();
+    r = runCli({"run-stage", path(project), "mvs"}, 600000);
+    QVERIFY2(r.exitCode == 0 && r.err.contains("24 kept from an earlier run"), qPrintable(r.err));
+    QCOMPARE(runId(), before);
 
     // A folder that does not exist: the stage says which and where relative paths start.
     r = runCli({"set", path(project), "undistort.mask_path=no-such-masks"});
