@@ -17,7 +17,7 @@ struct FusionOptions {
   int min_num_views = 2;             // views (the reference included) that must agree
   double max_reproj_error = 3.0;     // pixels
   double max_depth_error = 0.01;     // relative to depth
-  double max_normal_error_deg = 10;  // between the views' normals (when they have normals)
+  double max_normal_error_deg = 20;  // between the views' normals (when they have normals)
   int threads = 0;
 };
 

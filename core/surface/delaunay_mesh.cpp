@@ -256,6 +256,17 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
   // a pole or a railing a few pixels wide, against the sky or the ground. The cell
   // behind such a point is voted occupied by the size of the drop.
   if (o.weak_support > 0) {
+    // Longest edge of the cell behind the point, in its thicknesses (8: 32 pixel
+    // footprints at the default thickness); measured on the temple, the poles and the
+    // sample (docs/benchmarks.md).
+    constexpr double kWeakCellEdge = 8;
+    auto longestEdge = [](Cell c) {
+      double longest = 0;
+      for (int a = 0; a < 4; ++a)
+        for (int b = a + 1; b < 4; ++b)
+          longest = std::max(longest, (toEigen(c->vertex(a)->point()) - toEigen(c->vertex(b)->point())).norm());
+      return longest;
+    };
     std::vector<float> crossed(cells, 0.f);  // free votes into each cell
     for (Cell c : dt.all_cell_handles())
       for (int i = 0; i < 4; ++i) {
@@ -277,6 +288,10 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
               const Cell back = behind;
               if (back == front || dt.is_infinite(back)) return;
               const float drop = crossed[front->info()] - crossed[back->info()];
+              // Only a cell about the point's size: a large cell of free space that a
+              // few stray points bound is not a thin structure (filled, it swallowed the
+              // temple's base and plate: its walls were then too stretched to keep).
+              if (longestEdge(back) > kWeakCellEdge * sigma) return;
               if (drop > 0) mine[back->info()] = std::max(mine[back->info()], float(o.weak_support) * drop);
           });
         },

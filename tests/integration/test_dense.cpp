@@ -95,8 +95,11 @@ class TestDense : public QObject {
           j["mesh"]["faces"].get<size_t>(), j["mesh"]["completeness"].get<double>());
     QVERIFY(accuracy <= 0.002 * diagonal);
     QVERIFY(completeness >= 0.90);
-    QVERIFY(j["mesh"]["median_accuracy"].get<double>() <= 0.002 * diagonal);
-    QVERIFY(j["mesh"]["completeness"].get<double>() >= 0.90);
+    // The bar for the default mesh: accuracy within 0.1% of the diagonal, 95% of
+    // the true surface covered (measured 0.06% and 97.5%; 93.7% when fusion wanted
+    // normals to agree within 10 degrees and lost the ground seen at grazing angles).
+    QVERIFY(j["mesh"]["median_accuracy"].get<double>() <= 0.001 * diagonal);
+    QVERIFY(j["mesh"]["completeness"].get<double>() >= 0.95);
     // Only what the points support: at most 3% of the mesh's area farther than 1% of the
     // scene's size from every fused point (Poisson's closed surface had 14% here).
     const double unsupported = j["mesh"]["unsupported_area"]["shares"][1].get<double>();
@@ -186,11 +189,10 @@ class TestDense : public QObject {
           "%.1f%% (unsupported %.1f%%), Poisson %.1f%% (unsupported %.1f%%)",
           100 * delaunay.fused, 100 * delaunay.mesh, 100 * delaunay.unsupported, 100 * poisson.mesh,
           100 * poisson.unsupported);
-    // Measured 71-82% over PatchmatchNet's random draws (74-75% with the seed it now
-    // uses; the fused cloud: 85-86%, what it misses, the poles' feet against the ground,
-    // no mesher can keep) where Poisson keeps 63-67%; without the weak-support term 59%.
-    // (The aim is 80%.)
-    QVERIFY(delaunay.mesh >= 0.70);
+    // The bar: 80%. Measured 83.2% (the fused cloud 88.5%; what it misses, the
+    // poles' feet against the ground, no mesher keeps); 80.2% with fusion's normals
+    // agreeing within 10 degrees, 59% without the weak-support term.
+    QVERIFY(delaunay.mesh >= 0.80);
     QVERIFY(delaunay.mesh >= poisson.mesh + 0.05);
     QVERIFY(delaunay.unsupported <= 0.03);
     QVERIFY(poisson.unsupported > 0.03);
