@@ -267,8 +267,8 @@ std::set<int> withSources(const MvsView& v, int ref) {
   return s;
 }
 
-json readStereoRecord(const fs::path& denseDir) {
-  const fs::path file = denseDir / "stereo" / "mvs.json";
+json readStereoRecord(const fs::path& denseDir, const std::string& folder = "stereo") {
+  const fs::path file = denseDir / folder / "mvs.json";
   if (!fs::exists(file)) return json::object();
   try {
     return json::parse(readFile(file));
@@ -310,17 +310,47 @@ StageOutcome runMvs(StageContext& ctx) {
   const bool geometric = !net && p.geom_consistency;
   const std::string finalKind = geometric ? "geometric" : "photometric";
 
-  // Resume: maps written by an interrupted run with the same inputs are kept.
+  // Resume: maps written by an interrupted run with the same inputs are kept (not those
+  // of another method, e.g. the classical fallback's while a model was missing).
   const std::string key = currentStageKey(ws, "mvs");
+  auto matches = [&](const json& r) {
+    return r.value("key", "") == key && r.value("method", "") == method;
+  };
+  // The maps of the last finished run stay until this run finishes: set aside in
+  // stereo.previous, put back if it is cancelled or fails (its own maps then wait in
+  // stereo.partial for the next run with the same inputs).
+  const fs::path stereo = dense / "stereo", previous = dense / "stereo.previous",
+                 partial = dense / "stereo.partial";
+  if (!matches(readStereoRecord(dense))) {
+    if (fs::exists(previous) && matches(readStereoRecord(dense, "stereo.previous"))) {
+      fs::remove_all(partial);  // back to the finished maps of these inputs
+      if (fs::exists(stereo)) fs::rename(stereo, partial);
+      fs::rename(previous, stereo);
+    } else {
+      // What is in place: the last finished run's maps, unless some are already set
+      // aside (then it is what an interrupted run left).
+      if (fs::exists(stereo) && !fs::exists(previous)) fs::rename(stereo, previous);
+      fs::remove_all(stereo);
+      if (fs::exists(partial) && matches(readStereoRecord(dense, "stereo.partial")))
+        fs::rename(partial, stereo);
+    }
+  }
+  struct PutBack {
+    fs::path stereo, previous, partial;
+    bool finished = false;
+    ~PutBack() {
+      if (finished || !fs::exists(previous)) return;
+      std::error_code ec;
+      fs::remove_all(partial, ec);
+      fs::rename(stereo, partial, ec);
+      fs::rename(previous, stereo, ec);
+    }
+  } putBack{stereo, previous, partial};
   json record = readStereoRecord(dense);
   std::set<std::string> finished;
-  // (Maps of another method, e.g. the classical fallback's while a model was missing,
-  // are not kept.)
-  if (record.value("key", "") == key && record.value("method", "") == method)
+  if (matches(record))
     for (const auto& name : record.value("finished", json::array())) finished.insert(name);
-  else
-    fs::remove_all(dense / "stereo");
-  fs::create_directories(dense / "stereo");
+  fs::create_directories(stereo);
   record = {{"key", key}, {"method", method}, {"kind", finalKind}, {"finished", json::array()}};
   for (const auto& name : finished) record["finished"].push_back(name);
   writeStereoRecord(dense, record);
@@ -418,10 +448,10 @@ StageOutcome runMvs(StageContext& ctx) {
   StageOutcome outcome;
   // Nothing computed, every map kept from the last successful run with this key: the
   // maps are those fusion used.
-  const json previous = ws.stageRecord("mvs");
+  const json last = ws.stageRecord("mvs");
   outcome.unchanged = mapsComputed == 0 && reused == written &&
-                      previous.value("output_key", "") == key &&
-                      previous.value("outputs", json::object()).value("method", "") == method;
+                      last.value("output_key", "") == key &&
+                      last.value("outputs", json::object()).value("method", "") == method;
   outcome.summary = std::to_string(written) + " of " + std::to_string(n) + " depth maps (" + resolved.label +
                     (reused ? ", " + std::to_string(reused) + " kept from an earlier run" : "") +
                     ")";
@@ -429,8 +459,11 @@ StageOutcome runMvs(StageContext& ctx) {
                      {"kind", finalKind},
                      {"depth_maps", written},
                      {"seconds_per_map", mapsComputed ? mapSeconds / double(mapsComputed)
-                                                      : previous.value("outputs", json::object())
+                                                      : last.value("outputs", json::object())
                                                             .value("seconds_per_map", 0.0)}};
+  fs::remove_all(previous);
+  fs::remove_all(partial);
+  putBack.finished = true;
   return outcome;
 }
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/colmap_model.h"
+#include "util/hash.h"
 #include "io/mesh_io.h"
 #include "io/ply.h"
 #include "mvs/dense_scene.h"
@@ -306,6 +307,36 @@ class TestDense : public QObject {
     r = runCli({"run-stage", path(project), "mvs"}, 600000);
     QVERIFY2(r.exitCode == 0 && r.err.contains("24 kept from an earlier run"), qPrintable(r.err));
     QCOMPARE(runId(), before);
+
+    // New parameters, and the run is cancelled after its first map: the maps of the last
+    // finished run are all still there, unchanged; the next run carries on from the
+    // cancelled one's map.
+    const fs::path mapDir = project / "dense" / "stereo" / "depth_maps";
+    std::map<std::string, std::string> finishedMaps;
+    for (const auto& e : fs::directory_iterator(mapDir))
+      finishedMaps[e.path().filename().string()] = hashFile(e.path());
+    QCOMPARE(runCli({"set", path(project), "mvs.num_iterations=3"}).exitCode, 0);
+    QProcess worker;
+    worker.start(test::cliPath(), {"run-stage", path(project), "mvs"});
+    QVERIFY(worker.waitForStarted());
+    const fs::path firstNew = project / "dense" / "stereo" / "depth_maps" / "view_000.png.photometric.bin";
+    QElapsedTimer clock;
+    clock.start();
+    while (!(fs::exists(project / "dense" / "stereo.previous") && fs::exists(firstNew)) &&
+           clock.elapsed() < 120000 && worker.state() == QProcess::Running)
+      QTest::qWait(20);
+    worker.terminate();
+    QVERIFY(worker.waitForFinished(30000));
+    QVERIFY2(worker.exitCode() != 0, "the run finished before it could be cancelled");
+    QVERIFY(!fs::exists(project / "dense" / "stereo.previous"));
+    std::map<std::string, std::string> after;
+    for (const auto& e : fs::directory_iterator(mapDir))
+      after[e.path().filename().string()] = hashFile(e.path());
+    QVERIFY(after == finishedMaps);
+    QVERIFY(fs::exists(project / "dense" / "stereo.partial"));
+    r = runCli({"run-stage", path(project), "mvs"}, 600000);
+    QVERIFY2(r.exitCode == 0 && r.err.contains("kept from an earlier run"), qPrintable(r.err));
+    QVERIFY(!fs::exists(project / "dense" / "stereo.partial"));
 
     // A folder that does not exist: the stage says which and where relative paths start.
     r = runCli({"set", path(project), "undistort.mask_path=no-such-masks"});
