@@ -428,15 +428,40 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
     struct Piece {
       size_t faces = 0, vertices = 0;
       double area = 0, footprint = 0;  // footprint: the mean of its vertices'
+      double coarseArea = 0;           // of faces spanning more than kCoarseShare of the scene
       Eigen::AlignedBox3f box;
     };
+    // The scene's size: the diagonal of the fused points' box between their 1st and 99th
+    // percentiles (as the unsupported-area measure takes it).
+    double sceneSize = 0;
+    {
+      Eigen::Vector3d lo, hi;
+      std::vector<float> v(cloud.size());
+      for (int a = 0; a < 3; ++a) {
+        for (size_t i = 0; i < cloud.size(); ++i) v[i] = cloud.points[i][a];
+        const auto at = [&](double q) {
+          auto nth = v.begin() + long(q * double(v.size() - 1));
+          std::nth_element(v.begin(), nth, v.end());
+          return double(*nth);
+        };
+        lo[a] = at(0.01);
+        hi[a] = at(0.99);
+      }
+      sceneSize = (hi - lo).norm();
+    }
+    constexpr double kCoarseShare = 0.02;
     std::vector<Piece> pieces(mesh.points.size());
     for (const auto& f : mesh.faces) {
       Piece& piece = pieces[find(uint32_t(f[0]))];
       ++piece.faces;
-      piece.area += 0.5 * double((mesh.points[size_t(f[1])] - mesh.points[size_t(f[0])])
-                                     .cross(mesh.points[size_t(f[2])] - mesh.points[size_t(f[0])])
-                                     .norm());
+      const double area = 0.5 * double((mesh.points[size_t(f[1])] - mesh.points[size_t(f[0])])
+                                            .cross(mesh.points[size_t(f[2])] - mesh.points[size_t(f[0])])
+                                            .norm());
+      piece.area += area;
+      float longest = 0;
+      for (int k = 0; k < 3; ++k)
+        longest = std::max(longest, (mesh.points[size_t(f[k])] - mesh.points[size_t(f[(k + 1) % 3])]).norm());
+      if (double(longest) > kCoarseShare * sceneSize) piece.coarseArea += area;
     }
     for (size_t v = 0; v < mesh.points.size(); ++v) {
       Piece& piece = pieces[find(uint32_t(v))];
@@ -455,10 +480,14 @@ TriangleMesh delaunayMesh(const PointCloud& cloud, const std::vector<std::vector
     // backdrop matched here and there) are no surface. And a small piece is kept only
     // when it is long (a pole, a rail).
     constexpr double kLongPiecePixels = 60, kDensePiecePixels2 = 40;
+    // Nor is a piece drawn mostly between points more than 2% of the scene apart (its
+    // faces' middles lie about 1% of the scene from any point): a far backdrop that the
+    // photos resolve only coarsely (DTU without masks).
     auto keep = [&](const Piece& piece) {
       if (piece.faces == largest) return true;
       const double fp = piece.footprint;
       if (piece.area > kDensePiecePixels2 * fp * fp * double(piece.vertices)) return false;
+      if (piece.coarseArea > 0.5 * piece.area) return false;
       return piece.faces >= minimum || double(piece.box.diagonal().norm()) >= kLongPiecePixels * fp;
     };
     std::vector<Eigen::Vector3i> kept;

@@ -4,6 +4,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <numeric>
 #include <random>
 
 #include "mvs/geometry_eval.h"
@@ -150,6 +151,31 @@ class TestMeshing : public QObject {
     QVERIFY(double(covered) >= 0.8 * double(side.size()));
     const UnsupportedArea u = unsupportedArea(mesh, s.cloud.points);
     QVERIFY2(u.shares[1] < 0.01, qPrintable(QString::number(u.shares[1])));
+  }
+
+  // A far backdrop matched here and there (a wall 40 away, 5 x 2.5, a point every 0.26,
+  // as dense as the photos resolve at that distance): its piece is drawn between points
+  // far more than 2% of the scene apart, so it goes; the ground stays.
+  void coarseFarBackdropPieceIsDropped() {
+    Scene s = groundAndPole(0, 20000, 0);
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> u(0, 1);
+    for (int i = 0; i < 180; ++i) {
+      const Eigen::Vector3d p(-40 + 0.01 * u(rng), -2.5 + 5 * u(rng), 2.5 * u(rng));
+      s.cloud.points.push_back(p.cast<float>());
+      s.cloud.normals.emplace_back(1, 0, 0);
+      s.cloud.colors.push_back({20, 20, 20});
+      std::vector<uint32_t> all(s.cameras.size());
+      std::iota(all.begin(), all.end(), 0u);
+      s.visibility.push_back(all);
+    }
+    DelaunayOptions o;
+    const TriangleMesh mesh = delaunayMesh(s.cloud, s.visibility, s.cameras, o);
+    size_t far = 0, near = 0;
+    for (const auto& f : mesh.faces) (mesh.points[size_t(f[0])].x() < -30 ? far : near)++;
+    qInfo("%zu faces on the ground, %zu on the backdrop", near, far);
+    QCOMPARE(far, size_t(0));
+    QVERIFY(near > 10000);
   }
 
   // The measure: of two equal squares, one sampled by points and one far away, half
