@@ -138,6 +138,23 @@ void Workspace::recover() {
     std::error_code ec;
     fs::remove_all(livePreviewDir(), ec);
   }
+  // Depth maps: a killed mvs run leaves its own maps in place and the last finished
+  // run's set aside (dense/stereo.previous). Put those back, the killed run's kept in
+  // stereo.partial for its next run.
+  const fs::path stereo = denseDir() / "stereo", previous = denseDir() / "stereo.previous";
+  const json mvs = doc_["stages"].value("mvs", json::object());
+  const bool mvsAlive = mvs.value("status", "") == "running" && processAlive(mvs.value("pid", 0L));
+  if (!mvsAlive && fs::is_directory(previous)) {
+    const fs::path partial = denseDir() / "stereo.partial";
+    std::error_code ec;
+    fs::remove_all(partial, ec);
+    if (fs::exists(stereo)) fs::rename(stereo, partial, ec);
+    if (!ec) fs::rename(previous, stereo, ec);
+    if (!ec)
+      recoveryNotes_.push_back(
+          "put back the depth maps of the last finished mvs run (an interrupted run's maps wait "
+          "in dense/stereo.partial for its next run)");
+  }
   for (const auto& stage : interrupted) {
     updateStageRecord(stage, [](json& r) {
       r["status"] = "interrupted";

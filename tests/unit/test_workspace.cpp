@@ -132,6 +132,33 @@ class TestWorkspace : public QObject {
     QVERIFY(Workspace::open(root).recoveryNotes().empty());  // repaired once, for good
   }
 
+  // An mvs worker killed mid-run: the last finished depth maps it had set aside come
+  // back, and its own wait in stereo.partial.
+  void killedDepthMapRunPutsTheFinishedMapsBack() {
+    QTemporaryDir tmp;
+    fs::path root = test::tempPath(tmp, "p");
+    Workspace ws = Workspace::create(root);
+    ws.updateStageRecord("mvs", [](json& r) {
+      r["status"] = "running";
+      r["pid"] = 999999999;  // no such process
+      r["output_key"] = "abc";
+    });
+    const fs::path dense = ws.denseDir();
+    fs::create_directories(dense / "stereo" / "depth_maps");
+    fs::create_directories(dense / "stereo.previous" / "depth_maps");
+    std::ofstream(dense / "stereo" / "depth_maps" / "a.bin") << "new, half done";
+    std::ofstream(dense / "stereo.previous" / "depth_maps" / "a.bin") << "finished";
+    Workspace reopened = Workspace::open(root);
+    QCOMPARE(readFile(dense / "stereo" / "depth_maps" / "a.bin"), std::string("finished"));
+    QCOMPARE(readFile(dense / "stereo.partial" / "depth_maps" / "a.bin"), std::string("new, half done"));
+    QVERIFY(!fs::exists(dense / "stereo.previous"));
+    QString notes;
+    for (const auto& n : reopened.recoveryNotes()) notes += QString::fromStdString(n) + "\n";
+    QVERIFY2(notes.contains("put back the depth maps") && notes.contains("stage 'mvs' was interrupted"),
+             qPrintable(notes));
+    QVERIFY(Workspace::open(root).recoveryNotes().empty());
+  }
+
   void openingDuringARunLeavesTheWritersFilesAlone() {
     QTemporaryDir tmp;
     fs::path root = test::tempPath(tmp, "p");
